@@ -1,0 +1,10 @@
+export { ClientArgs, DEFAULTS, KeyAlgorithm, MemberArgs, SecureEtcdClusterArgs } from "./args";
+export {
+    CertificateInfo,
+    ClientCredentials,
+    MemberCertificates,
+    MemberCredentials,
+    SecureEtcdCluster,
+} from "./cluster";
+export { BUILT_IN_CLIENTS } from "./pki/profiles";
+export { Problem, validateArgs } from "./validation";

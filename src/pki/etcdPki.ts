@@ -1,0 +1,182 @@
+// The cluster's PKI as tls resources: two CAs, a server and a peer certificate per member, and a
+// certificate per client. Resources are created synchronously from plain structure; only values
+// (IPs, key type, validity) flow through outputs.
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { KeyAlgorithm } from "../args";
+import { privateKeySpec } from "./keyAlgorithm";
+import { CA_PROFILES, LEAF_PROFILES, LeafProfile, memberSans } from "./profiles";
+
+export interface PkiMember {
+    name: string;
+    /** Already validated when it resolves. */
+    ip: pulumi.Output<string>;
+    dnsNames: pulumi.Output<string[]>;
+}
+
+export interface PkiClient {
+    name: string;
+    commonName: string;
+}
+
+export interface EtcdPkiArgs {
+    members: PkiMember[];
+    clients: PkiClient[];
+    keyAlgorithm: pulumi.Output<KeyAlgorithm>;
+    caValidityHours: pulumi.Output<number>;
+    certificateValidityHours: pulumi.Output<number>;
+    certificateRenewalHours: pulumi.Output<number>;
+}
+
+/** A key and the certificate issued for it. */
+export interface IssuedCertificate {
+    /** Stable identifier, e.g. `etcd-ca`, `member/etcd-0/server`, `client/etcd-backup`. */
+    id: string;
+    commonName: string;
+    /** The CN of the issuing CA (the CA's own for a CA). */
+    issuer: string;
+    certPem: pulumi.Output<string>;
+    /** Secret. */
+    keyPem: pulumi.Output<string>;
+    /** RFC 3339 expiry time. */
+    notAfter: pulumi.Output<string>;
+}
+
+export interface MemberPki {
+    server: IssuedCertificate;
+    peer: IssuedCertificate;
+}
+
+export class EtcdPki extends pulumi.ComponentResource {
+    public readonly etcdCa: IssuedCertificate;
+    public readonly peerCa: IssuedCertificate;
+    public readonly members: Record<string, MemberPki>;
+    public readonly clients: Record<string, IssuedCertificate>;
+
+    constructor(name: string, args: EtcdPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("secure-etcd:pki:EtcdPki", name, {}, opts);
+        const keySpec = args.keyAlgorithm.apply(privateKeySpec);
+        const newKey = (keyName: string) =>
+            new tls.PrivateKey(
+                keyName,
+                {
+                    algorithm: keySpec.algorithm,
+                    ecdsaCurve: keySpec.apply((s) => s.ecdsaCurve),
+                    rsaBits: keySpec.apply((s) => s.rsaBits),
+                },
+                { parent: this },
+            );
+
+        const newCa = (
+            prefix: string,
+            profile: { commonName: string; allowedUses: readonly string[] },
+        ): IssuedCertificate => {
+            const key = newKey(`${prefix}-key`);
+            const cert = new tls.SelfSignedCert(
+                prefix,
+                {
+                    privateKeyPem: key.privateKeyPem,
+                    subject: { commonName: profile.commonName },
+                    isCaCertificate: true,
+                    setSubjectKeyId: true,
+                    allowedUses: [...profile.allowedUses],
+                    validityPeriodHours: args.caValidityHours,
+                    // A CA is never renewed behind the operator's back: every leaf would be re-issued at once.
+                    earlyRenewalHours: 0,
+                },
+                { parent: this },
+            );
+            return {
+                id: profile.commonName,
+                commonName: profile.commonName,
+                issuer: profile.commonName,
+                certPem: cert.certPem,
+                keyPem: key.privateKeyPem,
+                notAfter: cert.validityEndTime,
+            };
+        };
+        this.etcdCa = newCa(`${name}-etcd-ca`, CA_PROFILES.etcd);
+        this.peerCa = newCa(`${name}-peer-ca`, CA_PROFILES.peer);
+
+        const issue = (
+            prefix: string,
+            id: string,
+            commonName: string,
+            profile: LeafProfile,
+            sans?: pulumi.Output<{ dnsNames: string[]; ipAddresses: string[] }>,
+        ): IssuedCertificate => {
+            const ca = profile.signer === "peer" ? this.peerCa : this.etcdCa;
+            const key = newKey(`${prefix}-key`);
+            const csr = new tls.CertRequest(
+                `${prefix}-csr`,
+                {
+                    privateKeyPem: key.privateKeyPem,
+                    subject: { commonName },
+                    dnsNames: sans?.dnsNames,
+                    ipAddresses: sans?.ipAddresses,
+                },
+                { parent: this },
+            );
+            const cert = new tls.LocallySignedCert(
+                prefix,
+                {
+                    certRequestPem: csr.certRequestPem,
+                    caPrivateKeyPem: ca.keyPem,
+                    caCertPem: ca.certPem,
+                    allowedUses: [...profile.allowedUses],
+                    validityPeriodHours: args.certificateValidityHours,
+                    earlyRenewalHours: args.certificateRenewalHours,
+                },
+                { parent: this },
+            );
+            return {
+                id,
+                commonName,
+                issuer: ca.commonName,
+                certPem: cert.certPem,
+                keyPem: key.privateKeyPem,
+                notAfter: cert.validityEndTime,
+            };
+        };
+
+        this.members = {};
+        for (const member of args.members) {
+            const sans = pulumi
+                .all([member.ip, member.dnsNames])
+                .apply(([ip, dns]) => memberSans(member.name, ip, dns));
+            const prefix = `${name}-member-${member.name}`;
+            this.members[member.name] = {
+                server: issue(
+                    `${prefix}-server`,
+                    `member/${member.name}/server`,
+                    member.name,
+                    LEAF_PROFILES.server,
+                    sans,
+                ),
+                peer: issue(`${prefix}-peer`, `member/${member.name}/peer`, member.name, LEAF_PROFILES.peer, sans),
+            };
+        }
+
+        this.clients = {};
+        for (const client of args.clients) {
+            this.clients[client.name] = issue(
+                `${name}-client-${client.name}`,
+                `client/${client.name}`,
+                client.commonName,
+                LEAF_PROFILES.client,
+            );
+        }
+
+        this.registerOutputs({});
+    }
+
+    /** Every certificate, CAs first. */
+    allCertificates(): IssuedCertificate[] {
+        return [
+            this.etcdCa,
+            this.peerCa,
+            ...Object.values(this.members).flatMap((m) => [m.server, m.peer]),
+            ...Object.values(this.clients),
+        ];
+    }
+}

@@ -1,0 +1,286 @@
+// Input validation: pure functions over plain values. Each problem names the argument, the bad
+// value and the fix. The component runs them before it registers anything; values only known at
+// deployment time are checked when they resolve. The policy pack imports the same predicates.
+import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
+import { ClientArgs, DEFAULTS, KeyAlgorithm, MAX_MEMBERS, MemberArgs, SecureEtcdClusterArgs } from "./args";
+import { BUILT_IN_CLIENTS } from "./pki/profiles";
+
+export interface Problem {
+    /** The argument's path, e.g. `members[1].name`. */
+    path: string;
+    /** What is wrong and how to fix it. */
+    reason: string;
+}
+
+// ------------------------------------------------------------------ predicates
+
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function isDns1123Label(value: string): boolean {
+    return DNS_1123_LABEL.test(value);
+}
+
+/** A lowercase RFC 1123 DNS name (no wildcards), at most 253 characters. */
+export function isDns1123Subdomain(value: string): boolean {
+    return value.length <= 253 && value.split(".").every(isDns1123Label);
+}
+
+/**
+ * A unicast IPv4 (dotted quad, no leading zeros) or IPv6 address, usable as an advertised address
+ * and an IP SAN. Returns the reason it is not, or undefined.
+ */
+export function ipAddressProblem(value: string): string | undefined {
+    let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+    if (ipaddr.IPv4.isValidFourPartDecimal(value)) {
+        parsed = ipaddr.IPv4.parse(value);
+    } else if (ipaddr.IPv6.isValid(value) && !value.includes("%") && !value.includes(".")) {
+        parsed = ipaddr.IPv6.parse(value);
+    } else {
+        return 'is not an IPv4 or IPv6 address; give the member\'s private address, e.g. "10.0.1.10"';
+    }
+    const range = parsed.range();
+    if (["unspecified", "broadcast", "multicast"].includes(range)) {
+        return `is a ${range} address, which no host can be reached at; give the member's own private address`;
+    }
+    return undefined;
+}
+
+export function isKeyAlgorithm(value: unknown): value is KeyAlgorithm {
+    return Object.values(KeyAlgorithm).includes(value as KeyAlgorithm);
+}
+
+const quote = (v: unknown) => JSON.stringify(v);
+
+// ------------------------------------------------------------------ argument checks
+
+/** Problems with one member IP (used on plain values now, and on outputs when they resolve). */
+export function memberIpProblems(index: number, ip: string): Problem[] {
+    const reason = ipAddressProblem(ip);
+    return reason ? [{ path: `members[${index}].ip`, reason: `${quote(ip)} ${reason}` }] : [];
+}
+
+export function memberDnsNameProblems(index: number, dnsNames: readonly string[]): Problem[] {
+    return dnsNames.flatMap((dns, j) =>
+        isDns1123Subdomain(dns)
+            ? []
+            : [
+                  {
+                      path: `members[${index}].dnsNames[${j}]`,
+                      reason: `${quote(dns)} is not a DNS name; use lowercase labels of letters, digits and '-' separated by dots, without wildcards, e.g. "etcd-0.internal"`,
+                  },
+              ],
+    );
+}
+
+function memberProblems(members: MemberArgs[] | undefined): Problem[] {
+    if (!Array.isArray(members) || members.length === 0) {
+        return [
+            {
+                path: "members",
+                reason: 'is empty; give 1 to 9 members, e.g. [{ name: "etcd-0", ip: "10.0.1.10" }] (3 or 5 for production)',
+            },
+        ];
+    }
+    const problems: Problem[] = [];
+    if (members.length > MAX_MEMBERS) {
+        problems.push({
+            path: "members",
+            reason: `has ${members.length} members; etcd clusters larger than ${MAX_MEMBERS} slow every write, use 3, 5 or 7`,
+        });
+    }
+    const names = new Map<string, number>();
+    const ips = new Map<string, number>();
+    members.forEach((member, i) => {
+        const name = member?.name;
+        if (typeof name !== "string" || !isDns1123Label(name)) {
+            problems.push({
+                path: `members[${i}].name`,
+                reason: `${quote(name)} is not a DNS-1123 label; use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit, e.g. "etcd-${i}"`,
+            });
+        } else if (names.has(name)) {
+            problems.push({
+                path: `members[${i}].name`,
+                reason: `${quote(name)} is already the name of members[${names.get(name)}]; give every member a unique name`,
+            });
+        } else {
+            names.set(name, i);
+        }
+        if (member?.ip === undefined || member.ip === null || member.ip === "") {
+            problems.push({ path: `members[${i}].ip`, reason: "is missing; give the member's private IP address" });
+        } else if (typeof member.ip === "string") {
+            problems.push(...memberIpProblems(i, member.ip));
+            const canonical = ipaddr.isValid(member.ip) ? ipaddr.parse(member.ip).toNormalizedString() : member.ip;
+            if (ips.has(canonical)) {
+                problems.push({
+                    path: `members[${i}].ip`,
+                    reason: `${quote(member.ip)} is already the address of members[${ips.get(canonical)}]; each member needs a host of its own`,
+                });
+            } else {
+                ips.set(canonical, i);
+            }
+        }
+        if (Array.isArray(member?.dnsNames) && member.dnsNames.every((d) => typeof d === "string")) {
+            problems.push(...memberDnsNameProblems(i, member.dnsNames));
+        }
+    });
+    return problems;
+}
+
+function clientProblems(clients: ClientArgs[] | undefined, members: MemberArgs[] | undefined): Problem[] {
+    if (clients === undefined) {
+        return [];
+    }
+    if (!Array.isArray(clients)) {
+        return [{ path: "clients", reason: "must be a list of { name, commonName? }" }];
+    }
+    const problems: Problem[] = [];
+    const builtInNames = new Set(BUILT_IN_CLIENTS.map((c) => c.name));
+    const builtInCns = new Set(BUILT_IN_CLIENTS.map((c) => c.commonName));
+    const memberNames = new Set((members ?? []).map((m) => m?.name));
+    const names = new Map<string, number>();
+    const cns = new Map<string, number>();
+    clients.forEach((client, i) => {
+        const name = client?.name;
+        if (typeof name !== "string" || !isDns1123Label(name)) {
+            problems.push({
+                path: `clients[${i}].name`,
+                reason: `${quote(name)} is not a DNS-1123 label; use lowercase letters, digits and '-', e.g. "prometheus"`,
+            });
+            return;
+        }
+        if (builtInNames.has(name)) {
+            problems.push({
+                path: `clients[${i}].name`,
+                reason: `${quote(name)} is a built-in client, which every cluster already has; choose another name`,
+            });
+        } else if (names.has(name)) {
+            problems.push({
+                path: `clients[${i}].name`,
+                reason: `${quote(name)} is already the name of clients[${names.get(name)}]; give every client a unique name`,
+            });
+        } else {
+            names.set(name, i);
+        }
+        const cn = client.commonName ?? name;
+        if (typeof cn !== "string" || cn.trim() === "" || cn.length > 64) {
+            problems.push({
+                path: `clients[${i}].commonName`,
+                reason: `${quote(cn)} is not a usable common name; give 1 to 64 characters, e.g. the client's name`,
+            });
+        } else if (builtInCns.has(cn)) {
+            problems.push({
+                path: `clients[${i}].commonName`,
+                reason: `${quote(cn)} is the common name of a built-in client; etcd would treat both as the same user, choose another`,
+            });
+        } else if (memberNames.has(cn)) {
+            problems.push({
+                path: `clients[${i}].commonName`,
+                reason: `${quote(cn)} is a member's name, the CN of its server certificate; etcd would treat both as the same user, choose another`,
+            });
+        } else if (cns.has(cn)) {
+            problems.push({
+                path: `clients[${i}].commonName`,
+                reason: `${quote(cn)} is already the common name of clients[${cns.get(cn)}]; each client needs its own identity`,
+            });
+        } else {
+            cns.set(cn, i);
+        }
+    });
+    return problems;
+}
+
+export interface Validity {
+    caValidityHours: number;
+    certificateValidityHours: number;
+    certificateRenewalHours: number;
+}
+
+/** Checks the validity settings that are known; `undefined` means not known yet (an output). */
+export function validityProblems(v: Partial<Validity>): Problem[] {
+    const problems: Problem[] = [];
+    const positive = (path: keyof Validity, value: number | undefined, allowZero = false) => {
+        if (value !== undefined && (!Number.isInteger(value) || value < (allowZero ? 0 : 1))) {
+            problems.push({
+                path,
+                reason: `${quote(value)} is not a whole number of hours${allowZero ? "" : " above 0"}`,
+            });
+            return false;
+        }
+        return value !== undefined;
+    };
+    const ca = positive("caValidityHours", v.caValidityHours);
+    const leaf = positive("certificateValidityHours", v.certificateValidityHours);
+    const renewal = positive("certificateRenewalHours", v.certificateRenewalHours, true);
+    if (leaf && renewal && v.certificateRenewalHours! >= v.certificateValidityHours!) {
+        problems.push({
+            path: "certificateRenewalHours",
+            reason: `${v.certificateRenewalHours} is not shorter than certificateValidityHours (${v.certificateValidityHours}), so every \`pulumi up\` would re-issue every certificate; use a window well inside the validity, e.g. ${DEFAULTS.certificateRenewalHours}`,
+        });
+    }
+    if (ca && leaf && v.certificateValidityHours! > v.caValidityHours!) {
+        problems.push({
+            path: "certificateValidityHours",
+            reason: `${v.certificateValidityHours} is longer than caValidityHours (${v.caValidityHours}); a certificate cannot outlive the CA that signs it`,
+        });
+    }
+    return problems;
+}
+
+export function keyAlgorithmProblems(value: unknown): Problem[] {
+    return value === undefined || isKeyAlgorithm(value)
+        ? []
+        : [
+              {
+                  path: "keyAlgorithm",
+                  reason: `${quote(value)} is not a supported key algorithm; use one of ${Object.values(KeyAlgorithm).join(", ")}`,
+              },
+          ];
+}
+
+/** A plain number, or undefined when the input is an output not known yet (or unset). */
+function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
+    return value === undefined || pulumi.Output.isInstance(value) || value instanceof Promise ? undefined : value;
+}
+
+/** Every problem that can be found in the arguments as given, before anything is created. */
+export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[] {
+    if (args === undefined || args === null || typeof args !== "object") {
+        return [{ path: "args", reason: "is missing; give at least { members: [...] }" }];
+    }
+    return [
+        ...memberProblems(args.members),
+        ...keyAlgorithmProblems(known(args.keyAlgorithm)),
+        ...validityProblems({
+            caValidityHours:
+                known(args.caValidityHours) ??
+                (args.caValidityHours === undefined ? DEFAULTS.caValidityHours : undefined),
+            certificateValidityHours:
+                known(args.certificateValidityHours) ??
+                (args.certificateValidityHours === undefined ? DEFAULTS.certificateValidityHours : undefined),
+            certificateRenewalHours:
+                known(args.certificateRenewalHours) ??
+                (args.certificateRenewalHours === undefined ? DEFAULTS.certificateRenewalHours : undefined),
+        }),
+        ...clientProblems(args.clients, args.members),
+    ];
+}
+
+/** Warnings: legal but unwise arguments. */
+export function argWarnings(args: SecureEtcdClusterArgs): string[] {
+    const count = args.members.length;
+    return count % 2 === 0
+        ? [
+              `members: ${count} members tolerate no more failures than ${count - 1}; an odd count (3 or 5) gives the same fault tolerance with fewer members to keep in quorum`,
+          ]
+        : [];
+}
+
+/** The error thrown for invalid arguments: every problem at once, each with its path. */
+export function argumentsError(resourceName: string, problems: Problem[]): Error {
+    const lines = problems.map((p) => `  - ${p.path}: ${p.reason}`).join("\n");
+    return new pulumi.InputPropertiesError({
+        message: `SecureEtcdCluster "${resourceName}" has invalid arguments:\n${lines}`,
+        errors: problems.map((p) => ({ propertyPath: p.path, reason: p.reason })),
+    });
+}

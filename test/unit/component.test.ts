@@ -1,0 +1,157 @@
+import { strict as assert } from "assert";
+import * as aws from "@pulumi/aws";
+import * as tls from "@pulumi/tls";
+import { SecureEtcdCluster } from "../../src";
+import { buildCluster, THREE_MEMBERS } from "../harness/cluster";
+import { runProgram } from "../harness/program";
+
+const TLS_KEY = "tls:index/privateKey:PrivateKey";
+const TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
+const TLS_CSR = "tls:index/certRequest:CertRequest";
+const TLS_SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
+
+describe("SecureEtcdCluster: resources", function () {
+    it("creates exactly the PKI for one member", async () => {
+        const { mocks } = await buildCluster({ members: [{ name: "solo", ip: "10.0.0.5" }] });
+        assert.deepEqual(mocks.countsByType(), {
+            "secure-etcd:index:SecureEtcdCluster": 1,
+            "secure-etcd:pki:EtcdPki": 1,
+            // 2 CAs + 2 per member + 1 per client (3 built-in)
+            [TLS_KEY]: 2 + 2 + 3,
+            [TLS_SELF_SIGNED]: 2,
+            [TLS_CSR]: 2 + 3,
+            [TLS_SIGNED]: 2 + 3,
+        });
+    });
+
+    it("creates exactly the PKI for three members, named from the component", async () => {
+        const { mocks } = await buildCluster({ members: THREE_MEMBERS }, "prod");
+        assert.deepEqual(mocks.countsByType(), {
+            "secure-etcd:index:SecureEtcdCluster": 1,
+            "secure-etcd:pki:EtcdPki": 1,
+            [TLS_KEY]: 2 + 6 + 3,
+            [TLS_SELF_SIGNED]: 2,
+            [TLS_CSR]: 6 + 3,
+            [TLS_SIGNED]: 6 + 3,
+        });
+        const names = mocks.registrations.filter((r) => r.custom).map((r) => r.name);
+        assert.ok(
+            names.every((n) => n.startsWith("prod-")),
+            names.join(","),
+        );
+        assert.equal(new Set(names).size, names.length, "names unique");
+        for (const expected of [
+            "prod-pki-etcd-ca",
+            "prod-pki-etcd-ca-key",
+            "prod-pki-peer-ca",
+            "prod-pki-peer-ca-key",
+            "prod-pki-member-etcd-1-server",
+            "prod-pki-member-etcd-1-server-csr",
+            "prod-pki-member-etcd-1-server-key",
+            "prod-pki-member-etcd-1-peer",
+            "prod-pki-client-etcd-backup",
+            "prod-pki-client-kube-apiserver-etcd-client-key",
+        ]) {
+            assert.ok(names.includes(expected), `missing ${expected}`);
+        }
+    });
+
+    it("passes snake_case uses and explicit curves to the tls provider", async () => {
+        const { mocks } = await buildCluster({ members: [{ name: "solo", ip: "10.0.0.5" }] });
+        for (const key of mocks.ofType(TLS_KEY)) {
+            assert.equal(key.inputs.algorithm, "ECDSA");
+            assert.equal(key.inputs.ecdsaCurve, "P256", "never the provider's P224 default");
+        }
+        assert.deepEqual(mocks.named("prod-pki-member-solo-peer").inputs.allowedUses, [
+            "digital_signature",
+            "key_encipherment",
+            "server_auth",
+            "client_auth",
+        ]);
+    });
+});
+
+describe("SecureEtcdCluster: secrets", function () {
+    it("makes every private key output secret, and certificates public", async () => {
+        const { outputs } = await buildCluster();
+        assert.equal(outputs.memberCredentials.secret, true);
+        assert.equal(outputs.clientCredentials.secret, true);
+        assert.equal(outputs.caCertPem.secret, false);
+        assert.equal(outputs.peerCaCertPem.secret, false);
+        assert.equal(outputs.memberCertificates.secret, false);
+        assert.equal(outputs.certificates.secret, false);
+    });
+
+    it("puts no key material in any non-secret output", async () => {
+        const { outputs } = await buildCluster();
+        const publicText = JSON.stringify([
+            outputs.caCertPem.value,
+            outputs.peerCaCertPem.value,
+            outputs.memberCertificates.value,
+            outputs.certificates.value,
+        ]);
+        assert.ok(!publicText.includes("PRIVATE KEY"));
+        for (const c of Object.values(outputs.clientCredentials.value)) {
+            assert.ok(!publicText.includes(c.keyPem.split("\n")[1]));
+        }
+    });
+
+    it("registers the component with nothing sensitive, and sends private keys to the engine only as secrets", async () => {
+        const { mocks } = await buildCluster();
+        const component = mocks.ofType("secure-etcd:index:SecureEtcdCluster")[0];
+        assert.deepEqual(component.rawInputs, {}, "no args reach super()");
+        for (const key of mocks.ofType(TLS_KEY)) {
+            assert.ok(key.state?.privateKeyPem, "the harness issued a key");
+        }
+        for (const r of mocks.registrations) {
+            for (const [input, value] of Object.entries(r.inputs)) {
+                const holdsKey = JSON.stringify(value ?? "").includes("PRIVATE KEY");
+                if (holdsKey) {
+                    assert.ok(
+                        r.secretInputs.includes(input),
+                        `${r.type} ${r.name}.${input} carries a key in plaintext`,
+                    );
+                }
+            }
+        }
+        const csr = mocks.named("prod-pki-member-etcd-0-server-csr");
+        assert.deepEqual(csr.secretInputs, ["privateKeyPem"]);
+        const cert = mocks.named("prod-pki-member-etcd-0-server");
+        assert.deepEqual(cert.secretInputs, ["caPrivateKeyPem"]);
+    });
+});
+
+describe("SecureEtcdCluster: providers", function () {
+    it("sends every tls child through a provider given as `provider`", async () => {
+        const { mocks } = await runProgram(() => {
+            const provider = new tls.Provider("custom-tls");
+            return new SecureEtcdCluster("prov", { members: [{ name: "solo", ip: "10.0.0.5" }] }, { provider });
+        });
+        const tlsChildren = mocks.registrations.filter((r) => r.type.startsWith("tls:index/"));
+        assert.equal(tlsChildren.length, 7 + 2 + 5 + 5);
+        for (const child of tlsChildren) {
+            assert.match(child.provider ?? "", /pulumi:providers:tls::custom-tls::custom-tls-provider-id$/, child.name);
+        }
+    });
+
+    it("sends each package's children through the provider given for it in `providers`", async () => {
+        const { mocks } = await runProgram(() => {
+            const tlsProvider = new tls.Provider("tls-b");
+            const awsProvider = new aws.Provider("aws-b", { region: "eu-west-1" });
+            return new SecureEtcdCluster(
+                "provs",
+                { members: [{ name: "solo", ip: "10.0.0.5" }] },
+                { providers: { tls: tlsProvider, aws: awsProvider } },
+            );
+        });
+        const children = mocks.registrations.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+        for (const child of children) {
+            const pkg = child.type.split(":")[0];
+            assert.match(
+                child.provider ?? "",
+                new RegExp(`pulumi:providers:${pkg}::${pkg}-b::`),
+                `${child.type} ${child.name}`,
+            );
+        }
+    });
+});

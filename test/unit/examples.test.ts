@@ -1,0 +1,29 @@
+// Examples run under the mocks, so they cannot rot: they type-check with the rest of the
+// suite and their resources and outputs are checked here.
+import { strict as assert } from "assert";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { runProgram, resolve } from "../harness/program";
+import { certFacts } from "../harness/certs";
+
+/** Loads an example program afresh (its module body is the program). */
+function loadExample(name: string): Record<string, pulumi.Output<unknown>> {
+    const modulePath = require.resolve(path.join(__dirname, "..", "..", "examples", name));
+    delete require.cache[modulePath];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the example is the program to run
+    return require(modulePath) as Record<string, pulumi.Output<unknown>>;
+}
+
+describe("examples", function () {
+    it("basic: three members, the CA and every certificate exported, credentials secret", async () => {
+        const { result, mocks } = await runProgram(() => loadExample("basic"));
+        assert.equal(mocks.ofType("secure-etcd:index:SecureEtcdCluster").length, 1);
+        assert.equal(mocks.ofType("tls:index/locallySignedCert:LocallySignedCert").length, 9);
+        const ca = await resolve(result.caCertPem as pulumi.Output<string>);
+        assert.equal(certFacts(ca.value).subjectCn, "etcd-ca");
+        const creds = await resolve(result.clientCredentials);
+        assert.equal(creds.secret, true);
+        const certs = await resolve(result.certificates as pulumi.Output<{ id: string }[]>);
+        assert.equal(certs.value.length, 11);
+    });
+});

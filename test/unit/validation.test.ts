@@ -1,0 +1,232 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
+import { ProviderMocks } from "../harness/mocks";
+import { runProgram, valueOf } from "../harness/program";
+
+const ok = { name: "etcd-0", ip: "10.0.1.10" };
+
+/** Constructs the component and returns the error, asserting that nothing was registered. */
+async function rejected(args: SecureEtcdClusterArgs): Promise<pulumi.InputPropertiesError> {
+    const mocks = new ProviderMocks();
+    await pulumi.runtime.setMocks(mocks);
+    let error: unknown;
+    try {
+        new SecureEtcdCluster("bad", args);
+    } catch (e) {
+        error = e;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(error instanceof Error, "expected an error");
+    assert.ok(
+        pulumi.InputPropertiesError.isInstance(error),
+        "an InputPropertiesError the engine can show per property",
+    );
+    assert.equal(mocks.registrations.length, 0, "nothing registered");
+    return error;
+}
+
+async function expectProblem(args: SecureEtcdClusterArgs, path: string, ...fragments: (string | RegExp)[]) {
+    const error = await rejected(args);
+    const problem = error.errors.find((e) => e.propertyPath === path);
+    assert.ok(problem, `no problem at ${path}; got ${JSON.stringify(error.errors)}`);
+    assert.match(error.message, /^SecureEtcdCluster "bad" has invalid arguments:/);
+    assert.ok(error.message.includes(`${path}: ${problem.reason}`));
+    for (const f of fragments) {
+        if (typeof f === "string") {
+            assert.ok(problem.reason.includes(f), `"${problem.reason}" lacks "${f}"`);
+        } else {
+            assert.match(problem.reason, f);
+        }
+    }
+}
+
+describe("SecureEtcdCluster: input validation", function () {
+    it("rejects an empty member list", () => expectProblem({ members: [] }, "members", "is empty", "1 to 9"));
+
+    it("rejects more than 9 members", () =>
+        expectProblem(
+            { members: Array.from({ length: 10 }, (_, i) => ({ name: `m${i}`, ip: `10.0.0.${i + 1}` })) },
+            "members",
+            "has 10 members",
+            "3, 5 or 7",
+        ));
+
+    it("rejects duplicate member names", () =>
+        expectProblem(
+            { members: [ok, { name: "etcd-0", ip: "10.0.1.11" }] },
+            "members[1].name",
+            '"etcd-0" is already',
+            "unique",
+        ));
+
+    for (const bad of ["Etcd-0", "etcd_0", "-etcd", "etcd-", "", "a".repeat(64), "etcd.0"]) {
+        it(`rejects member name ${JSON.stringify(bad)}`, () =>
+            expectProblem(
+                { members: [{ name: bad, ip: "10.0.0.1" }] },
+                "members[0].name",
+                "not a DNS-1123 label",
+                "lowercase",
+            ));
+    }
+
+    for (const bad of ["10.0.1", "10.0.1.256", "010.0.1.1", "etcd-0", "10.0.0.1/24", "fe80::1%eth0"]) {
+        it(`rejects member ip ${JSON.stringify(bad)}`, () =>
+            expectProblem({ members: [{ name: "m", ip: bad }] }, "members[0].ip", "not an IPv4 or IPv6 address"));
+    }
+
+    it("rejects unspecified and multicast addresses", async () => {
+        await expectProblem({ members: [{ name: "m", ip: "0.0.0.0" }] }, "members[0].ip", "unspecified");
+        await expectProblem({ members: [{ name: "m", ip: "::" }] }, "members[0].ip", "unspecified");
+        await expectProblem({ members: [{ name: "m", ip: "224.0.0.1" }] }, "members[0].ip", "multicast");
+    });
+
+    it("rejects two members on one address, however it is written", () =>
+        expectProblem(
+            {
+                members: [
+                    { name: "a", ip: "fd00::1" },
+                    { name: "b", ip: "fd00:0::1" },
+                ],
+            },
+            "members[1].ip",
+            "already the address of members[0]",
+        ));
+
+    it("rejects bad DNS names", async () => {
+        await expectProblem(
+            { members: [{ ...ok, dnsNames: ["ok.internal", "*.internal"] }] },
+            "members[0].dnsNames[1]",
+            "not a DNS name",
+            "without wildcards",
+        );
+        await expectProblem(
+            { members: [{ ...ok, dnsNames: ["Etcd.Internal"] }] },
+            "members[0].dnsNames[0]",
+            "lowercase",
+        );
+    });
+
+    it("rejects an unknown key algorithm", () =>
+        expectProblem(
+            { members: [ok], keyAlgorithm: "ECDSA-P224" as KeyAlgorithm },
+            "keyAlgorithm",
+            '"ECDSA-P224" is not a supported key algorithm',
+            "ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072, RSA-4096",
+        ));
+
+    it("rejects a renewal window not shorter than the validity", async () => {
+        await expectProblem(
+            { members: [ok], certificateValidityHours: 720, certificateRenewalHours: 720 },
+            "certificateRenewalHours",
+            "is not shorter than certificateValidityHours (720)",
+        );
+        // The default window (720h) against a short validity is caught as well.
+        await expectProblem({ members: [ok], certificateValidityHours: 500 }, "certificateRenewalHours", "not shorter");
+    });
+
+    it("rejects validity that is not a positive whole number, or outlives the CA", async () => {
+        await expectProblem(
+            { members: [ok], certificateValidityHours: 0 },
+            "certificateValidityHours",
+            "whole number of hours above 0",
+        );
+        await expectProblem({ members: [ok], caValidityHours: 1.5 }, "caValidityHours", "whole number");
+        await expectProblem({ members: [ok], certificateRenewalHours: -1 }, "certificateRenewalHours", "whole number");
+        await expectProblem(
+            { members: [ok], caValidityHours: 5000, certificateValidityHours: 8760 },
+            "certificateValidityHours",
+            "cannot outlive the CA",
+        );
+    });
+
+    it("rejects duplicate clients and identities that collide", async () => {
+        await expectProblem(
+            { members: [ok], clients: [{ name: "x" }, { name: "x", commonName: "y" }] },
+            "clients[1].name",
+            "already",
+        );
+        await expectProblem(
+            { members: [ok], clients: [{ name: "etcd-backup" }] },
+            "clients[0].name",
+            "built-in client",
+        );
+        await expectProblem(
+            { members: [ok], clients: [{ name: "sneaky", commonName: "kube-apiserver-etcd-client" }] },
+            "clients[0].commonName",
+            "common name of a built-in client",
+        );
+        await expectProblem(
+            {
+                members: [ok],
+                clients: [
+                    { name: "a", commonName: "same" },
+                    { name: "b", commonName: "same" },
+                ],
+            },
+            "clients[1].commonName",
+            "already the common name of clients[0]",
+        );
+        await expectProblem(
+            { members: [ok], clients: [{ name: "etcd-0" }] },
+            "clients[0].commonName",
+            "a member's name",
+        );
+        await expectProblem({ members: [ok], clients: [{ name: "Bad Name" }] }, "clients[0].name", "DNS-1123");
+    });
+
+    it("reports every problem at once", async () => {
+        const error = await rejected({
+            members: [{ name: "A", ip: "nope" }],
+            keyAlgorithm: "DSA" as KeyAlgorithm,
+        });
+        assert.deepEqual(
+            error.errors.map((e) => e.propertyPath),
+            ["members[0].name", "members[0].ip", "keyAlgorithm"],
+        );
+    });
+
+    it("fails the deployment with the same message when an output value resolves to bad input", async () => {
+        // The Pulumi host turns an unhandled rejection into a failed update showing its message;
+        // mocha's own handler is set aside while this test listens for it.
+        const mochaHandlers = process.listeners("unhandledRejection");
+        process.removeAllListeners("unhandledRejection");
+        const seen: string[] = [];
+        const listener = (e: unknown) => seen.push(String(e));
+        process.on("unhandledRejection", listener);
+        try {
+            await pulumi.runtime.setMocks(new ProviderMocks());
+            new SecureEtcdCluster("late", { members: [{ name: "m", ip: pulumi.output("not-an-ip") }] });
+            for (let i = 0; i < 100 && seen.length === 0; i++) {
+                await new Promise((r) => setTimeout(r, 20));
+            }
+        } finally {
+            process.removeListener("unhandledRejection", listener);
+            mochaHandlers.forEach((h) => process.on("unhandledRejection", h));
+        }
+        assert.ok(seen.length > 0, "the deployment fails");
+        assert.match(
+            seen[0],
+            /SecureEtcdCluster "late" has invalid arguments:\n {2}- members\[0\]\.ip: "not-an-ip" is not an IPv4 or IPv6 address/,
+        );
+    });
+
+    it("warns on an even member count", async () => {
+        const warnings: string[] = [];
+        const original = pulumi.log.warn;
+        pulumi.log.warn = (msg: string) => {
+            warnings.push(msg);
+            return Promise.resolve();
+        };
+        try {
+            const { result } = await runProgram(
+                () => new SecureEtcdCluster("even", { members: [ok, { name: "etcd-1", ip: "10.0.1.11" }] }),
+            );
+            await valueOf(result.caCertPem);
+        } finally {
+            pulumi.log.warn = original;
+        }
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0], /2 members tolerate no more failures than 1; an odd count/);
+    });
+});
