@@ -1,13 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULTS, KeyAlgorithm, SecureEtcdClusterArgs } from "./args";
+import { etcdVersionWarning, parseEtcdVersion } from "./manifests/etcdVersion";
+import { NodeFile } from "./manifests/nodeFiles";
+import { memberArtifacts } from "./nodes/memberArtifacts";
 import { EtcdPki, IssuedCertificate, MemberPki } from "./pki/etcdPki";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
 import {
     argumentsError,
     argWarnings,
+    etcdVersionProblems,
     keyAlgorithmProblems,
     memberDnsNameProblems,
     memberIpProblems,
+    podProblems,
     Problem,
     validateArgs,
     validityProblems,
@@ -67,6 +72,15 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
     public readonly clientCredentials: pulumi.Output<Record<string, ClientCredentials>>;
     /** Every certificate the cluster issued, with its expiry. */
     public readonly certificates: pulumi.Output<CertificateInfo[]>;
+    /** The etcd static-pod manifest (YAML) of each member, by member name. Holds no secrets. */
+    public readonly etcdManifests: pulumi.Output<Record<string, string>>;
+    /**
+     * Every file a member node needs, by member name: the manifest, certificates, keys and
+     * directories, each with path, mode and owner. Secret: it holds the member's keys.
+     */
+    public readonly nodeFiles: pulumi.Output<Record<string, NodeFile[]>>;
+    /** The etcd release the manifests are rendered for. */
+    public readonly etcdVersion: pulumi.Output<string>;
 
     constructor(name: string, args: SecureEtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Everything that can be checked is checked before anything is registered.
@@ -101,12 +115,35 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
                 checked({ caValidityHours, certificateValidityHours, certificateRenewalHours }, validityProblems),
             );
 
+        const podSettings = pulumi
+            .all([
+                args.etcdVersion ?? DEFAULTS.etcdVersion,
+                args.etcdImageRepository ?? DEFAULTS.etcdImageRepository,
+                args.etcdImageDigest,
+                args.etcdUid ?? DEFAULTS.etcdUid,
+                args.etcdGid ?? DEFAULTS.etcdGid,
+            ])
+            .apply(([versionText, imageRepository, imageDigest, uid, gid]) => {
+                checked(versionText, etcdVersionProblems);
+                checked({ etcdUid: uid, etcdGid: gid, etcdImageDigest: imageDigest }, podProblems);
+                const version = parseEtcdVersion(versionText)!;
+                const warning = etcdVersionWarning(version);
+                if (warning) {
+                    void pulumi.log.warn(warning, this);
+                }
+                return { version, imageRepository, imageDigest, uid, gid };
+            });
+
+        const memberIps = args.members.map((m, i) => ({
+            name: m.name,
+            ip: pulumi.output(m.ip).apply((ip) => checked(ip, (v) => memberIpProblems(i, v))),
+        }));
         const pki = new EtcdPki(
             `${name}-pki`,
             {
                 members: args.members.map((m, i) => ({
                     name: m.name,
-                    ip: pulumi.output(m.ip).apply((ip) => checked(ip, (v) => memberIpProblems(i, v))),
+                    ip: memberIps[i].ip,
                     dnsNames: pulumi
                         .output(m.dnsNames ?? [])
                         .apply((dns) => checked(dns, (v) => memberDnsNameProblems(i, v))),
@@ -145,6 +182,11 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         );
         this.certificates = pulumi.all(pki.allCertificates().map(certificateInfo));
 
+        const artifacts = memberArtifacts(name, memberIps, pki, podSettings);
+        this.etcdManifests = recordOf(artifacts, (a) => a.manifestYaml);
+        this.nodeFiles = pulumi.secret(recordOf(artifacts, (a) => a.nodeFiles));
+        this.etcdVersion = podSettings.version.text;
+
         this.registerOutputs({
             caCertPem: this.caCertPem,
             peerCaCertPem: this.peerCaCertPem,
@@ -152,6 +194,9 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             memberCredentials: this.memberCredentials,
             clientCredentials: this.clientCredentials,
             certificates: this.certificates,
+            etcdManifests: this.etcdManifests,
+            nodeFiles: this.nodeFiles,
+            etcdVersion: this.etcdVersion,
         });
     }
 }

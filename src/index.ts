@@ -8,3 +8,5 @@ export {
 } from "./cluster";
 export { BUILT_IN_CLIENTS } from "./pki/profiles";
 export { Problem, validateArgs } from "./validation";
+export { NodeFile } from "./manifests/nodeFiles";
+export { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";

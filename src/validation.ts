@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { ClientArgs, DEFAULTS, KeyAlgorithm, MAX_MEMBERS, MemberArgs, SecureEtcdClusterArgs } from "./args";
+import { etcdVersionProblem } from "./manifests/etcdVersion";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
 
 export interface Problem {
@@ -238,6 +239,33 @@ export function keyAlgorithmProblems(value: unknown): Problem[] {
           ];
 }
 
+export function etcdVersionProblems(value: string | undefined): Problem[] {
+    const reason = value === undefined ? undefined : etcdVersionProblem(value);
+    return reason ? [{ path: "etcdVersion", reason }] : [];
+}
+
+/** Runtime identity and image pinning of the static pod. */
+export function podProblems(v: { etcdUid?: number; etcdGid?: number; etcdImageDigest?: string }): Problem[] {
+    const problems: Problem[] = [];
+    for (const key of ["etcdUid", "etcdGid"] as const) {
+        const id = v[key];
+        if (id !== undefined && (!Number.isInteger(id) || id < 1 || id > 2147483647)) {
+            problems.push({
+                path: key,
+                reason: `${quote(id)} is not a non-root id; give a whole number from 1 to 2147483647, e.g. 2379 (etcd must not run as root)`,
+            });
+        }
+    }
+    const digest = v.etcdImageDigest;
+    if (digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+        problems.push({
+            path: "etcdImageDigest",
+            reason: `${quote(digest)} is not an image digest; give "sha256:" followed by 64 lowercase hex digits`,
+        });
+    }
+    return problems;
+}
+
 /** A plain number, or undefined when the input is an output not known yet (or unset). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
     return value === undefined || pulumi.Output.isInstance(value) || value instanceof Promise ? undefined : value;
@@ -263,6 +291,12 @@ export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[]
                 (args.certificateRenewalHours === undefined ? DEFAULTS.certificateRenewalHours : undefined),
         }),
         ...clientProblems(args.clients, args.members),
+        ...etcdVersionProblems(known(args.etcdVersion)),
+        ...podProblems({
+            etcdUid: known(args.etcdUid),
+            etcdGid: known(args.etcdGid),
+            etcdImageDigest: known(args.etcdImageDigest),
+        }),
     ];
 }
 

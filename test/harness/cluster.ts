@@ -17,7 +17,15 @@ export interface BuiltCluster {
 }
 
 type OutputName =
-    "caCertPem" | "peerCaCertPem" | "memberCertificates" | "memberCredentials" | "clientCredentials" | "certificates";
+    | "caCertPem"
+    | "peerCaCertPem"
+    | "memberCertificates"
+    | "memberCredentials"
+    | "clientCredentials"
+    | "certificates"
+    | "etcdManifests"
+    | "nodeFiles"
+    | "etcdVersion";
 
 export async function buildCluster(
     args: SecureEtcdClusterArgs = { members: THREE_MEMBERS },
@@ -32,6 +40,9 @@ export async function buildCluster(
         memberCredentials: await resolve(cluster.memberCredentials),
         clientCredentials: await resolve(cluster.clientCredentials),
         certificates: await resolve(cluster.certificates),
+        etcdManifests: await resolve(cluster.etcdManifests),
+        nodeFiles: await resolve(cluster.nodeFiles),
+        etcdVersion: await resolve(cluster.etcdVersion),
     };
     return { cluster, mocks, outputs };
 }

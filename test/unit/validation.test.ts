@@ -175,6 +175,22 @@ describe("SecureEtcdCluster: input validation", function () {
         await expectProblem({ members: [ok], clients: [{ name: "Bad Name" }] }, "clients[0].name", "DNS-1123");
     });
 
+    it("rejects etcd versions it cannot render, root ids and malformed digests", async () => {
+        await expectProblem(
+            { members: [ok], etcdVersion: "3.3.25" },
+            "etcdVersion",
+            "use 3.6 (recommended), 3.5 or 3.4",
+        );
+        await expectProblem({ members: [ok], etcdVersion: "v3.6" }, "etcdVersion", "MAJOR.MINOR.PATCH");
+        await expectProblem({ members: [ok], etcdUid: 0 }, "etcdUid", "must not run as root");
+        await expectProblem({ members: [ok], etcdGid: -5 }, "etcdGid", "non-root id");
+        await expectProblem(
+            { members: [ok], etcdImageDigest: "latest" },
+            "etcdImageDigest",
+            '"sha256:" followed by 64',
+        );
+    });
+
     it("reports every problem at once", async () => {
         const error = await rejected({
             members: [{ name: "A", ip: "nope" }],

@@ -1,0 +1,79 @@
+// The etcd command line for one member: kubeadm's reference set plus the hardening, in the form
+// the chosen version understands.
+import { EtcdVersion, etcdFeatures } from "./etcdVersion";
+import { ETCD_PORTS, NODE_PATHS, urlHost } from "./nodeLayout";
+
+export interface MemberAddress {
+    name: string;
+    ip: string;
+}
+
+export interface EtcdFlagsInput {
+    member: MemberAddress;
+    /** Every member, this one included, in a stable order. */
+    members: MemberAddress[];
+    /** Keeps members of different clusters from joining each other by mistake. */
+    clusterToken: string;
+    version: EtcdVersion;
+}
+
+/** TLS 1.2 suites for versions without `--tls-min-version`: forward secrecy and AEAD only. */
+export function tls12CipherSuites(version: EtcdVersion): string[] {
+    const suites = [
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ];
+    if (etcdFeatures(version).chachaCipherSuites) {
+        suites.push("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+    }
+    return suites;
+}
+
+export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
+    const { member, members, version } = input;
+    const features = etcdFeatures(version);
+    const host = urlHost(member.ip);
+    const clientUrl = `https://${host}:${ETCD_PORTS.client}`;
+    const peerUrl = `https://${host}:${ETCD_PORTS.peer}`;
+    const flags = [
+        `--name=${member.name}`,
+        `--data-dir=${NODE_PATHS.dataDir}`,
+        // Loopback for the local kube-apiserver, the member's own address for everyone else.
+        `--listen-client-urls=https://127.0.0.1:${ETCD_PORTS.client},${clientUrl}`,
+        `--advertise-client-urls=${clientUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=${members.map((m) => `${m.name}=https://${urlHost(m.ip)}:${ETCD_PORTS.peer}`).join(",")}`,
+        "--initial-cluster-state=new",
+        `--initial-cluster-token=${input.clusterToken}`,
+        // Client port: mTLS against the etcd CA.
+        `--cert-file=${NODE_PATHS.serverCert}`,
+        `--key-file=${NODE_PATHS.serverKey}`,
+        `--trusted-ca-file=${NODE_PATHS.caCert}`,
+        "--client-cert-auth=true",
+        "--auto-tls=false",
+        // Peer port: mTLS against the peer CA only, so no client certificate can join.
+        `--peer-cert-file=${NODE_PATHS.peerCert}`,
+        `--peer-key-file=${NODE_PATHS.peerKey}`,
+        `--peer-trusted-ca-file=${NODE_PATHS.peerCaCert}`,
+        "--peer-client-cert-auth=true",
+        "--peer-auto-tls=false",
+        // TLS 1.3 fixes its own suites; etcd refuses a suite list together with a 1.3 minimum.
+        features.tlsMinVersion ? "--tls-min-version=TLS1.3" : `--cipher-suites=${tls12CipherSuites(version).join(",")}`,
+        // Metrics and health in plain HTTP on loopback only.
+        `--listen-metrics-urls=http://127.0.0.1:${ETCD_PORTS.metrics}`,
+        "--snapshot-count=10000",
+        "--logger=zap",
+        features.featureGates
+            ? "--feature-gates=InitialCorruptCheck=true"
+            : "--experimental-initial-corrupt-check=true",
+    ];
+    if (features.featureGates) {
+        flags.push("--watch-progress-notify-interval=5s");
+    } else if (features.watchProgressNotify) {
+        flags.push("--experimental-watch-progress-notify-interval=5s");
+    }
+    return flags;
+}

@@ -1,0 +1,60 @@
+// Everything that lands on a member node, with modes and owners: the single description the
+// cloud-init, the local demo and the conformance suite are all derived from.
+import { NODE_PATHS } from "./nodeLayout";
+
+export interface NodeFile {
+    /** Absolute path on the node. */
+    path: string;
+    /** Octal mode, e.g. "0600". */
+    mode: string;
+    /** Numeric `uid:gid`. */
+    owner: string;
+    /** File content; empty for a directory. */
+    content: string;
+    /** A directory to create rather than a file to write. */
+    directory: boolean;
+}
+
+export interface MemberNodeFilesInput {
+    manifestYaml: string;
+    caCertPem: string;
+    peerCaCertPem: string;
+    serverCertPem: string;
+    serverKeyPem: string;
+    peerCertPem: string;
+    peerKeyPem: string;
+    uid: number;
+    gid: number;
+}
+
+export function renderMemberNodeFiles(input: MemberNodeFilesInput): NodeFile[] {
+    const root = "0:0";
+    const etcd = `${input.uid}:${input.gid}`;
+    const file = (path: string, mode: string, owner: string, content: string): NodeFile => ({
+        path,
+        mode,
+        owner,
+        content,
+        directory: false,
+    });
+    const dir = (path: string, mode: string, owner: string): NodeFile => ({
+        path,
+        mode,
+        owner,
+        content: "",
+        directory: true,
+    });
+    return [
+        dir(NODE_PATHS.pkiDir, "0755", root),
+        file(NODE_PATHS.caCert, "0644", root, input.caCertPem),
+        file(NODE_PATHS.peerCaCert, "0644", root, input.peerCaCertPem),
+        file(NODE_PATHS.serverCert, "0644", root, input.serverCertPem),
+        file(NODE_PATHS.peerCert, "0644", root, input.peerCertPem),
+        // Keys belong to the etcd user, the only one that reads them: etcd does not run as root.
+        file(NODE_PATHS.serverKey, "0600", etcd, input.serverKeyPem),
+        file(NODE_PATHS.peerKey, "0600", etcd, input.peerKeyPem),
+        dir(NODE_PATHS.dataDir, "0700", etcd),
+        dir("/etc/kubernetes/manifests", "0755", root),
+        file(NODE_PATHS.manifest, "0600", root, input.manifestYaml),
+    ];
+}

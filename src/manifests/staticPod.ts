@@ -1,0 +1,104 @@
+// The etcd static pod for one member, built as a typed object and serialized with `yaml`.
+import * as YAML from "yaml";
+import { etcdFeatures, EtcdVersion } from "./etcdVersion";
+import { ETCD_PORTS, NODE_PATHS } from "./nodeLayout";
+
+export interface EtcdPodInput {
+    flags: string[];
+    version: EtcdVersion;
+    /** Repository of the etcd image. */
+    imageRepository: string;
+    /** Optional `sha256:...` digest to pin the image. */
+    imageDigest?: string;
+    uid: number;
+    gid: number;
+}
+
+interface HttpProbe {
+    httpGet: { host: string; path: string; port: number; scheme: "HTTP" };
+    initialDelaySeconds?: number;
+    periodSeconds: number;
+    timeoutSeconds: number;
+    failureThreshold: number;
+}
+
+function probe(path: string, fields: Omit<HttpProbe, "httpGet">): HttpProbe {
+    return { httpGet: { host: "127.0.0.1", path, port: ETCD_PORTS.metrics, scheme: "HTTP" }, ...fields };
+}
+
+/** kubeadm's probes: /livez and /readyz from 3.5.11, the /health endpoint before. */
+export function etcdProbes(version: EtcdVersion): { liveness: string; readiness: string; startup: string } {
+    if (etcdFeatures(version).livezReadyz) {
+        return { liveness: "/livez", readiness: "/readyz", startup: "/readyz" };
+    }
+    return { liveness: "/health", readiness: "/health", startup: "/health" };
+}
+
+export function etcdImage(input: Pick<EtcdPodInput, "imageRepository" | "imageDigest" | "version">): string {
+    const tag = `${input.imageRepository}:${input.version.text}-0`;
+    return input.imageDigest ? `${tag}@${input.imageDigest}` : tag;
+}
+
+export function renderEtcdPod(input: EtcdPodInput): Record<string, unknown> {
+    const paths = etcdProbes(input.version);
+    const identity = { runAsNonRoot: true, runAsUser: input.uid, runAsGroup: input.gid };
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+            name: "etcd",
+            namespace: "kube-system",
+            labels: { component: "etcd", tier: "control-plane" },
+        },
+        spec: {
+            hostNetwork: true,
+            priorityClassName: "system-node-critical",
+            securityContext: { ...identity, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+                {
+                    name: "etcd",
+                    image: etcdImage(input),
+                    imagePullPolicy: "IfNotPresent",
+                    command: ["etcd", ...input.flags],
+                    resources: { requests: { cpu: "100m", memory: "100Mi" } },
+                    securityContext: {
+                        ...identity,
+                        allowPrivilegeEscalation: false,
+                        privileged: false,
+                        readOnlyRootFilesystem: true,
+                        capabilities: { drop: ["ALL"] },
+                    },
+                    livenessProbe: probe(paths.liveness, {
+                        initialDelaySeconds: 10,
+                        periodSeconds: 10,
+                        timeoutSeconds: 15,
+                        failureThreshold: 8,
+                    }),
+                    readinessProbe: probe(paths.readiness, {
+                        periodSeconds: 1,
+                        timeoutSeconds: 15,
+                        failureThreshold: 3,
+                    }),
+                    startupProbe: probe(paths.startup, {
+                        initialDelaySeconds: 10,
+                        periodSeconds: 10,
+                        timeoutSeconds: 15,
+                        failureThreshold: 24,
+                    }),
+                    volumeMounts: [
+                        { name: "etcd-data", mountPath: NODE_PATHS.dataDir },
+                        { name: "etcd-certs", mountPath: NODE_PATHS.pkiDir, readOnly: true },
+                    ],
+                },
+            ],
+            volumes: [
+                { name: "etcd-data", hostPath: { path: NODE_PATHS.dataDir, type: "DirectoryOrCreate" } },
+                { name: "etcd-certs", hostPath: { path: NODE_PATHS.pkiDir, type: "Directory" } },
+            ],
+        },
+    };
+}
+
+export function toYaml(document: unknown): string {
+    return YAML.stringify(document, { lineWidth: 0 });
+}
