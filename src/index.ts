@@ -10,3 +10,4 @@ export { BUILT_IN_CLIENTS } from "./pki/profiles";
 export { Problem, validateArgs } from "./validation";
 export { NodeFile } from "./manifests/nodeFiles";
 export { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";
+export { CisResult, checkEtcdMember, MemberArtifactsForCis } from "./cis/etcdChecks";
