@@ -266,7 +266,7 @@ export function podProblems(v: { etcdUid?: number; etcdGid?: number; etcdImageDi
     return problems;
 }
 
-/** A plain number, or undefined when the input is an output not known yet (or unset). */
+/** A plain value, or undefined when the input is an output or promise not known yet (or unset). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
     return value === undefined || pulumi.Output.isInstance(value) || value instanceof Promise ? undefined : value;
 }
@@ -280,15 +280,9 @@ export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[]
         ...memberProblems(args.members),
         ...keyAlgorithmProblems(known(args.keyAlgorithm)),
         ...validityProblems({
-            caValidityHours:
-                known(args.caValidityHours) ??
-                (args.caValidityHours === undefined ? DEFAULTS.caValidityHours : undefined),
-            certificateValidityHours:
-                known(args.certificateValidityHours) ??
-                (args.certificateValidityHours === undefined ? DEFAULTS.certificateValidityHours : undefined),
-            certificateRenewalHours:
-                known(args.certificateRenewalHours) ??
-                (args.certificateRenewalHours === undefined ? DEFAULTS.certificateRenewalHours : undefined),
+            caValidityHours: known(args.caValidityHours ?? DEFAULTS.caValidityHours),
+            certificateValidityHours: known(args.certificateValidityHours ?? DEFAULTS.certificateValidityHours),
+            certificateRenewalHours: known(args.certificateRenewalHours ?? DEFAULTS.certificateRenewalHours),
         }),
         ...clientProblems(args.clients, args.members),
         ...etcdVersionProblems(known(args.etcdVersion)),
