@@ -1,7 +1,7 @@
 // The etcd command line for one member: kubeadm's reference set plus the hardening, in the form
 // the chosen version understands.
 import { EtcdVersion, etcdFeatures } from "./etcdVersion";
-import { ETCD_PORTS, NODE_PATHS, urlHost } from "./nodeLayout";
+import { ETCD_PORTS, isLoopbackIp, NODE_PATHS, urlHost } from "./nodeLayout";
 
 export interface MemberAddress {
     name: string;
@@ -37,11 +37,16 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
     const host = urlHost(member.ip);
     const clientUrl = `https://${host}:${ETCD_PORTS.client}`;
     const peerUrl = `https://${host}:${ETCD_PORTS.peer}`;
+    // A member whose own address is a loopback one (a local cluster, as the demo's on 127.0.0.1-3)
+    // takes that address as its loopback listener: one on 127.0.0.1 for every member would collide.
+    const loopbackHost = isLoopbackIp(member.ip) ? host : "127.0.0.1";
+    const listenClientUrls =
+        loopbackHost === host ? [clientUrl] : [`https://127.0.0.1:${ETCD_PORTS.client}`, clientUrl];
     const flags = [
         `--name=${member.name}`,
         `--data-dir=${NODE_PATHS.dataDir}`,
         // Loopback for the local kube-apiserver, the member's own address for everyone else.
-        `--listen-client-urls=https://127.0.0.1:${ETCD_PORTS.client},${clientUrl}`,
+        `--listen-client-urls=${listenClientUrls.join(",")}`,
         `--advertise-client-urls=${clientUrl}`,
         `--listen-peer-urls=${peerUrl}`,
         `--initial-advertise-peer-urls=${peerUrl}`,
@@ -63,7 +68,7 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
         // TLS 1.3 fixes its own suites; etcd refuses a suite list together with a 1.3 minimum.
         features.tlsMinVersion ? "--tls-min-version=TLS1.3" : `--cipher-suites=${tls12CipherSuites(version).join(",")}`,
         // Metrics and health in plain HTTP on loopback only.
-        `--listen-metrics-urls=http://127.0.0.1:${ETCD_PORTS.metrics}`,
+        `--listen-metrics-urls=http://${loopbackHost}:${ETCD_PORTS.metrics}`,
         "--snapshot-count=10000",
         "--logger=zap",
         features.featureGates

@@ -22,8 +22,22 @@ interface HttpProbe {
     failureThreshold: number;
 }
 
-function probe(path: string, fields: Omit<HttpProbe, "httpGet">): HttpProbe {
-    return { httpGet: { host: "127.0.0.1", path, port: ETCD_PORTS.metrics, scheme: "HTTP" }, ...fields };
+/**
+ * Where the kubelet probes: the host of the rendered `--listen-metrics-urls`, 127.0.0.1 for a member
+ * on a routable address and the member's own address for one on loopback (see renderEtcdFlags).
+ */
+export function metricsHost(flags: string[]): string {
+    const prefix = "--listen-metrics-urls=";
+    const url = flags
+        .find((f) => f.startsWith(prefix))
+        ?.slice(prefix.length)
+        .split(",")[0];
+    // A probe's host is a bare address: no brackets around IPv6.
+    return url ? new URL(url).hostname.replace(/^\[(.*)\]$/, "$1") : "127.0.0.1";
+}
+
+function probe(host: string, path: string, fields: Omit<HttpProbe, "httpGet">): HttpProbe {
+    return { httpGet: { host, path, port: ETCD_PORTS.metrics, scheme: "HTTP" }, ...fields };
 }
 
 /** kubeadm's probes: /livez and /readyz from 3.5.11, the /health endpoint before. */
@@ -41,6 +55,7 @@ export function etcdImage(input: Pick<EtcdPodInput, "imageRepository" | "imageDi
 
 export function renderEtcdPod(input: EtcdPodInput): Record<string, unknown> {
     const paths = etcdProbes(input.version);
+    const host = metricsHost(input.flags);
     const identity = { runAsNonRoot: true, runAsUser: input.uid, runAsGroup: input.gid };
     return {
         apiVersion: "v1",
@@ -68,18 +83,18 @@ export function renderEtcdPod(input: EtcdPodInput): Record<string, unknown> {
                         readOnlyRootFilesystem: true,
                         capabilities: { drop: ["ALL"] },
                     },
-                    livenessProbe: probe(paths.liveness, {
+                    livenessProbe: probe(host, paths.liveness, {
                         initialDelaySeconds: 10,
                         periodSeconds: 10,
                         timeoutSeconds: 15,
                         failureThreshold: 8,
                     }),
-                    readinessProbe: probe(paths.readiness, {
+                    readinessProbe: probe(host, paths.readiness, {
                         periodSeconds: 1,
                         timeoutSeconds: 15,
                         failureThreshold: 3,
                     }),
-                    startupProbe: probe(paths.startup, {
+                    startupProbe: probe(host, paths.startup, {
                         initialDelaySeconds: 10,
                         periodSeconds: 10,
                         timeoutSeconds: 15,
