@@ -3,12 +3,12 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import { renderEtcdFlags } from "../../src/manifests/etcdFlags";
 import { parseEtcdVersion } from "../../src/manifests/etcdVersion";
-import { installedEtcdVersion } from "./localCluster";
+import { installedEtcdVersion } from "../../src/local/etcdBinary";
 
 describe("flags against the installed etcd binary", function () {
     it("renders only flags that `etcd --help` of the installed version lists", () => {
         const version = parseEtcdVersion(installedEtcdVersion())!;
-        const help = execFileSync("etcd", ["--help"], { encoding: "utf8" });
+        const help = execFileSync("etcd", ["--help"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         const known = new Set([...help.matchAll(/^\s+(--[a-z0-9-]+)/gm)].map((m) => m[1]));
         assert.ok(known.size > 50, "help text parsed");
         const members = [

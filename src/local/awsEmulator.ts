@@ -1,0 +1,81 @@
+// AWS resources cannot be reached from here. This stand-in returns what the provider computes
+// (ids, ARNs) in the provider's formats, so code that wires ARNs into policies sees real-looking ones.
+import * as crypto from "crypto";
+
+type State = Record<string, unknown>;
+
+export const MOCK_ACCOUNT = "123456789012";
+export const MOCK_REGION = "us-east-1";
+
+/** `aws:secretsmanager/secretVersion:SecretVersion` -> `secretsmanager`. */
+function serviceOf(type: string): string {
+    return type.split(":")[1].split("/")[0];
+}
+
+function shortHex(n: number): string {
+    return crypto.randomBytes(n).toString("hex");
+}
+
+/** A physical id in the shape the service uses for that kind of resource. */
+function physicalId(type: string, name: string, inputs: State): string {
+    switch (type) {
+        case "aws:kms/key:Key":
+            return crypto.randomUUID();
+        case "aws:ec2/securityGroup:SecurityGroup":
+            return `sg-${shortHex(8).slice(0, 17)}`;
+        case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+        case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+            return `sgr-${shortHex(9).slice(0, 17)}`;
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2":
+            return (inputs.bucket as string | undefined) ?? `${name}-${shortHex(4)}`;
+        case "aws:secretsmanager/secret:Secret":
+            return `arn:aws:secretsmanager:${MOCK_REGION}:${MOCK_ACCOUNT}:secret:${(inputs.name as string | undefined) ?? name}-${shortHex(3)}`;
+        default:
+            return `${name}-${shortHex(4)}`;
+    }
+}
+
+function arnFor(type: string, id: string, inputs: State): string {
+    const service = serviceOf(type);
+    switch (type) {
+        case "aws:kms/key:Key":
+            return `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:key/${id}`;
+        case "aws:kms/alias:Alias":
+            return `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:${inputs.name as string}`;
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2":
+            return `arn:aws:s3:::${id}`;
+        case "aws:secretsmanager/secret:Secret":
+            return id;
+        case "aws:iam/role:Role":
+        case "aws:iam/policy:Policy":
+        case "aws:iam/instanceProfile:InstanceProfile":
+            return `arn:aws:iam::${MOCK_ACCOUNT}:${type.split(":")[2].replace(/^./, (c) => c.toLowerCase())}/${id}`;
+        case "aws:ec2/securityGroup:SecurityGroup":
+            return `arn:aws:ec2:${MOCK_REGION}:${MOCK_ACCOUNT}:security-group/${id}`;
+        default:
+            return `arn:aws:${service}:${MOCK_REGION}:${MOCK_ACCOUNT}:${type.split(":")[2].toLowerCase()}/${id}`;
+    }
+}
+
+export function emulateAwsResource(type: string, name: string, inputs: State): { id: string; state: State } {
+    const id = physicalId(type, name, inputs);
+    const state: State = { ...inputs, arn: arnFor(type, id, inputs) };
+    if (type === "aws:kms/key:Key") {
+        state.keyId = id;
+    }
+    if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") {
+        state.bucket = id;
+        state.bucketDomainName = `${id}.s3.amazonaws.com`;
+        state.region = MOCK_REGION;
+    }
+    if (type === "aws:secretsmanager/secretVersion:SecretVersion") {
+        state.versionId = crypto.randomUUID();
+        state.arn = inputs.secretId;
+    }
+    if (type === "aws:ec2/securityGroup:SecurityGroup") {
+        state.ownerId = MOCK_ACCOUNT;
+    }
+    return { id, state };
+}

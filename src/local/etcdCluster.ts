@@ -1,0 +1,404 @@
+// Runs the component's own artifacts as a real etcd cluster on this machine: builds SecureEtcdCluster
+// under the local stand-ins, writes each member's nodeFiles under a root of its own (modes, and owners
+// when root), and starts one etcd per member with exactly the rendered command line (only absolute
+// paths remapped into that root). Where each member runs is the caller's choice: on this host's
+// loopback (the demo) or in a network namespace per member (the conformance suite).
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { SecureEtcdClusterArgs } from "../args";
+import { NodeFile } from "../manifests/nodeFiles";
+import { NODE_PATHS } from "../manifests/nodeLayout";
+import { installedEtcdVersion, onPath } from "./etcdBinary";
+import { ProbeTarget } from "./probes";
+import { renderCluster, RenderedCluster } from "./render";
+
+export interface MemberHost {
+    /** The address the member is rendered with, and reached at. */
+    ip: string;
+    /** A command prefix that runs a command on the member's host (`ip netns exec NS`); none for this host. */
+    exec?: string[];
+}
+
+export interface LocalClusterOptions {
+    /** The SecureEtcdCluster's name: its children's prefix and the initial cluster token. */
+    name: string;
+    /** One host per member; members are named `etcd-0`, `etcd-1`, ... */
+    hosts: MemberHost[];
+    /** Prefix of the temporary root's name in the OS temp directory. */
+    tempPrefix: string;
+    /** Start etcd as the rendered uid/gid and chown as rendered. Needs root. @default whether running as root */
+    asRenderedUser?: boolean;
+    /** More component arguments (members and the installed etcd version are set). */
+    args?: Partial<SecureEtcdClusterArgs>;
+    /** @default 30000 */
+    healthTimeoutMs?: number;
+    /** Creates the member hosts, before anything starts. */
+    setUpHosts?: () => void;
+    /** Removes the member hosts and anything left on them, after every member has stopped. */
+    tearDownHosts?: () => void;
+    /** Reads a member's metrics listener. @default plain HTTP from this host */
+    metricsGet?: (member: LocalMember, urlPath: string) => Promise<string>;
+    /** Keep the root (certificates, keys, data, logs) when the cluster stops. */
+    keepRoot?: boolean;
+}
+
+export interface LocalMember {
+    name: string;
+    ip: string;
+    host: MemberHost;
+    /** The member's files as rendered (node paths); they are written under `root/<name>`. */
+    files: NodeFile[];
+    /** The rendered etcd command, absolute paths remapped under the member's root. */
+    command: string[];
+    /** The rendered `--listen-metrics-urls` (the first one). */
+    metricsUrl: string;
+    uid: number;
+    gid: number;
+    process: ChildProcess;
+    /** etcd's stdout and stderr. */
+    logFile: string;
+    /** Resolves when the process has exited (or failed to start). */
+    exited: Promise<void>;
+    /** Why it exited, once it has. */
+    exitReason?: string;
+}
+
+/** A host:port that a member would listen on is taken. */
+export class PortInUseError extends Error {
+    constructor(
+        readonly host: string,
+        readonly port: number,
+    ) {
+        super(
+            `port ${port} on ${host} is already in use (another etcd?); ` +
+                `\`ss -ltnp 'sport = :${port}'\` shows which process has it. Stop it and try again.`,
+        );
+        this.name = "PortInUseError";
+    }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `promise`, at most `ms`; whether it settled in time. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+        return await Promise.race([promise.then(() => true), timeout]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+function flagValue(command: string[], name: string): string | undefined {
+    return command.find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** Plain HTTP GET from this host; "" when nothing answers. */
+export function httpGetText(url: string, timeoutMs = 2000): Promise<string> {
+    return new Promise((resolve) => {
+        const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => (body += d.toString()));
+            res.on("end", () => resolve(body));
+            res.on("error", () => resolve(""));
+        });
+        req.on("error", () => resolve(""));
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+    });
+}
+
+/** Fails with a clear message if this host cannot listen on `host:port`. */
+function checkPortFree(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", (e: NodeJS.ErrnoException) => {
+            if (e.code === "EADDRINUSE") {
+                reject(new PortInUseError(host, port));
+            } else if (e.code === "EADDRNOTAVAIL") {
+                reject(
+                    new Error(`${host} is not an address of this machine, so nothing can listen on ${host}:${port}`),
+                );
+            } else {
+                reject(e);
+            }
+        });
+        server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+    });
+}
+
+/** The host:port pairs of a member's listeners, from its rendered flags. */
+function listeners(command: string[]): { host: string; port: number }[] {
+    return ["--listen-client-urls", "--listen-peer-urls", "--listen-metrics-urls"]
+        .flatMap((f) => (flagValue(command, f) ?? "").split(",").filter(Boolean))
+        .map((u) => new URL(u))
+        .map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(u.port) }));
+}
+
+interface PodCommand {
+    command: string[];
+    uid: number;
+    gid: number;
+}
+
+/** The etcd container's command and identity, from the member's rendered static pod. */
+function podCommand(files: NodeFile[]): PodCommand {
+    const manifest = files.find((f) => f.path === NODE_PATHS.manifest);
+    if (!manifest) {
+        throw new Error(`the node files carry no ${NODE_PATHS.manifest}`);
+    }
+    const pod = YAML.parse(manifest.content) as {
+        spec: { containers: { command: string[]; securityContext: { runAsUser: number; runAsGroup: number } }[] };
+    };
+    const container = pod.spec.containers[0];
+    return {
+        command: container.command,
+        uid: container.securityContext.runAsUser,
+        gid: container.securityContext.runAsGroup,
+    };
+}
+
+export class LocalEtcdCluster {
+    readonly root: string;
+    readonly members: LocalMember[] = [];
+    readonly asRenderedUser: boolean;
+    rendered!: RenderedCluster;
+    private stopping?: Promise<void>;
+    private hostsSetUp = false;
+
+    constructor(readonly options: LocalClusterOptions) {
+        this.asRenderedUser = options.asRenderedUser ?? process.getuid?.() === 0;
+        this.root = fs.mkdtempSync(path.join(os.tmpdir(), options.tempPrefix));
+        // The etcd user must traverse the root to reach its files; otherwise only we need to.
+        fs.chmodSync(this.root, this.asRenderedUser ? 0o755 : 0o700);
+    }
+
+    /** Renders, writes and starts every member, and waits until all are healthy; stops everything on failure. */
+    static async start(options: LocalClusterOptions): Promise<LocalEtcdCluster> {
+        const cluster = new LocalEtcdCluster(options);
+        try {
+            await cluster.boot();
+        } catch (e) {
+            await cluster.stop();
+            throw e;
+        }
+        return cluster;
+    }
+
+    /** Where a member's node path lands: each member host has a root of its own. */
+    onHost(memberName: string, nodePath: string): string {
+        return path.join(this.root, memberName, nodePath);
+    }
+
+    get logDir(): string {
+        return path.join(this.root, "logs");
+    }
+
+    /** Everything `start` does, for callers that need the instance first (to stop it on a signal). */
+    async boot(): Promise<void> {
+        const version = installedEtcdVersion();
+        if (this.asRenderedUser && !onPath("setpriv")) {
+            throw new Error(
+                "setpriv is not installed; it starts etcd as the rendered user: `sudo apt-get install -y util-linux`",
+            );
+        }
+        const hosts = this.options.hosts;
+        this.rendered = await renderCluster(this.options.name, {
+            members: hosts.map((h, i) => ({ name: `etcd-${i}`, ip: h.ip })),
+            etcdVersion: version,
+            ...this.options.args,
+        });
+        this.throwIfStopping();
+        const planned = hosts.map((host, i) => {
+            const name = `etcd-${i}`;
+            const files = this.rendered.nodeFiles[name];
+            const pod = podCommand(files);
+            return { name, host, files, ...pod, command: pod.command.map((arg) => this.remap(name, arg)) };
+        });
+        for (const p of planned.filter((p) => !p.host.exec?.length)) {
+            for (const l of listeners(p.command)) {
+                await checkPortFree(l.host, l.port);
+            }
+        }
+        this.throwIfStopping();
+        if (this.options.setUpHosts) {
+            this.hostsSetUp = true;
+            this.options.setUpHosts();
+        }
+        fs.mkdirSync(this.logDir, { mode: 0o700 });
+        // From here to the last spawn nothing awaits, so a stop() sees either no member or all of them.
+        for (const p of planned) {
+            this.writeFiles(p.name, p.files);
+        }
+        for (const p of planned) {
+            this.members.push(this.spawnMember(p.name, p.host, p.files, p));
+        }
+        await this.waitHealthy(this.options.healthTimeoutMs ?? 30_000);
+    }
+
+    private throwIfStopping(): void {
+        if (this.stopping) {
+            throw new Error("stopped while starting");
+        }
+    }
+
+    private writeFiles(memberName: string, files: NodeFile[]): void {
+        for (const f of files) {
+            const target = this.onHost(memberName, f.path);
+            if (f.directory) {
+                fs.mkdirSync(target, { recursive: true });
+            } else {
+                fs.mkdirSync(path.dirname(target), { recursive: true });
+                fs.writeFileSync(target, f.content);
+            }
+            fs.chmodSync(target, parseInt(f.mode, 8));
+            if (this.asRenderedUser) {
+                const [uid, gid] = f.owner.split(":").map(Number);
+                fs.chownSync(target, uid, gid);
+            }
+        }
+    }
+
+    /** `--flag=/abs/path[,...]` -> the same under the member's root; everything else unchanged. */
+    private remap(memberName: string, arg: string): string {
+        const m = /^(--[^=]+=)(\/.*)$/.exec(arg);
+        return m ? m[1] + this.onHost(memberName, m[2]) : arg;
+    }
+
+    private spawnMember(name: string, host: MemberHost, files: NodeFile[], pod: PodCommand): LocalMember {
+        // setpriv drops to the rendered user, and kills etcd if this process dies without stopping it.
+        const setpriv = ["setpriv", "--pdeathsig=KILL"];
+        const launcher = this.asRenderedUser
+            ? [...setpriv, `--reuid=${pod.uid}`, `--regid=${pod.gid}`, "--clear-groups"]
+            : onPath("setpriv")
+              ? setpriv
+              : [];
+        const argv = [...(host.exec ?? []), ...launcher, ...pod.command];
+        const logFile = path.join(this.logDir, `${name}.log`);
+        const fd = fs.openSync(logFile, "a", 0o600);
+        let proc: ChildProcess;
+        try {
+            proc = spawn(argv[0], argv.slice(1), { stdio: ["ignore", fd, fd] });
+        } finally {
+            fs.closeSync(fd);
+        }
+        const member: LocalMember = {
+            name,
+            ip: host.ip,
+            host,
+            files,
+            command: pod.command,
+            metricsUrl: (flagValue(pod.command, "--listen-metrics-urls") ?? "").split(",")[0],
+            uid: pod.uid,
+            gid: pod.gid,
+            process: proc,
+            logFile,
+            exited: Promise.resolve(),
+        };
+        member.exited = new Promise<void>((resolve) => {
+            proc.once("exit", (code, signal) => {
+                member.exitReason = signal ? `killed by ${signal}` : `exit code ${code}`;
+                resolve();
+            });
+            proc.once("error", (e) => {
+                member.exitReason ??= `failed to start: ${e.message}`;
+                resolve();
+            });
+        });
+        return member;
+    }
+
+    /** The end of a member's log, for error messages. */
+    logTail(member: LocalMember, chars = 2000): string {
+        try {
+            return fs.readFileSync(member.logFile, "utf8").slice(-chars);
+        } catch {
+            return "";
+        }
+    }
+
+    metricsGet(member: LocalMember, urlPath: string): Promise<string> {
+        return this.options.metricsGet
+            ? this.options.metricsGet(member, urlPath)
+            : httpGetText(member.metricsUrl + urlPath);
+    }
+
+    /** What the probes need, given where this process calls the members from. */
+    probeTarget(caller: Pick<ProbeTarget, "callerIp" | "bindCaller" | "strangerIp" | "spareLoopback">): ProbeTarget {
+        const apiserver = this.rendered.clientCredentials["kube-apiserver-etcd-client"];
+        const byName = new Map(this.members.map((m) => [m.name, m]));
+        return {
+            ...caller,
+            members: this.members,
+            apiserver: { certPem: apiserver.certPem, keyPem: apiserver.keyPem, ca: apiserver.caCertPem },
+            etcdCa: this.rendered.etcdCa,
+            peerCa: this.rendered.peerCa,
+            metricsGet: (m, urlPath) => this.metricsGet(byName.get(m.name)!, urlPath),
+        };
+    }
+
+    /** Waits for every member's metrics listener to report healthy. */
+    private async waitHealthy(timeoutMs: number): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        for (const m of this.members) {
+            for (;;) {
+                this.throwIfStopping();
+                if (m.exitReason !== undefined) {
+                    throw new Error(`${m.name} stopped (${m.exitReason}):\n${this.logTail(m, 3000)}`);
+                }
+                if ((await this.metricsGet(m, "/health")).includes('"health":"true"')) {
+                    break;
+                }
+                if (Date.now() > deadline) {
+                    const logs = this.members.map(
+                        (o) => `--- ${o.name} (${o.exitReason ?? "running"}):\n${this.logTail(o, 1500)}`,
+                    );
+                    throw new Error(`${m.name} not healthy after ${timeoutMs} ms:\n${logs.join("\n")}`);
+                }
+                await delay(250);
+            }
+        }
+    }
+
+    /**
+     * Stops every member (SIGTERM, then SIGKILL after a grace period) and waits until each has exited,
+     * tears the hosts down, and removes the root unless asked to keep it. Safe to call more than once,
+     * and while starting.
+     */
+    stop(): Promise<void> {
+        this.stopping ??= this.stopNow();
+        return this.stopping;
+    }
+
+    private async stopNow(): Promise<void> {
+        const running = () => this.members.filter((m) => m.exitReason === undefined);
+        for (const m of running()) {
+            m.process.kill("SIGTERM");
+        }
+        // Followers close in about a second; a leader whose followers are gone waits on a leadership
+        // transfer that cannot happen, so it gets SIGKILL (etcd's data survives that by design).
+        if (!(await within(Promise.all(this.members.map((m) => m.exited)), 2000))) {
+            for (const m of running()) {
+                m.process.kill("SIGKILL");
+            }
+            if (!(await within(Promise.all(this.members.map((m) => m.exited)), 10_000))) {
+                throw new Error(
+                    `could not stop ${running()
+                        .map((m) => `${m.name} (pid ${m.process.pid})`)
+                        .join(", ")}`,
+                );
+            }
+        }
+        if (this.hostsSetUp) {
+            this.options.tearDownHosts?.();
+        }
+        if (!this.options.keepRoot) {
+            fs.rmSync(this.root, { recursive: true, force: true });
+        }
+    }
+}

@@ -1,0 +1,365 @@
+// The conformance probes: every security promise of the rendered configuration, checked from outside
+// against running members. The conformance suite runs each as a test; the demo runs them as a report.
+import { strict as assert } from "assert";
+import { X509Certificate } from "crypto";
+import * as http from "http";
+import * as https from "https";
+import * as tls from "tls";
+import { isLoopbackIp } from "../manifests/nodeLayout";
+import { issueLeaf, Issued, newCa } from "./issue";
+
+export interface Outcome {
+    /** An HTTP 200 came back. */
+    ok: boolean;
+    status?: number;
+    body?: string;
+    /** Why no answer came: a refused connection or handshake. */
+    error?: string;
+    /** The negotiated TLS version and suite (IANA name), when a TLS answer came. */
+    protocol?: string;
+    cipher?: string;
+}
+
+export type ClientCreds = Partial<Issued> & { ca?: string };
+
+/** An HTTPS request with the given client credentials (none, if left out); never throws. */
+export function httpsRequest(
+    url: string,
+    creds: ClientCreds,
+    options: { extra?: tls.ConnectionOptions; json?: unknown; localAddress?: string } = {},
+): Promise<Outcome> {
+    return new Promise((resolve) => {
+        const body = options.json === undefined ? undefined : JSON.stringify(options.json);
+        const req = https.request(
+            url,
+            {
+                method: body === undefined ? "GET" : "POST",
+                headers: body === undefined ? {} : { "content-type": "application/json" },
+                ca: creds.ca,
+                cert: creds.certPem,
+                key: creds.keyPem,
+                agent: false,
+                timeout: 5000,
+                localAddress: options.localAddress,
+                ...options.extra,
+            },
+            (res) => {
+                const socket = res.socket as tls.TLSSocket;
+                const protocol = socket.getProtocol() ?? undefined;
+                const cipher = socket.getCipher()?.standardName;
+                let text = "";
+                res.on("data", (d: Buffer) => (text += d.toString()));
+                res.on("end", () =>
+                    resolve({ ok: res.statusCode === 200, status: res.statusCode, body: text, protocol, cipher }),
+                );
+                res.on("error", (e) => resolve({ ok: false, error: e.message }));
+            },
+        );
+        req.on("error", (e) => resolve({ ok: false, error: e.message }));
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.end(body);
+    });
+}
+
+/** GET over HTTPS, as `httpsRequest`. */
+export function httpsGet(url: string, creds: ClientCreds, extra: tls.ConnectionOptions = {}): Promise<Outcome> {
+    return httpsRequest(url, creds, { extra });
+}
+
+/** A plaintext HTTP GET; never throws. */
+export function plainGet(url: string): Promise<Outcome> {
+    return new Promise((resolve) => {
+        const req = http.get(url, { agent: false, timeout: 5000 }, (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => (body += d.toString()));
+            res.on("end", () => resolve({ ok: res.statusCode === 200, status: res.statusCode, body }));
+        });
+        req.on("error", (e) => resolve({ ok: false, error: e.message }));
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+    });
+}
+
+/** The serial number of the certificate a member serves on a fresh TLS connection. */
+export function servedCertificate(host: string, port: number, creds: Issued & { ca: string }): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const socket = tls.connect({ host, port, ca: creds.ca, cert: creds.certPem, key: creds.keyPem }, () => {
+            resolve(socket.getPeerX509Certificate()!.serialNumber);
+            socket.end();
+        });
+        socket.on("error", reject);
+    });
+}
+
+export interface ProbeMember {
+    name: string;
+    ip: string;
+    /** The member's rendered etcd command line. */
+    command: string[];
+}
+
+export interface ProbeTarget {
+    members: ProbeMember[];
+    /** kube-apiserver's client credentials, as the component issued them. */
+    apiserver: Issued & { ca: string };
+    /** Both CAs with their keys: the negative probes sign with them. */
+    etcdCa: Issued;
+    peerCa: Issued;
+    /** Reads a member's metrics listener, where the member itself would (its loopback). */
+    metricsGet(member: ProbeMember, urlPath: string): Promise<string>;
+    /** The address the members see this process call from. */
+    callerIp: string;
+    /** Bind outgoing peer-port probes to `callerIp` (needed where the OS would pick another source). */
+    bindCaller: boolean;
+    /** An address that is not the caller's, for a peer certificate that must not match. */
+    strangerIp: string;
+    /** A loopback address of this host that no member uses: a wildcard metrics listener would answer there. */
+    spareLoopback?: string;
+}
+
+export interface Probe {
+    title: string;
+    /** Throws (an assertion error) if the promise does not hold; returns what was seen. */
+    run(target: ProbeTarget): Promise<string>;
+}
+
+export interface ProbeResult {
+    title: string;
+    pass: boolean;
+    detail: string;
+}
+
+const clientUrl = (m: ProbeMember) => `https://${m.ip.includes(":") ? `[${m.ip}]` : m.ip}:2379`;
+const peerUrl = (m: ProbeMember) => `https://${m.ip.includes(":") ? `[${m.ip}]` : m.ip}:2380`;
+const flag = (m: ProbeMember, name: string) => m.command.find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1);
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+const show = (o: Outcome) => JSON.stringify(o);
+/** The refusal, in a few words, from the client's side of a refused handshake or connection. */
+export function refusal(o: Outcome): string {
+    const error = o.error ?? "";
+    const alert = /(?:sslv3|tlsv1\d*) alert ([a-z ]+)/.exec(error);
+    if (alert) {
+        return `TLS handshake refused (${alert[1]})`;
+    }
+    if (/socket hang up|ECONNRESET/.test(error)) {
+        return "connection closed without an answer";
+    }
+    if (/ECONNREFUSED/.test(error)) {
+        return "connection refused";
+    }
+    return error ? error.split("\n")[0].slice(0, 80) : `HTTP ${o.status}`;
+}
+
+/** etcd's v3 JSON gateway (the same API kube-apiserver uses over gRPC). */
+async function v3(target: ProbeTarget, member: ProbeMember, call: string, body: unknown): Promise<unknown> {
+    const outcome = await httpsRequest(`${clientUrl(member)}/v3/${call}`, target.apiserver, { json: body });
+    assert.equal(outcome.ok, true, `${call} on ${member.name}: ${show(outcome)}`);
+    return JSON.parse(outcome.body!) as unknown;
+}
+
+/** A refused request: no answer at all, the TLS handshake failed or the connection was closed. */
+function assertRefused(outcome: Outcome, what: string): void {
+    assert.equal(outcome.ok, false, `${what}: ${show(outcome)}`);
+    assert.ok(outcome.error, `${what}: the TLS handshake is refused, no HTTP answer: ${show(outcome)}`);
+}
+
+export const CONFORMANCE_PROBES: Probe[] = [
+    {
+        title: "cluster healthy: every member healthy and seeing every member",
+        async run(t) {
+            const names = t.members.map((m) => m.name).sort();
+            for (const m of t.members) {
+                const list = (await v3(t, m, "cluster/member/list", {})) as { members?: { name?: string }[] };
+                const seen = (list.members ?? []).map((x) => x.name ?? "").sort();
+                assert.deepEqual(seen, names, `${m.name} sees members ${seen.join(", ")}`);
+                assert.match(await t.metricsGet(m, "/health"), /"health":"true"/, `${m.name} /health`);
+            }
+            return `${t.members.length} members, each healthy and listing all ${names.length}`;
+        },
+    },
+    {
+        title: "kube-apiserver's client certificate writes and reads",
+        async run(t) {
+            const key = "/registry/secure-etcd/conformance-probe";
+            const value = `written at ${new Date().toISOString()}`;
+            await v3(t, t.members[0], "kv/put", { key: b64(key), value: b64(value) });
+            for (const m of t.members) {
+                const got = (await v3(t, m, "kv/range", { key: b64(key) })) as { kvs?: { value?: string }[] };
+                const read = Buffer.from(got.kvs?.[0]?.value ?? "", "base64").toString();
+                assert.equal(read, value, `read back on ${m.name}`);
+            }
+            return `wrote ${key} via ${t.members[0].name}, read it back via ${t.members.map((m) => m.name).join(", ")}`;
+        },
+    },
+    {
+        title: "refused: a client without a certificate",
+        async run(t) {
+            const m0 = t.members[0];
+            // The control: the same request with kube-apiserver's certificate is answered.
+            const control = await httpsGet(`${clientUrl(m0)}/version`, t.apiserver);
+            assert.equal(control.ok, true, `control with a certificate: ${show(control)}`);
+            assert.match(control.body!, /etcdserver/);
+            const outcome = await httpsGet(`${clientUrl(m0)}/version`, { ca: t.apiserver.ca });
+            assertRefused(outcome, "no client certificate");
+            return `${refusal(outcome)} (with kube-apiserver's certificate: HTTP 200)`;
+        },
+    },
+    {
+        title: "refused: a client certificate from another CA",
+        async run(t) {
+            const otherCa = await newCa("etcd-ca");
+            const stranger = await issueLeaf({ ca: otherCa, commonName: "kube-apiserver-etcd-client" });
+            const outcome = await httpsGet(`${clientUrl(t.members[0])}/version`, { ...stranger, ca: t.apiserver.ca });
+            assertRefused(outcome, "certificate from another CA named etcd-ca");
+            return refusal(outcome);
+        },
+    },
+    {
+        title: "refused: an expired client certificate from the etcd CA",
+        async run(t) {
+            const expired = await issueLeaf({
+                ca: t.etcdCa,
+                commonName: "kube-apiserver-etcd-client",
+                notBefore: new Date(Date.now() - 48 * 3600_000),
+                notAfter: new Date(Date.now() - 24 * 3600_000),
+            });
+            const outcome = await httpsGet(`${clientUrl(t.members[0])}/version`, { ...expired, ca: t.apiserver.ca });
+            assertRefused(outcome, "expired certificate");
+            return refusal(outcome);
+        },
+    },
+    {
+        title: "refused: a client certificate on the peer port (separate peer CA)",
+        async run(t) {
+            const outcome = await httpsGet(`${peerUrl(t.members[0])}/members`, {
+                ...t.apiserver,
+                ca: t.peerCa.certPem,
+            });
+            assertRefused(outcome, "kube-apiserver's certificate on 2380");
+            return refusal(outcome);
+        },
+    },
+    {
+        title: "refused: a peer certificate whose IP SAN is not the caller's (admitted when it is)",
+        async run(t) {
+            const m0 = t.members[0];
+            const localAddress = t.bindCaller ? t.callerIp : undefined;
+            const peerCert = (ip: string) =>
+                issueLeaf({ ca: t.peerCa, commonName: "etcd-9", ipAddresses: [ip], serverAuth: true });
+            const wrong = await peerCert(t.strangerIp);
+            const refused = await httpsRequest(
+                `${peerUrl(m0)}/members`,
+                { ...wrong, ca: t.peerCa.certPem },
+                { localAddress },
+            );
+            assert.equal(refused.ok, false, `SAN ${t.strangerIp} from ${t.callerIp}: ${show(refused)}`);
+            const right = await peerCert(t.callerIp);
+            const admitted = await httpsRequest(
+                `${peerUrl(m0)}/members`,
+                { ...right, ca: t.peerCa.certPem },
+                { localAddress },
+            );
+            assert.equal(admitted.ok, true, `SAN ${t.callerIp} from ${t.callerIp}: ${show(admitted)}`);
+            return `from ${t.callerIp}: SAN ${t.strangerIp} ${refusal(refused)}; SAN ${t.callerIp} admitted`;
+        },
+    },
+    {
+        title: "refused: plaintext HTTP on 2379 and 2380",
+        async run(t) {
+            const seen: string[] = [];
+            for (const m of t.members) {
+                for (const url of [
+                    `${clientUrl(m).replace("https:", "http:")}/version`,
+                    `${peerUrl(m).replace("https:", "http:")}/members`,
+                ]) {
+                    const outcome = await plainGet(url);
+                    assert.equal(outcome.ok, false, `${url}: ${show(outcome)}`);
+                    assert.ok(!outcome.body?.includes("etcdserver") && !outcome.body?.includes("peerURLs"), url);
+                    seen.push(refusal(outcome));
+                }
+            }
+            return `${seen.length} plaintext requests, none answered (${[...new Set(seen)].join("; ")})`;
+        },
+    },
+    {
+        title: "TLS negotiated as rendered",
+        async run(t) {
+            const details: string[] = [];
+            for (const m of t.members) {
+                const url = `${clientUrl(m)}/version`;
+                const suites = flag(m, "--cipher-suites");
+                if (flag(m, "--tls-min-version") === "TLS1.3") {
+                    const tls12 = await httpsGet(url, t.apiserver, { maxVersion: "TLSv1.2" });
+                    assert.equal(tls12.ok, false, `${m.name}: TLS 1.2 refused: ${show(tls12)}`);
+                    const best = await httpsGet(url, t.apiserver);
+                    assert.equal(best.protocol, "TLSv1.3", `${m.name}: ${show(best)}`);
+                    details.push(`${m.name}: TLSv1.3 (${best.cipher}), TLS 1.2 refused`);
+                    continue;
+                }
+                assert.ok(suites, `${m.name}: either a TLS 1.3 minimum or a suite list is rendered`);
+                // TLS 1.2 with a suite outside the list (CBC, no AEAD) is refused; one from the list works.
+                const kind =
+                    new X509Certificate(t.etcdCa.certPem).publicKey.asymmetricKeyType === "rsa" ? "RSA" : "ECDSA";
+                const cbc = await httpsGet(url, t.apiserver, {
+                    maxVersion: "TLSv1.2",
+                    ciphers: `ECDHE-${kind}-AES128-SHA`,
+                });
+                assert.equal(cbc.ok, false, `${m.name}: CBC suite refused: ${show(cbc)}`);
+                const gcm = await httpsGet(url, t.apiserver, {
+                    maxVersion: "TLSv1.2",
+                    ciphers: `ECDHE-${kind}-AES128-GCM-SHA256`,
+                });
+                assert.equal(gcm.ok, true, `${m.name}: GCM suite accepted: ${show(gcm)}`);
+                assert.ok(
+                    suites.split(",").includes(gcm.cipher ?? ""),
+                    `${m.name}: ${gcm.cipher} is in --cipher-suites`,
+                );
+                const best = await httpsGet(url, t.apiserver);
+                details.push(
+                    `${m.name}: ${best.protocol} (${best.cipher}); TLS 1.2 only with the rendered AEAD suites`,
+                );
+            }
+            return details[0] + (details.length > 1 ? `, same on ${details.length - 1} more` : "");
+        },
+    },
+    {
+        title: "metrics on loopback only",
+        async run(t) {
+            const urls: string[] = [];
+            for (const m of t.members) {
+                const metrics = (flag(m, "--listen-metrics-urls") ?? "").split(",").filter(Boolean);
+                assert.ok(metrics.length > 0, `${m.name}: --listen-metrics-urls is rendered`);
+                for (const u of metrics) {
+                    const host = new URL(u).hostname.replace(/^\[(.*)\]$/, "$1");
+                    assert.ok(isLoopbackIp(host), `${m.name}: ${u} is on loopback`);
+                }
+                assert.match(await t.metricsGet(m, "/metrics"), /etcd_server_has_leader 1/, `${m.name} metrics`);
+                // Where metrics must not answer: the member's routable address, or, for a member on
+                // loopback, an address a wildcard listener would also take.
+                const elsewhere = isLoopbackIp(m.ip) ? t.spareLoopback : m.ip;
+                if (elsewhere !== undefined) {
+                    const outcome = await plainGet(
+                        `http://${elsewhere.includes(":") ? `[${elsewhere}]` : elsewhere}:2381/metrics`,
+                    );
+                    assert.equal(outcome.ok, false, `${m.name}: metrics on ${elsewhere}: ${show(outcome)}`);
+                    assert.match(outcome.error ?? "", /ECONNREFUSED/, `${m.name}: metrics on ${elsewhere}`);
+                }
+                urls.push(...metrics);
+            }
+            const refusedAt = t.members.some((m) => isLoopbackIp(m.ip)) ? t.spareLoopback : "the member addresses";
+            return `served on ${urls.join(", ")}; refused on ${refusedAt}`;
+        },
+    },
+];
+
+/** Runs every probe in order and reports each, never throwing. */
+export async function runProbes(target: ProbeTarget, probes: Probe[] = CONFORMANCE_PROBES): Promise<ProbeResult[]> {
+    const results: ProbeResult[] = [];
+    for (const probe of probes) {
+        try {
+            results.push({ title: probe.title, pass: true, detail: await probe.run(target) });
+        } catch (e) {
+            results.push({ title: probe.title, pass: false, detail: (e as Error).message.split("\n")[0] });
+        }
+    }
+    return results;
+}
