@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { EncryptionProvider } from "./encryption/encryptionConfig";
 import { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";
+
+export { EncryptionProvider };
 
 /** Key types for every certificate the cluster issues (kubeadm offers the same set). */
 export enum KeyAlgorithm {
@@ -103,6 +106,85 @@ export interface SecureEtcdClusterArgs {
      * @default 2379
      */
     etcdGid?: pulumi.Input<number>;
+
+    // ------------------------------------------------------------ encryption at rest
+
+    /**
+     * How kube-apiserver encrypts Kubernetes objects in etcd. `secretbox` uses local keys;
+     * `kms` uses KMS v2 through the AWS KMS plugin, with no key material on the nodes. `aesgcm`
+     * and `aescbc` work but are discouraged (a warning says why). Plain: it decides which
+     * resources exist. Changing it on a deployed cluster is refused (stored data would become
+     * unreadable).
+     * @default EncryptionProvider.Secretbox
+     */
+    encryptionProvider?: EncryptionProvider;
+    /**
+     * Names of the local encryption keys, in order: the first encrypts, all decrypt. Rotate by
+     * plain edits to this list (see the README's runbook); unsafe edits are refused at preview.
+     * DNS-1123 labels (no ':'). Plain: one key resource per name. Not used with `kms`.
+     * @default ["key-1"]
+     */
+    encryptionKeyNames?: string[];
+    /**
+     * Resources kube-apiserver encrypts, e.g. `secrets`, `deployments.apps`, or the wildcards
+     * `*.` (core group), `*.apps`, `*.*` (everything), without overlaps.
+     * @default ["secrets", "configmaps"]
+     */
+    encryptedResources?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Keep `identity: {}` last, so objects written before encryption was enabled stay readable.
+     * Set to false once every object has been rewritten (`encryptionRewriteCommand`).
+     * @default true
+     */
+    encryptionIdentityFallback?: pulumi.Input<boolean>;
+    /**
+     * Render `--encryption-provider-config-automatic-reload=true`, so key rotation needs no
+     * kube-apiserver restarts.
+     * @default true
+     */
+    encryptionConfigAutomaticReload?: pulumi.Input<boolean>;
+    /**
+     * `kms` only: the ARN of an existing symmetric KMS key (never an alias). A key with rotation
+     * enabled is created when omitted.
+     * @default a new key
+     */
+    encryptionKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * `kms` only, and then required: the aws-encryption-provider image to run beside each
+     * kube-apiserver, pinned by tag or digest from a registry you trust (no default: pick the
+     * release you have vetted and mirrored).
+     */
+    kmsPluginImage?: pulumi.Input<string>;
+    /**
+     * `kms` only: the plugin's health port on 127.0.0.1 (kept off 8080).
+     * @default 8083
+     */
+    kmsPluginHealthPort?: pulumi.Input<number>;
+
+    // ------------------------------------------------------------ secrets store
+
+    /**
+     * The ARN of an existing KMS key for the Secrets Manager secrets. A customer-managed key with
+     * rotation enabled and an explicit key policy is created when omitted.
+     * @default a new key
+     */
+    secretsKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Prefix of every secret name; the cluster name and a random suffix follow, so two clusters
+     * in one account never collide.
+     * @default "secure-etcd/"
+     */
+    secretNamePrefix?: pulumi.Input<string>;
+    /**
+     * Days a deleted secret stays recoverable (7 to 30).
+     * @default 30
+     */
+    secretRecoveryWindowDays?: pulumi.Input<number>;
+    /**
+     * Waiting period, in days, before a KMS key this component created is deleted (7 to 30).
+     * @default 30
+     */
+    kmsKeyDeletionWindowDays?: pulumi.Input<number>;
 }
 
 export const DEFAULTS = {
@@ -114,6 +196,16 @@ export const DEFAULTS = {
     etcdImageRepository: "registry.k8s.io/etcd",
     etcdUid: 2379,
     etcdGid: 2379,
+    encryptionProvider: EncryptionProvider.Secretbox,
+    encryptionKeyNames: ["key-1"],
+    encryptedResources: ["secrets", "configmaps"],
+    encryptionIdentityFallback: true,
+    encryptionConfigAutomaticReload: true,
+    kmsPluginHealthPort: 8083,
+    kmsProviderName: "aws-encryption-provider",
+    secretNamePrefix: "secure-etcd/",
+    secretRecoveryWindowDays: 30,
+    kmsKeyDeletionWindowDays: 30,
 } as const;
 
 export const MAX_MEMBERS = 9;

@@ -1,14 +1,31 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import {
+    ApiServerFragment,
+    renderApiServerFragment,
+    renderApiServerNodeFiles,
+    renderKubeadmClusterConfiguration,
+} from "./apiserver/apiServerFragment";
 import { DEFAULTS, KeyAlgorithm, SecureEtcdClusterArgs } from "./args";
+import { EncryptionAtRest } from "./encryption/encryptionAtRest";
+import { EncryptionProvider } from "./encryption/encryptionConfig";
+import { renderKmsPluginPod } from "./encryption/kmsPlugin";
+import { rewriteCommand } from "./encryption/rotation";
+import { defaultBundlePaths, renderUserData, secretBundle } from "./nodes/cloudInit";
+import { accountKeyPolicy, kmsPluginPolicy, secretsReadPolicy } from "./secrets/policies";
+import { SecretStore, StoredSecret } from "./secrets/secretStore";
 import { etcdVersionWarning, parseEtcdVersion } from "./manifests/etcdVersion";
 import { NodeFile } from "./manifests/nodeFiles";
+import { toYaml } from "./manifests/staticPod";
 import { memberArtifacts } from "./nodes/memberArtifacts";
 import { EtcdPki, IssuedCertificate, MemberPki } from "./pki/etcdPki";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
 import {
     argumentsError,
     argWarnings,
+    encryptedResourcesProblems,
     etcdVersionProblems,
+    kmsKeyArnProblems,
     keyAlgorithmProblems,
     memberDnsNameProblems,
     memberIpProblems,
@@ -81,6 +98,35 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
     public readonly nodeFiles: pulumi.Output<Record<string, NodeFile[]>>;
     /** The etcd release the manifests are rendered for. */
     public readonly etcdVersion: pulumi.Output<string>;
+    /**
+     * Per member, cloud-init user-data that creates the etcd user and fetches the member's keys
+     * and certificates from Secrets Manager at boot with the instance role. Holds no secret.
+     */
+    public readonly memberUserData: pulumi.Output<Record<string, string>>;
+    /** The kube-apiserver EncryptionConfiguration (YAML). Secret: it holds the keys. */
+    public readonly encryptionConfigYaml: pulumi.Output<string>;
+    /** Rewrites every encrypted object with the key that encrypts now: step 3 of a rotation. */
+    public readonly encryptionRewriteCommand: pulumi.Output<string>;
+    /** kube-apiserver flags, volumes and read-only mounts for this etcd and encryption at rest. */
+    public readonly apiServer: pulumi.Output<ApiServerFragment>;
+    /** A kubeadm `ClusterConfiguration` (v1beta4, YAML) with this etcd as external etcd. */
+    public readonly kubeadmClusterConfiguration: pulumi.Output<string>;
+    /** The files a kube-apiserver node needs for etcd, with modes and owners. Secret. */
+    public readonly apiServerNodeFiles: pulumi.Output<NodeFile[]>;
+    /** `kms` only: the KMS key that encrypts Kubernetes objects. */
+    public readonly encryptionKmsKeyArn: pulumi.Output<string | undefined>;
+    /** `kms` only: the aws-encryption-provider static pod for every kube-apiserver node (YAML). */
+    public readonly kmsPluginManifest: pulumi.Output<string | undefined>;
+    /** `kms` only: the IAM policy (JSON) the control-plane role needs for the plugin. */
+    public readonly kmsPluginPolicy: pulumi.Output<string | undefined>;
+    /** The KMS key under which every Secrets Manager secret of this cluster is encrypted. */
+    public readonly secretsKmsKeyArn: pulumi.Output<string>;
+    /** Secret ARNs by path: `members/<name>`, `kube-apiserver/etcd-client`, `kube-apiserver/encryption-config`, `encryption-keys/<key>`. */
+    public readonly secretArns: pulumi.Output<Record<string, string>>;
+    /** Per member, the IAM policy (JSON) its instance role needs: read its own secret, nothing else. */
+    public readonly memberSecretsPolicies: pulumi.Output<Record<string, string>>;
+    /** The IAM policy (JSON) a kube-apiserver node's role needs to read its etcd client bundle and the encryption configuration. */
+    public readonly apiServerSecretsPolicy: pulumi.Output<string>;
 
     constructor(name: string, args: SecureEtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Everything that can be checked is checked before anything is registered.
@@ -187,6 +233,165 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         this.nodeFiles = pulumi.secret(recordOf(artifacts, (a) => a.nodeFiles));
         this.etcdVersion = podSettings.version.text;
 
+        // ---------------------------------------------------------------- encryption at rest
+        const provider = args.encryptionProvider ?? DEFAULTS.encryptionProvider;
+        const kms = provider === EncryptionProvider.Kms;
+        const invokeOpts = { parent: this };
+        const region = aws.getRegionOutput({}, invokeOpts).region;
+        const keyPolicy = pulumi
+            .all([
+                aws.getPartitionOutput({}, invokeOpts).partition,
+                aws.getCallerIdentityOutput({}, invokeOpts).accountId,
+            ])
+            .apply(([partition, accountId]) => JSON.stringify(accountKeyPolicy({ partition, accountId })));
+        const kmsKeyDeletionWindowDays = args.kmsKeyDeletionWindowDays ?? DEFAULTS.kmsKeyDeletionWindowDays;
+        const encryptedResources = pulumi
+            .output(args.encryptedResources ?? [...DEFAULTS.encryptedResources])
+            .apply((r) => checked(r, encryptedResourcesProblems));
+        const encryption = new EncryptionAtRest(
+            `${name}-encryption`,
+            {
+                provider,
+                keyNames: kms ? [] : [...(args.encryptionKeyNames ?? DEFAULTS.encryptionKeyNames)],
+                resources: encryptedResources,
+                identityFallback: args.encryptionIdentityFallback ?? DEFAULTS.encryptionIdentityFallback,
+                kmsKeyArn:
+                    args.encryptionKmsKeyArn === undefined
+                        ? undefined
+                        : pulumi
+                              .output(args.encryptionKmsKeyArn)
+                              .apply((arn) => checked(arn, (v) => kmsKeyArnProblems("encryptionKmsKeyArn", v))),
+                kmsKeyPolicy: keyPolicy,
+                kmsDeletionWindowDays: kmsKeyDeletionWindowDays,
+                kmsProviderName: DEFAULTS.kmsProviderName,
+            },
+            { parent: this },
+        );
+        this.encryptionConfigYaml = encryption.configYaml;
+        this.encryptionRewriteCommand = encryptedResources.apply(rewriteCommand);
+        this.encryptionKmsKeyArn = pulumi.output(encryption.kmsKeyArn);
+        this.kmsPluginManifest = kms
+            ? pulumi
+                  .all([
+                      args.kmsPluginImage!,
+                      encryption.kmsKeyArn!,
+                      region,
+                      args.kmsPluginHealthPort ?? DEFAULTS.kmsPluginHealthPort,
+                  ])
+                  .apply(([image, keyArn, r, healthPort]) =>
+                      toYaml(renderKmsPluginPod({ image, keyArn, region: r, healthPort })),
+                  )
+            : pulumi.output(undefined);
+        this.kmsPluginPolicy = kms
+            ? encryption.kmsKeyArn!.apply((arn) => JSON.stringify(kmsPluginPolicy(arn)))
+            : pulumi.output(undefined);
+
+        const allIps = pulumi.all(memberIps.map((m) => m.ip));
+        const fragmentInput = pulumi
+            .all([allIps, args.encryptionConfigAutomaticReload ?? DEFAULTS.encryptionConfigAutomaticReload])
+            .apply(([memberIpList, automaticReload]) => ({ memberIps: memberIpList, automaticReload, kms }));
+        this.apiServer = fragmentInput.apply(renderApiServerFragment);
+        this.kubeadmClusterConfiguration = fragmentInput.apply(renderKubeadmClusterConfiguration);
+        const apiserverClient = pki.clients["kube-apiserver-etcd-client"];
+        this.apiServerNodeFiles = pulumi.secret(
+            pulumi
+                .all([pki.etcdCa.certPem, apiserverClient.certPem, apiserverClient.keyPem, encryption.configYaml])
+                .apply(([caCertPem, clientCertPem, clientKeyPem, encryptionConfigYaml]) =>
+                    renderApiServerNodeFiles({ caCertPem, clientCertPem, clientKeyPem, encryptionConfigYaml }),
+                ),
+        );
+
+        // ---------------------------------------------------------------- Secrets Manager
+        const bundleOf = (files: pulumi.Output<NodeFile[]>, select: (f: NodeFile) => boolean) =>
+            files.apply((list) =>
+                JSON.stringify(
+                    secretBundle(
+                        list,
+                        list.filter((f) => !f.directory && select(f)).map((f) => f.path),
+                    ),
+                ),
+            );
+        const isEncryptionConfig = (f: NodeFile) => f.path.endsWith("/encryption-config.yaml");
+        const stored: StoredSecret[] = [
+            ...args.members.map((m) => ({
+                id: `member-${m.name}`,
+                path: `members/${m.name}`,
+                description: `etcd member ${m.name} of ${name}: keys and certificates (secure-etcd)`,
+                value: artifacts[m.name].nodeFiles.apply((files) =>
+                    JSON.stringify(secretBundle(files, defaultBundlePaths(files))),
+                ),
+            })),
+            {
+                id: "kube-apiserver-etcd-client",
+                path: "kube-apiserver/etcd-client",
+                description: `kube-apiserver's etcd client certificate, key and etcd CA for ${name} (secure-etcd)`,
+                value: bundleOf(this.apiServerNodeFiles, (f) => !isEncryptionConfig(f)),
+            },
+            {
+                id: "encryption-config",
+                path: "kube-apiserver/encryption-config",
+                description: `kube-apiserver EncryptionConfiguration for ${name} (secure-etcd)`,
+                value: bundleOf(this.apiServerNodeFiles, isEncryptionConfig),
+            },
+            // Key material outlives its place in the list: a key removed by mistake stays in
+            // Secrets Manager (retained, not scheduled for deletion), so no object is stranded.
+            ...Object.entries(encryption.keyMaterial).map(([keyName, material]) => ({
+                id: `encryption-key-${keyName}`,
+                path: `encryption-keys/${keyName}`,
+                description: `Encryption-at-rest key ${keyName} of ${name}, base64 (secure-etcd; retained when removed)`,
+                value: material,
+                retain: true,
+            })),
+        ];
+        const secrets = new SecretStore(
+            `${name}-secrets`,
+            name,
+            {
+                namePrefix: args.secretNamePrefix ?? DEFAULTS.secretNamePrefix,
+                recoveryWindowDays: args.secretRecoveryWindowDays ?? DEFAULTS.secretRecoveryWindowDays,
+                kmsKeyArn:
+                    args.secretsKmsKeyArn === undefined
+                        ? undefined
+                        : pulumi
+                              .output(args.secretsKmsKeyArn)
+                              .apply((arn) => checked(arn, (v) => kmsKeyArnProblems("secretsKmsKeyArn", v))),
+                keyPolicy,
+                keyDeletionWindowDays: kmsKeyDeletionWindowDays,
+                secrets: stored,
+            },
+            { parent: this },
+        );
+        this.secretsKmsKeyArn = secrets.kmsKeyArn;
+        this.secretArns = pulumi.all(
+            Object.fromEntries(stored.map((s): [string, pulumi.Output<string>] => [s.path, secrets.arns[s.id]])),
+        );
+        const readPolicy = (arns: pulumi.Output<string>[]) =>
+            pulumi
+                .all([pulumi.all(arns), secrets.kmsKeyArn, region])
+                .apply(([secretArns, kmsKeyArn, r]) =>
+                    JSON.stringify(secretsReadPolicy({ secretArns, kmsKeyArn, region: r })),
+                );
+        this.memberSecretsPolicies = recordOf(artifacts, (_, member) => readPolicy([secrets.arns[`member-${member}`]]));
+        this.apiServerSecretsPolicy = readPolicy([
+            secrets.arns["kube-apiserver-etcd-client"],
+            secrets.arns["encryption-config"],
+        ]);
+
+        // ---------------------------------------------------------------- cloud-init
+        this.memberUserData = recordOf(artifacts, (a, member) =>
+            pulumi
+                .all([a.fileLayout, secrets.arns[`member-${member}`], region, podSettings])
+                .apply(([layout, secretArn, r, s]) =>
+                    renderUserData({
+                        files: layout,
+                        bundlePaths: defaultBundlePaths(layout),
+                        secretArn,
+                        region: r,
+                        user: { name: "etcd", uid: s.uid, gid: s.gid },
+                    }),
+                ),
+        );
+
         this.registerOutputs({
             caCertPem: this.caCertPem,
             peerCaCertPem: this.peerCaCertPem,
@@ -197,6 +402,19 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             etcdManifests: this.etcdManifests,
             nodeFiles: this.nodeFiles,
             etcdVersion: this.etcdVersion,
+            memberUserData: this.memberUserData,
+            encryptionConfigYaml: this.encryptionConfigYaml,
+            encryptionRewriteCommand: this.encryptionRewriteCommand,
+            apiServer: this.apiServer,
+            kubeadmClusterConfiguration: this.kubeadmClusterConfiguration,
+            apiServerNodeFiles: this.apiServerNodeFiles,
+            encryptionKmsKeyArn: this.encryptionKmsKeyArn,
+            kmsPluginManifest: this.kmsPluginManifest,
+            kmsPluginPolicy: this.kmsPluginPolicy,
+            secretsKmsKeyArn: this.secretsKmsKeyArn,
+            secretArns: this.secretArns,
+            memberSecretsPolicies: this.memberSecretsPolicies,
+            apiServerSecretsPolicy: this.apiServerSecretsPolicy,
         });
     }
 }
@@ -213,11 +431,11 @@ function certificateInfo(cert: IssuedCertificate): pulumi.Output<CertificateInfo
 /** An output record from a record of per-entry outputs. */
 function recordOf<T, U>(
     entries: Record<string, T>,
-    toOutput: (entry: T) => pulumi.Output<U>,
+    toOutput: (entry: T, key: string) => pulumi.Output<U>,
 ): pulumi.Output<Record<string, U>> {
     const outputs: Record<string, pulumi.Output<U>> = {};
     for (const [key, entry] of Object.entries(entries)) {
-        outputs[key] = toOutput(entry);
+        outputs[key] = toOutput(entry, key);
     }
     return pulumi.all(outputs) as pulumi.Output<Record<string, U>>;
 }

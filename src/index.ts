@@ -11,3 +11,7 @@ export { Problem, validateArgs } from "./validation";
 export { NodeFile } from "./manifests/nodeFiles";
 export { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";
 export { CisResult, checkEtcdMember, MemberArtifactsForCis } from "./cis/etcdChecks";
+export { EncryptionProvider } from "./encryption/encryptionConfig";
+export { ApiServerFragment, Volume, VolumeMount } from "./apiserver/apiServerFragment";
+export { checkApiServer, ApiServerArtifactsForCis } from "./cis/apiServerChecks";
+export { keyRingTransitionProblems, KeyRing, ROTATION_RUNBOOK } from "./encryption/rotation";

@@ -4,7 +4,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { ClientArgs, DEFAULTS, KeyAlgorithm, MAX_MEMBERS, MemberArgs, SecureEtcdClusterArgs } from "./args";
+import {
+    DISCOURAGED_PROVIDERS,
+    EncryptionProvider,
+    keyNameProblem,
+    resourceListProblems,
+} from "./encryption/encryptionConfig";
 import { etcdVersionProblem } from "./manifests/etcdVersion";
+import { kmsKeyArnProblem } from "./secrets/policies";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
 
 export interface Problem {
@@ -266,6 +273,134 @@ export function podProblems(v: { etcdUid?: number; etcdGid?: number; etcdImageDi
     return problems;
 }
 
+export function isEncryptionProvider(value: unknown): value is EncryptionProvider {
+    return Object.values(EncryptionProvider).includes(value as EncryptionProvider);
+}
+
+/** Encryption at rest: provider, key names and the KMS-only arguments that go with them. */
+export function encryptionProblems(v: {
+    encryptionProvider?: unknown;
+    encryptionKeyNames?: unknown;
+    kmsArgsGiven: string[];
+    kmsPluginImageGiven: boolean;
+}): Problem[] {
+    const problems: Problem[] = [];
+    const provider = v.encryptionProvider ?? DEFAULTS.encryptionProvider;
+    if (!isEncryptionProvider(provider)) {
+        return [
+            {
+                path: "encryptionProvider",
+                reason: `${quote(provider)} is not a supported provider; use one of ${Object.values(EncryptionProvider).join(", ")} (secretbox by default)`,
+            },
+        ];
+    }
+    if (provider === EncryptionProvider.Kms) {
+        if (v.encryptionKeyNames !== undefined) {
+            problems.push({
+                path: "encryptionKeyNames",
+                reason: "names local keys, which kms does not use (the key stays in AWS KMS); remove it, or choose a local provider",
+            });
+        }
+        if (!v.kmsPluginImageGiven) {
+            problems.push({
+                path: "kmsPluginImage",
+                reason: 'is required with encryptionProvider kms: give the aws-encryption-provider image you have vetted, pinned by tag or digest, e.g. "<registry>/aws-encryption-provider:v1.0.0"',
+            });
+        }
+        return problems;
+    }
+    for (const arg of v.kmsArgsGiven) {
+        problems.push({
+            path: arg,
+            reason: `only applies to encryptionProvider kms, and the provider is ${provider}; remove it or set encryptionProvider to kms`,
+        });
+    }
+    const names = v.encryptionKeyNames ?? DEFAULTS.encryptionKeyNames;
+    if (!Array.isArray(names) || names.length === 0) {
+        return [
+            ...problems,
+            {
+                path: "encryptionKeyNames",
+                reason: 'is empty; give at least one key name, e.g. ["key-1"] (the first encrypts)',
+            },
+        ];
+    }
+    const seen = new Map<string, number>();
+    names.forEach((name: unknown, i) => {
+        const reason = keyNameProblem(name as string);
+        if (reason) {
+            problems.push({ path: `encryptionKeyNames[${i}]`, reason });
+        } else if (seen.has(name as string)) {
+            problems.push({
+                path: `encryptionKeyNames[${i}]`,
+                reason: `${quote(name)} is already encryptionKeyNames[${seen.get(name as string)}]; each key needs its own name (it is stored in every object it encrypts)`,
+            });
+        } else {
+            seen.set(name as string, i);
+        }
+    });
+    return problems;
+}
+
+export function encryptedResourcesProblems(resources: unknown): Problem[] {
+    if (resources === undefined) {
+        return [];
+    }
+    if (!Array.isArray(resources) || !resources.every((r) => typeof r === "string")) {
+        return [
+            { path: "encryptedResources", reason: 'must be a list of resource names, e.g. ["secrets", "configmaps"]' },
+        ];
+    }
+    return resourceListProblems(resources).map((reason) => ({ path: "encryptedResources", reason }));
+}
+
+/** KMS key ARNs given by the caller. */
+export function kmsKeyArnProblems(path: string, value: unknown): Problem[] {
+    if (value === undefined) {
+        return [];
+    }
+    const reason = typeof value === "string" ? kmsKeyArnProblem(value) : `${quote(value)} is not a KMS key ARN`;
+    return reason ? [{ path, reason }] : [];
+}
+
+/** Secrets Manager names: letters, digits and /_+=.@- ; the prefix leaves room for the rest. */
+export function secretSettingsProblems(v: {
+    secretNamePrefix?: unknown;
+    secretRecoveryWindowDays?: unknown;
+    kmsKeyDeletionWindowDays?: unknown;
+    kmsPluginHealthPort?: unknown;
+}): Problem[] {
+    const problems: Problem[] = [];
+    const prefix = v.secretNamePrefix;
+    if (prefix !== undefined && (typeof prefix !== "string" || !/^[A-Za-z0-9/_+=.@-]{0,256}$/.test(prefix))) {
+        problems.push({
+            path: "secretNamePrefix",
+            reason: `${quote(prefix)} is not usable in a Secrets Manager name; use up to 256 of letters, digits and /_+=.@-, e.g. "platform/etcd/"`,
+        });
+    }
+    const days = (path: string, value: unknown) => {
+        if (value !== undefined && (!Number.isInteger(value) || (value as number) < 7 || (value as number) > 30)) {
+            problems.push({
+                path,
+                reason: `${quote(value)} is not a whole number of days from 7 to 30 (AWS's range); 30 leaves the most time to undo a mistake`,
+            });
+        }
+    };
+    days("secretRecoveryWindowDays", v.secretRecoveryWindowDays);
+    days("kmsKeyDeletionWindowDays", v.kmsKeyDeletionWindowDays);
+    const port = v.kmsPluginHealthPort;
+    if (
+        port !== undefined &&
+        (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535 || port === 8080)
+    ) {
+        problems.push({
+            path: "kmsPluginHealthPort",
+            reason: `${quote(port)} is not a usable port; give 1 to 65535 other than 8080 (kube-apiserver's), e.g. 8083`,
+        });
+    }
+    return problems;
+}
+
 /** A plain value, or undefined when the input is an output or promise not known yet (or unset). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
     return value === undefined || pulumi.Output.isInstance(value) || value instanceof Promise ? undefined : value;
@@ -291,17 +426,46 @@ export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[]
             etcdGid: known(args.etcdGid),
             etcdImageDigest: known(args.etcdImageDigest),
         }),
+        ...encryptionProblems({
+            encryptionProvider: args.encryptionProvider,
+            encryptionKeyNames: args.encryptionKeyNames,
+            kmsArgsGiven: (["encryptionKmsKeyArn", "kmsPluginImage", "kmsPluginHealthPort"] as const).filter(
+                (k) => args[k] !== undefined,
+            ),
+            kmsPluginImageGiven: args.kmsPluginImage !== undefined,
+        }),
+        ...encryptedResourcesProblems(knownList(args.encryptedResources)),
+        ...kmsKeyArnProblems("encryptionKmsKeyArn", known(args.encryptionKmsKeyArn)),
+        ...kmsKeyArnProblems("secretsKmsKeyArn", known(args.secretsKmsKeyArn)),
+        ...secretSettingsProblems({
+            secretNamePrefix: known(args.secretNamePrefix),
+            secretRecoveryWindowDays: known(args.secretRecoveryWindowDays),
+            kmsKeyDeletionWindowDays: known(args.kmsKeyDeletionWindowDays),
+            kmsPluginHealthPort: known(args.kmsPluginHealthPort),
+        }),
     ];
+}
+
+/** A list whose items are all plain values, else undefined (checked when it resolves). */
+function knownList<T>(value: pulumi.Input<pulumi.Input<T>[]> | undefined): T[] | undefined {
+    const list = known(value);
+    return list === undefined || list.some((item) => known(item) === undefined) ? undefined : (list as T[]);
 }
 
 /** Warnings: legal but unwise arguments. */
 export function argWarnings(args: SecureEtcdClusterArgs): string[] {
+    const warnings: string[] = [];
     const count = args.members.length;
-    return count % 2 === 0
-        ? [
-              `members: ${count} members tolerate no more failures than ${count - 1}; an odd count (3 or 5) gives the same fault tolerance with fewer members to keep in quorum`,
-          ]
-        : [];
+    if (count % 2 === 0) {
+        warnings.push(
+            `members: ${count} members tolerate no more failures than ${count - 1}; an odd count (3 or 5) gives the same fault tolerance with fewer members to keep in quorum`,
+        );
+    }
+    const provider = args.encryptionProvider ?? DEFAULTS.encryptionProvider;
+    if (provider in DISCOURAGED_PROVIDERS) {
+        warnings.push(`encryptionProvider: ${DISCOURAGED_PROVIDERS[provider]}`);
+    }
+    return warnings;
 }
 
 /** The error thrown for invalid arguments: every problem at once, each with its path. */

@@ -16,3 +16,12 @@ export const caCertPem = etcd.caCertPem;
 export const certificates = etcd.certificates;
 /** Client certificates and keys (secret): `pulumi stack output --show-secrets clientCredentials`. */
 export const clientCredentials = etcd.clientCredentials;
+/** Per member, the user-data of its instance: fetches its keys from Secrets Manager at boot. */
+export const memberUserData = etcd.memberUserData;
+/** Per member, the IAM policy its instance role needs to do that, and nothing more. */
+export const memberSecretsPolicies = etcd.memberSecretsPolicies;
+/** What kube-apiserver needs: flags, volumes and mounts, or the same as kubeadm configuration. */
+export const apiServer = etcd.apiServer;
+export const kubeadmClusterConfiguration = etcd.kubeadmClusterConfiguration;
+/** The EncryptionConfiguration for kube-apiserver (secret). */
+export const encryptionConfigYaml = etcd.encryptionConfigYaml;

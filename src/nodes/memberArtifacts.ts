@@ -18,6 +18,11 @@ export interface MemberArtifacts {
     manifestYaml: pulumi.Output<string>;
     /** Secret: holds the member's keys. */
     nodeFiles: pulumi.Output<NodeFile[]>;
+    /**
+     * The same files with the certificates' and keys' contents left empty: public, for what
+     * describes a node without carrying its secrets (the cloud-init user-data).
+     */
+    fileLayout: pulumi.Output<NodeFile[]>;
 }
 
 export function memberArtifacts(
@@ -64,7 +69,20 @@ export function memberArtifacts(
                     gid: s.gid,
                 }),
             );
-        result[member.name] = { manifestYaml, nodeFiles: pulumi.secret(nodeFiles) };
+        const fileLayout = pulumi.all([manifestYaml, settings]).apply(([yaml, s]) =>
+            renderMemberNodeFiles({
+                manifestYaml: yaml,
+                caCertPem: "",
+                peerCaCertPem: "",
+                serverCertPem: "",
+                serverKeyPem: "",
+                peerCertPem: "",
+                peerKeyPem: "",
+                uid: s.uid,
+                gid: s.gid,
+            }),
+        );
+        result[member.name] = { manifestYaml, nodeFiles: pulumi.secret(nodeFiles), fileLayout };
     }
     return result;
 }

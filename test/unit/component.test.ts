@@ -9,30 +9,53 @@ const TLS_KEY = "tls:index/privateKey:PrivateKey";
 const TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
 const TLS_CSR = "tls:index/certRequest:CertRequest";
 const TLS_SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
+const GUARD = "pulumi-nodejs:dynamic/secure-etcd:KeyRingGuard";
+const SECRET = "aws:secretsmanager/secret:Secret";
+const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
+const NON_PKI_COMPONENTS = {
+    "secure-etcd:index:SecureEtcdCluster": 1,
+    "secure-etcd:encryption:EncryptionAtRest": 1,
+    "secure-etcd:secrets:SecretStore": 1,
+};
 
 describe("SecureEtcdCluster: resources", function () {
-    it("creates exactly the PKI for one member", async () => {
+    it("creates exactly the PKI, encryption keys and secrets for one member", async () => {
         const { mocks } = await buildCluster({ members: [{ name: "solo", ip: "10.0.0.5" }] });
         assert.deepEqual(mocks.countsByType(), {
-            "secure-etcd:index:SecureEtcdCluster": 1,
+            ...NON_PKI_COMPONENTS,
             "secure-etcd:pki:EtcdPki": 1,
             // 2 CAs + 2 per member + 1 per client (3 built-in)
             [TLS_KEY]: 2 + 2 + 3,
             [TLS_SELF_SIGNED]: 2,
             [TLS_CSR]: 2 + 3,
             [TLS_SIGNED]: 2 + 3,
+            // one key (key-1) and its rotation guard
+            "random:index/randomBytes:RandomBytes": 1,
+            [GUARD]: 1,
+            // the secrets' KMS key, the random part of their names, and per member, for
+            // kube-apiserver (client bundle, encryption config) and per encryption key
+            "aws:kms/key:Key": 1,
+            "random:index/randomId:RandomId": 1,
+            [SECRET]: 1 + 2 + 1,
+            [SECRET_VERSION]: 1 + 2 + 1,
         });
     });
 
     it("creates exactly the PKI for three members, named from the component", async () => {
         const { mocks } = await buildCluster({ members: THREE_MEMBERS }, "prod");
         assert.deepEqual(mocks.countsByType(), {
-            "secure-etcd:index:SecureEtcdCluster": 1,
+            ...NON_PKI_COMPONENTS,
             "secure-etcd:pki:EtcdPki": 1,
             [TLS_KEY]: 2 + 6 + 3,
             [TLS_SELF_SIGNED]: 2,
             [TLS_CSR]: 6 + 3,
             [TLS_SIGNED]: 6 + 3,
+            "random:index/randomBytes:RandomBytes": 1,
+            [GUARD]: 1,
+            "aws:kms/key:Key": 1,
+            "random:index/randomId:RandomId": 1,
+            [SECRET]: 3 + 2 + 1,
+            [SECRET_VERSION]: 3 + 2 + 1,
         });
         const names = mocks.registrations.filter((r) => r.custom).map((r) => r.name);
         assert.ok(
@@ -144,7 +167,9 @@ describe("SecureEtcdCluster: providers", function () {
                 { providers: { tls: tlsProvider, aws: awsProvider } },
             );
         });
-        const children = mocks.registrations.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+        // random has no provider of its own here, and the guard runs in the engine's dynamic host.
+        const children = mocks.registrations.filter((r) => /^(tls|aws):/.test(r.type));
+        assert.ok(children.some((c) => c.type.startsWith("aws:")));
         for (const child of children) {
             const pkg = child.type.split(":")[0];
             assert.match(
@@ -152,6 +177,16 @@ describe("SecureEtcdCluster: providers", function () {
                 new RegExp(`pulumi:providers:${pkg}::${pkg}-b::`),
                 `${child.type} ${child.name}`,
             );
+        }
+        // The region and account the policies name come from the same AWS provider.
+        const awsInvokes = mocks.invokes.filter((i) => i.token.startsWith("aws:"));
+        assert.deepEqual([...new Set(awsInvokes.map((i) => i.token))].sort(), [
+            "aws:index/getCallerIdentity:getCallerIdentity",
+            "aws:index/getPartition:getPartition",
+            "aws:index/getRegion:getRegion",
+        ]);
+        for (const invoke of awsInvokes) {
+            assert.match(invoke.provider ?? "", /pulumi:providers:aws::aws-b::/, invoke.token);
         }
     });
 });

@@ -25,5 +25,9 @@ describe("examples", function () {
         assert.equal(creds.secret, true);
         const certs = await resolve(result.certificates as pulumi.Output<{ id: string }[]>);
         assert.equal(certs.value.length, 11);
+        assert.equal((await resolve(result.encryptionConfigYaml)).secret, true);
+        const userData = await resolve(result.memberUserData as pulumi.Output<Record<string, string>>);
+        assert.equal(userData.secret, false);
+        assert.deepEqual(Object.keys(userData.value), ["etcd-0", "etcd-1", "etcd-2"]);
     });
 });

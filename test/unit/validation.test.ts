@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
+import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { ProviderMocks } from "../harness/mocks";
 import { runProgram, valueOf } from "../harness/program";
 
@@ -245,4 +245,108 @@ describe("SecureEtcdCluster: input validation", function () {
         assert.equal(warnings.length, 1);
         assert.match(warnings[0], /2 members tolerate no more failures than 1; an odd count/);
     });
+});
+
+describe("SecureEtcdCluster: encryption and secrets arguments", function () {
+    const members = [ok];
+    const KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    it("rejects an unknown provider", () =>
+        expectProblem(
+            { members, encryptionProvider: "rot13" as EncryptionProvider },
+            "encryptionProvider",
+            '"rot13" is not a supported provider',
+            "secretbox, aesgcm, aescbc, kms",
+        ));
+
+    it("rejects an empty key list", () =>
+        expectProblem({ members, encryptionKeyNames: [] }, "encryptionKeyNames", "is empty", "the first encrypts"));
+
+    it("rejects duplicate key names", () =>
+        expectProblem(
+            { members, encryptionKeyNames: ["k1", "k1"] },
+            "encryptionKeyNames[1]",
+            '"k1" is already encryptionKeyNames[0]',
+        ));
+
+    it("rejects key names with ':' (they are part of every stored object's prefix)", () =>
+        expectProblem({ members, encryptionKeyNames: ["k:1"] }, "encryptionKeyNames[0]", "no ':'"));
+
+    it("rejects overlapping wildcards, as kube-apiserver would", () =>
+        expectProblem({ members, encryptedResources: ["secrets", "*."] }, "encryptedResources", "mixes a wildcard"));
+
+    it("rejects a key alias where a key ARN is needed, saying why", async () => {
+        await expectProblem(
+            {
+                members,
+                encryptionProvider: EncryptionProvider.Kms,
+                kmsPluginImage: "registry.example/aws-encryption-provider:v1.0.0",
+                encryptionKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:alias/etcd",
+            },
+            "encryptionKmsKeyArn",
+            "is a key alias",
+            "re-pointed",
+        );
+        await expectProblem({ members, secretsKmsKeyArn: "alias/secrets" }, "secretsKmsKeyArn", "is a key alias");
+    });
+
+    it("requires a pinned plugin image with kms, and refuses local key names there", () =>
+        expectProblem(
+            { members, encryptionProvider: EncryptionProvider.Kms, encryptionKeyNames: ["k1"] },
+            "kmsPluginImage",
+            "is required with encryptionProvider kms",
+        ));
+
+    it("refuses KMS-only arguments without kms", () =>
+        expectProblem(
+            { members, encryptionKmsKeyArn: KEY_ARN },
+            "encryptionKmsKeyArn",
+            "only applies to encryptionProvider kms",
+        ));
+
+    it("rejects recovery and deletion windows outside AWS's 7 to 30 days", async () => {
+        await expectProblem({ members, secretRecoveryWindowDays: 0 }, "secretRecoveryWindowDays", "from 7 to 30");
+        await expectProblem({ members, kmsKeyDeletionWindowDays: 31 }, "kmsKeyDeletionWindowDays", "from 7 to 30");
+    });
+
+    it("rejects a secret name prefix Secrets Manager would refuse", () =>
+        expectProblem(
+            { members, secretNamePrefix: "etcd secrets!" },
+            "secretNamePrefix",
+            "letters, digits and /_+=.@-",
+        ));
+
+    it("checks encrypted resources that arrive as an output when they resolve", async () => {
+        await assert.rejects(
+            runProgram(() => {
+                const c = new SecureEtcdCluster("late", {
+                    members,
+                    encryptedResources: pulumi.output(["*.*", "secrets"]),
+                });
+                return valueOf(c.encryptionConfigYaml);
+            }),
+            /encryptedResources: mixes a wildcard/,
+        );
+    });
+
+    for (const provider of [EncryptionProvider.Aescbc, EncryptionProvider.Aesgcm]) {
+        it(`warns why ${provider} is discouraged`, async () => {
+            const warnings: string[] = [];
+            const original = pulumi.log.warn;
+            pulumi.log.warn = (msg: string) => {
+                warnings.push(msg);
+                return Promise.resolve();
+            };
+            try {
+                const { result } = await runProgram(
+                    () => new SecureEtcdCluster("aes", { members, encryptionProvider: provider }),
+                );
+                await valueOf(result.encryptionConfigYaml);
+            } finally {
+                pulumi.log.warn = original;
+            }
+            assert.equal(warnings.length, 1);
+            assert.match(warnings[0], provider === EncryptionProvider.Aescbc ? /padding-oracle/ : /200,000 writes/);
+        });
+    }
 });
