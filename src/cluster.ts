@@ -14,6 +14,9 @@ import { rewriteCommand } from "./encryption/rotation";
 import { defaultBundlePaths, renderUserData, secretBundle } from "./nodes/cloudInit";
 import { accountKeyPolicy, kmsPluginPolicy, secretsReadPolicy } from "./secrets/policies";
 import { SecretStore, StoredSecret } from "./secrets/secretStore";
+import { EtcdSecurityGroup } from "./network/etcdSecurityGroup";
+import { parseCidr, ParsedCidr } from "./network/networkRules";
+import { configDirFile, hostFirewallNodeFiles } from "./network/hostFirewallFiles";
 import { etcdVersionWarning, parseEtcdVersion } from "./manifests/etcdVersion";
 import { NodeFile } from "./manifests/nodeFiles";
 import { toYaml } from "./manifests/staticPod";
@@ -103,6 +106,11 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
      * and certificates from Secrets Manager at boot with the instance role. Holds no secret.
      */
     public readonly memberUserData: pulumi.Output<Record<string, string>>;
+    /**
+     * The etcd members' security group (created, or the one given): attach it to every member
+     * beside the node's own groups, which carry its general egress.
+     */
+    public readonly securityGroupId: pulumi.Output<string>;
     /** The kube-apiserver EncryptionConfiguration (YAML). Secret: it holds the keys. */
     public readonly encryptionConfigYaml: pulumi.Output<string>;
     /** Rewrites every encrypted object with the key that encrypts now: step 3 of a rotation. */
@@ -228,7 +236,40 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         );
         this.certificates = pulumi.all(pki.allCertificates().map(certificateInfo));
 
-        const artifacts = memberArtifacts(name, memberIps, pki, podSettings);
+        // ---------------------------------------------------------------- network access control
+        const metricsSecurityGroupIds = args.metricsSecurityGroupIds ?? [];
+        const network = new EtcdSecurityGroup(
+            `${name}-network`,
+            name,
+            {
+                vpcId: args.vpcId,
+                securityGroupId: args.securityGroupId,
+                clientSecurityGroupIds: args.clientSecurityGroupIds ?? [],
+                // Validated above: every CIDR parses.
+                clientCidrs: (args.clientCidrs ?? []).map((c) => parseCidr(c) as ParsedCidr),
+                metricsSecurityGroupIds,
+            },
+            { parent: this },
+        );
+        this.securityGroupId = network.securityGroupId;
+
+        const artifacts = memberArtifacts(name, memberIps, pki, podSettings, {
+            exposeMetrics: metricsSecurityGroupIds.length > 0,
+            files: (member, addresses) =>
+                pulumi.all([addresses, args.hostFirewall ?? DEFAULTS.hostFirewall]).apply(([all, firewall]) =>
+                    firewall
+                        ? [
+                              configDirFile(),
+                              ...hostFirewallNodeFiles({
+                                  memberIp: all.find((a) => a.name === member)!.ip,
+                                  memberIps: all.map((a) => a.ip),
+                                  clientCidrs: args.hostFirewallClientCidrs ?? args.clientCidrs ?? [],
+                                  metricsCidrs: args.hostFirewallMetricsCidrs ?? [],
+                              }),
+                          ]
+                        : [],
+                ),
+        });
         this.etcdManifests = recordOf(artifacts, (a) => a.manifestYaml);
         this.nodeFiles = pulumi.secret(recordOf(artifacts, (a) => a.nodeFiles));
         this.etcdVersion = podSettings.version.text;
@@ -403,6 +444,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             nodeFiles: this.nodeFiles,
             etcdVersion: this.etcdVersion,
             memberUserData: this.memberUserData,
+            securityGroupId: this.securityGroupId,
             encryptionConfigYaml: this.encryptionConfigYaml,
             encryptionRewriteCommand: this.encryptionRewriteCommand,
             apiServer: this.apiServer,

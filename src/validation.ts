@@ -12,6 +12,7 @@ import {
 } from "./encryption/encryptionConfig";
 import { etcdVersionProblem } from "./manifests/etcdVersion";
 import { kmsKeyArnProblem } from "./secrets/policies";
+import { DEFAULT_MIN_PREFIX_LENGTH, sourceCidrProblem } from "./network/networkRules";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
 
 export interface Problem {
@@ -401,6 +402,78 @@ export function secretSettingsProblems(v: {
     return problems;
 }
 
+/** Network access control: where the group lives, and sources no wider than the limits. */
+export function networkProblems(args: SecureEtcdClusterArgs): Problem[] {
+    const problems: Problem[] = [];
+    if (args.vpcId === undefined && args.securityGroupId === undefined) {
+        problems.push({
+            path: "vpcId",
+            reason: "is missing; give the members' VPC (a security group is created there), or securityGroupId to add the rules to a group you manage",
+        });
+    }
+    const limits: { ipv4: number; ipv6: number } = { ...DEFAULT_MIN_PREFIX_LENGTH };
+    (
+        [
+            ["minClientCidrPrefixLength", args.minClientCidrPrefixLength, "ipv4", 32],
+            ["minClientCidrPrefixLengthIpv6", args.minClientCidrPrefixLengthIpv6, "ipv6", 128],
+        ] as const
+    ).forEach(([path, value, family, max]) => {
+        if (value === undefined) {
+            return;
+        }
+        if (!Number.isInteger(value) || value < 1 || value > max) {
+            problems.push({
+                path,
+                reason: `${quote(value)} is not a prefix length from 1 to ${max}; the default ${DEFAULT_MIN_PREFIX_LENGTH[family]} admits at most a whole VPC`,
+            });
+        } else {
+            limits[family] = value;
+        }
+    });
+    const cidrList = (path: string, list: unknown) => {
+        if (list === undefined) {
+            return;
+        }
+        if (!Array.isArray(list)) {
+            problems.push({ path, reason: 'must be a list of CIDRs, e.g. ["10.0.2.0/24"]' });
+            return;
+        }
+        list.forEach((cidr: unknown, i) => {
+            const reason = sourceCidrProblem(cidr, limits);
+            if (reason) {
+                problems.push({ path: `${path}[${i}]`, reason });
+            }
+        });
+    };
+    cidrList("clientCidrs", args.clientCidrs);
+    cidrList("hostFirewallClientCidrs", args.hostFirewallClientCidrs);
+    cidrList("hostFirewallMetricsCidrs", args.hostFirewallMetricsCidrs);
+    // A host firewall knows addresses, not security groups: clients admitted only by group
+    // would be dropped at the host, and the cluster would look down to them.
+    if (known(args.hostFirewall) !== false) {
+        const hostClients = args.hostFirewallClientCidrs ?? args.clientCidrs ?? [];
+        if ((args.clientSecurityGroupIds ?? []).length > 0 && hostClients.length === 0) {
+            problems.push({
+                path: "hostFirewallClientCidrs",
+                reason: "is empty while clientSecurityGroupIds admits clients the host firewall cannot see; list those clients' subnets here (e.g. the control-plane subnets), or set hostFirewall: false",
+            });
+        }
+        if ((args.metricsSecurityGroupIds ?? []).length > 0 && (args.hostFirewallMetricsCidrs ?? []).length === 0) {
+            problems.push({
+                path: "hostFirewallMetricsCidrs",
+                reason: "is empty while metricsSecurityGroupIds admits scrapers the host firewall cannot see; list their subnets here, or set hostFirewall: false",
+            });
+        }
+    }
+    if (args.hostFirewallMetricsCidrs !== undefined && (args.metricsSecurityGroupIds ?? []).length === 0) {
+        problems.push({
+            path: "hostFirewallMetricsCidrs",
+            reason: "only applies when metricsSecurityGroupIds exposes metrics; without it metrics stay on loopback. Remove it, or name the monitoring groups",
+        });
+    }
+    return problems;
+}
+
 /** A plain value, or undefined when the input is an output or promise not known yet (or unset). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
     return value === undefined || pulumi.Output.isInstance(value) || value instanceof Promise ? undefined : value;
@@ -443,6 +516,7 @@ export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[]
             kmsKeyDeletionWindowDays: known(args.kmsKeyDeletionWindowDays),
             kmsPluginHealthPort: known(args.kmsPluginHealthPort),
         }),
+        ...networkProblems(args),
     ];
 }
 

@@ -5,10 +5,19 @@ import { SecureEtcdCluster } from "../../src";
 
 const config = new pulumi.Config();
 const memberIps = config.getObject<string[]>("memberIps") ?? ["10.0.1.10", "10.0.1.11", "10.0.1.12"];
+/** The members' VPC: `pulumi config set vpcId vpc-...`. */
+const vpcId = config.require("vpcId");
+/** Subnets of the kube-apiserver nodes, admitted to etcd's client port. */
+const clientCidrs = config.getObject<string[]>("clientCidrs") ?? [];
 
 const etcd = new SecureEtcdCluster("basic", {
     members: memberIps.map((ip, i) => ({ name: `etcd-${i}`, ip })),
+    vpcId,
+    clientCidrs,
 });
+
+/** Attach to every member beside its own groups: admits 2379 and 2380 from named sources only. */
+export const securityGroupId = etcd.securityGroupId;
 
 /** The etcd CA: what kube-apiserver's --etcd-cafile points at. */
 export const caCertPem = etcd.caCertPem;

@@ -22,7 +22,7 @@ function physicalId(type: string, name: string, inputs: State): string {
         case "aws:kms/key:Key":
             return crypto.randomUUID();
         case "aws:ec2/securityGroup:SecurityGroup":
-            return `sg-${shortHex(8).slice(0, 17)}`;
+            return `sg-${shortHex(9).slice(0, 17)}`;
         case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
         case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
             return `sgr-${shortHex(9).slice(0, 17)}`;
@@ -76,6 +76,11 @@ export function emulateAwsResource(type: string, name: string, inputs: State): {
     }
     if (type === "aws:ec2/securityGroup:SecurityGroup") {
         state.ownerId = MOCK_ACCOUNT;
+        state.name = inputs.name ?? `terraform-${shortHex(13)}`;
+    }
+    if (type.startsWith("aws:vpc/securityGroup") && type.endsWith("Rule")) {
+        state.securityGroupRuleId = id;
+        state.arn = `arn:aws:ec2:${MOCK_REGION}:${MOCK_ACCOUNT}:security-group-rule/${id}`;
     }
     return { id, state };
 }

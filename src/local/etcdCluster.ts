@@ -210,6 +210,8 @@ export class LocalEtcdCluster {
         const hosts = this.options.hosts;
         this.rendered = await renderCluster(this.options.name, {
             members: hosts.map((h, i) => ({ name: `etcd-${i}`, ip: h.ip })),
+            // Nothing reaches AWS here: the group exists only in the local stand-ins.
+            vpcId: "vpc-0000000000000000a",
             etcdVersion: version,
             ...this.options.args,
         });

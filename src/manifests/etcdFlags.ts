@@ -15,6 +15,8 @@ export interface EtcdFlagsInput {
     /** Keeps members of different clusters from joining each other by mistake. */
     clusterToken: string;
     version: EtcdVersion;
+    /** Also serve metrics (plain HTTP) on the member's address, for a named monitoring group. */
+    exposeMetrics?: boolean;
 }
 
 /** TLS 1.2 suites for versions without `--tls-min-version`: forward secrecy and AEAD only. */
@@ -68,7 +70,10 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
         // TLS 1.3 fixes its own suites; etcd refuses a suite list together with a 1.3 minimum.
         features.tlsMinVersion ? "--tls-min-version=TLS1.3" : `--cipher-suites=${tls12CipherSuites(version).join(",")}`,
         // Metrics and health in plain HTTP on loopback only.
-        `--listen-metrics-urls=http://${loopbackHost}:${ETCD_PORTS.metrics}`,
+        `--listen-metrics-urls=${[
+            `http://${loopbackHost}:${ETCD_PORTS.metrics}`,
+            ...(input.exposeMetrics && loopbackHost !== host ? [`http://${host}:${ETCD_PORTS.metrics}`] : []),
+        ].join(",")}`,
         "--snapshot-count=10000",
         "--logger=zap",
         features.featureGates

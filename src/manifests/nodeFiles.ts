@@ -13,6 +13,11 @@ export interface NodeFile {
     content: string;
     /** A directory to create rather than a file to write. */
     directory: boolean;
+    /**
+     * A command that puts the file into effect, run as root right after it is written (e.g.
+     * `nft -f` for the host firewall); `{path}` stands for the file's path.
+     */
+    apply?: string[];
 }
 
 export interface MemberNodeFilesInput {
@@ -25,6 +30,8 @@ export interface MemberNodeFilesInput {
     peerKeyPem: string;
     uid: number;
     gid: number;
+    /** More files (host firewall, RBAC bootstrap), written before the static-pod manifest. */
+    extraFiles?: NodeFile[];
 }
 
 export function renderMemberNodeFiles(input: MemberNodeFilesInput): NodeFile[] {
@@ -54,6 +61,8 @@ export function renderMemberNodeFiles(input: MemberNodeFilesInput): NodeFile[] {
         file(NODE_PATHS.serverKey, "0600", etcd, input.serverKeyPem),
         file(NODE_PATHS.peerKey, "0600", etcd, input.peerKeyPem),
         dir(NODE_PATHS.dataDir, "0700", etcd),
+        // Before the manifest: the firewall is up before etcd listens.
+        ...(input.extraFiles ?? []),
         dir("/etc/kubernetes/manifests", "0755", root),
         file(NODE_PATHS.manifest, "0600", root, input.manifestYaml),
     ];

@@ -49,6 +49,8 @@ interface PlannedFile {
     directory: boolean;
     /** Inline content, or absent when it comes from the bundle. */
     content?: string;
+    /** Run right after the file is written (`{path}` is its path). */
+    apply?: string[];
 }
 
 export function renderUserData(input: UserDataInput): string {
@@ -57,11 +59,14 @@ export function renderUserData(input: UserDataInput): string {
         secretArn: input.secretArn,
         region: input.region,
         user: input.user ?? null,
-        files: input.files.map((f): PlannedFile =>
-            f.directory || fromBundle.has(f.path)
-                ? { path: f.path, mode: f.mode, owner: f.owner, directory: f.directory }
-                : { path: f.path, mode: f.mode, owner: f.owner, directory: false, content: f.content },
-        ),
+        files: input.files.map((f): PlannedFile => ({
+            path: f.path,
+            mode: f.mode,
+            owner: f.owner,
+            directory: f.directory,
+            ...(f.directory || fromBundle.has(f.path) ? {} : { content: f.content }),
+            ...(f.apply ? { apply: f.apply } : {}),
+        })),
     };
     const config = {
         write_files: [
@@ -162,6 +167,21 @@ def write_file(entry, content):
         raise
 
 
+def apply(entry):
+    """Put a file into effect (load the firewall, enable a unit) before the next one is written."""
+    if "apply" not in entry:
+        return
+    command = [part.replace("{path}", on_host(entry["path"])) for part in entry["apply"]]
+    if os.environ.get("SECURE_ETCD_ROOT"):
+        # Tests write under another root: record the command, never touch this host's firewall.
+        with open(on_host("/.secure-etcd-applied"), "a") as log:
+            log.write(json.dumps(command) + "\n")
+        return
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit("secure-etcd: %s failed: %s" % (" ".join(command), result.stderr.strip()))
+
+
 def main():
     ensure_user(PLAN["user"])
     bundle = fetch_bundle()
@@ -175,6 +195,7 @@ def main():
             write_file(entry, bundle[entry["path"]])
         else:
             sys.exit("secure-etcd: %s is missing from the bundle" % entry["path"])
+        apply(entry)
     print("secure-etcd: wrote %d entries" % len(PLAN["files"]))
 
 

@@ -30,6 +30,12 @@ export function memberArtifacts(
     members: { name: string; ip: pulumi.Output<string> }[],
     pki: EtcdPki,
     settings: pulumi.Output<PodSettings>,
+    extras: {
+        /** Serve metrics on the member's address too (a monitoring group is named). */
+        exposeMetrics: boolean;
+        /** Per member, more files for its node (host firewall, RBAC bootstrap). */
+        files: (member: string, addresses: pulumi.Output<{ name: string; ip: string }[]>) => pulumi.Output<NodeFile[]>;
+    },
 ): Record<string, MemberArtifacts> {
     const addresses = pulumi.all(members.map((m) => m.ip.apply((ip) => ({ name: m.name, ip }))));
     const result: Record<string, MemberArtifacts> = {};
@@ -41,35 +47,41 @@ export function memberArtifacts(
                 members: all,
                 clusterToken: clusterName,
                 version: s.version,
+                exposeMetrics: extras.exposeMetrics,
             });
             return toYaml(renderEtcdPod({ flags, ...s }));
         });
         const creds = pki.members[member.name];
+        const extraFiles = extras.files(member.name, addresses);
+        const pems = pulumi.all([
+            pki.etcdCa.certPem,
+            pki.peerCa.certPem,
+            creds.server.certPem,
+            creds.server.keyPem,
+            creds.peer.certPem,
+            creds.peer.keyPem,
+        ]);
         const nodeFiles = pulumi
-            .all([
-                manifestYaml,
-                settings,
-                pki.etcdCa.certPem,
-                pki.peerCa.certPem,
-                creds.server.certPem,
-                creds.server.keyPem,
-                creds.peer.certPem,
-                creds.peer.keyPem,
-            ])
-            .apply(([yaml, s, caCertPem, peerCaCertPem, serverCertPem, serverKeyPem, peerCertPem, peerKeyPem]) =>
-                renderMemberNodeFiles({
-                    manifestYaml: yaml,
-                    caCertPem,
-                    peerCaCertPem,
-                    serverCertPem,
-                    serverKeyPem,
-                    peerCertPem,
-                    peerKeyPem,
-                    uid: s.uid,
-                    gid: s.gid,
-                }),
+            .all([manifestYaml, settings, extraFiles, pems])
+            .apply(
+                ([yaml, s, extra, [caCertPem, peerCaCertPem, serverCertPem, serverKeyPem, peerCertPem, peerKeyPem]]) =>
+                    renderMemberNodeFiles({
+                        manifestYaml: yaml,
+                        caCertPem,
+                        peerCaCertPem,
+                        serverCertPem,
+                        serverKeyPem,
+                        peerCertPem,
+                        peerKeyPem,
+                        uid: s.uid,
+                        gid: s.gid,
+                        extraFiles: extra,
+                    }),
             );
-        const fileLayout = pulumi.all([manifestYaml, settings]).apply(([yaml, s]) =>
+        // Only the layout: every content is blanked, so the layout is public even though extra
+        // files may hold a secret (the RBAC root password).
+        const extraLayout = pulumi.unsecret(extraFiles.apply((files) => files.map((f) => ({ ...f, content: "" }))));
+        const fileLayout = pulumi.all([manifestYaml, settings, extraLayout]).apply(([yaml, s, extra]) =>
             renderMemberNodeFiles({
                 manifestYaml: yaml,
                 caCertPem: "",
@@ -80,6 +92,7 @@ export function memberArtifacts(
                 peerKeyPem: "",
                 uid: s.uid,
                 gid: s.gid,
+                extraFiles: extra,
             }),
         );
         result[member.name] = { manifestYaml, nodeFiles: pulumi.secret(nodeFiles), fileLayout };

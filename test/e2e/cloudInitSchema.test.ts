@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { THREE_MEMBERS } from "../harness/cluster";
+import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { runProgram, valueOf } from "../harness/program";
 import { SecureEtcdCluster } from "../../src";
 
@@ -32,7 +32,9 @@ describe("cloud-init user-data against cloud-init's schema", function () {
     this.timeout(120_000);
 
     it("every member's user-data is valid cloud-config", async () => {
-        const { result } = await runProgram(() => new SecureEtcdCluster("prod", { members: THREE_MEMBERS }));
+        const { result } = await runProgram(
+            () => new SecureEtcdCluster("prod", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID }),
+        );
         const userData = await valueOf(result.memberUserData);
         assert.deepEqual(Object.keys(userData), ["etcd-0", "etcd-1", "etcd-2"]);
         for (const [member, text] of Object.entries(userData)) {

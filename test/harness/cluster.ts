@@ -10,6 +10,14 @@ export const THREE_MEMBERS = [
     { name: "etcd-2", ip: "10.0.1.12" },
 ];
 
+/** A VPC id in the provider's format: every cluster needs one (or a security group of its own). */
+export const TEST_VPC_ID = "vpc-0a1b2c3d4e5f60718";
+
+/** The arguments with a VPC added when they name neither a VPC nor a security group. */
+export function withNetwork(args: SecureEtcdClusterArgs): SecureEtcdClusterArgs {
+    return args.vpcId === undefined && args.securityGroupId === undefined ? { vpcId: TEST_VPC_ID, ...args } : args;
+}
+
 export interface BuiltCluster {
     cluster: SecureEtcdCluster;
     mocks: ProviderMocks;
@@ -32,7 +40,7 @@ export async function buildCluster(
     name = "prod",
     opts?: pulumi.ComponentResourceOptions,
 ): Promise<BuiltCluster> {
-    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args, opts));
+    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, withNetwork(args), opts));
     const outputs = {
         caCertPem: await resolve(cluster.caCertPem),
         peerCaCertPem: await resolve(cluster.peerCaCertPem),

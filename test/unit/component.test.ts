@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { SecureEtcdCluster } from "../../src";
-import { buildCluster, THREE_MEMBERS } from "../harness/cluster";
+import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { runProgram } from "../harness/program";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";
@@ -16,6 +16,13 @@ const NON_PKI_COMPONENTS = {
     "secure-etcd:index:SecureEtcdCluster": 1,
     "secure-etcd:encryption:EncryptionAtRest": 1,
     "secure-etcd:secrets:SecretStore": 1,
+    "secure-etcd:network:EtcdSecurityGroup": 1,
+};
+/** The default network: one group, ingress 2379 and 2380 from itself, egress 2379 and 2380 to itself. */
+const DEFAULT_NETWORK = {
+    "aws:ec2/securityGroup:SecurityGroup": 1,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
 };
 
 describe("SecureEtcdCluster: resources", function () {
@@ -23,6 +30,7 @@ describe("SecureEtcdCluster: resources", function () {
         const { mocks } = await buildCluster({ members: [{ name: "solo", ip: "10.0.0.5" }] });
         assert.deepEqual(mocks.countsByType(), {
             ...NON_PKI_COMPONENTS,
+            ...DEFAULT_NETWORK,
             "secure-etcd:pki:EtcdPki": 1,
             // 2 CAs + 2 per member + 1 per client (3 built-in)
             [TLS_KEY]: 2 + 2 + 3,
@@ -45,6 +53,7 @@ describe("SecureEtcdCluster: resources", function () {
         const { mocks } = await buildCluster({ members: THREE_MEMBERS }, "prod");
         assert.deepEqual(mocks.countsByType(), {
             ...NON_PKI_COMPONENTS,
+            ...DEFAULT_NETWORK,
             "secure-etcd:pki:EtcdPki": 1,
             [TLS_KEY]: 2 + 6 + 3,
             [TLS_SELF_SIGNED]: 2,
@@ -148,7 +157,11 @@ describe("SecureEtcdCluster: providers", function () {
     it("sends every tls child through a provider given as `provider`", async () => {
         const { mocks } = await runProgram(() => {
             const provider = new tls.Provider("custom-tls");
-            return new SecureEtcdCluster("prov", { members: [{ name: "solo", ip: "10.0.0.5" }] }, { provider });
+            return new SecureEtcdCluster(
+                "prov",
+                { members: [{ name: "solo", ip: "10.0.0.5" }], vpcId: TEST_VPC_ID },
+                { provider },
+            );
         });
         const tlsChildren = mocks.registrations.filter((r) => r.type.startsWith("tls:index/"));
         assert.equal(tlsChildren.length, 7 + 2 + 5 + 5);
@@ -163,7 +176,7 @@ describe("SecureEtcdCluster: providers", function () {
             const awsProvider = new aws.Provider("aws-b", { region: "eu-west-1" });
             return new SecureEtcdCluster(
                 "provs",
-                { members: [{ name: "solo", ip: "10.0.0.5" }] },
+                { members: [{ name: "solo", ip: "10.0.0.5" }], vpcId: TEST_VPC_ID },
                 { providers: { tls: tlsProvider, aws: awsProvider } },
             );
         });

@@ -6,7 +6,7 @@ import { EncryptionProvider, SecureEtcdCluster, SecureEtcdClusterArgs } from "..
 import { EncryptionConfiguration, encryptionConfigViolations } from "../../src/encryption/encryptionConfig";
 import { containsSecret, ProviderMocks, Registration } from "../harness/mocks";
 import { resolve, runProgram, valueOf } from "../harness/program";
-import { THREE_MEMBERS } from "../harness/cluster";
+import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/awsEmulator";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
@@ -16,7 +16,9 @@ const RANDOM_BYTES = "random:index/randomBytes:RandomBytes";
 const PLUGIN_IMAGE = "registry.example/aws-encryption-provider:v1.0.0@sha256:" + "a".repeat(64);
 
 async function build(args: Partial<SecureEtcdClusterArgs> = {}, previous?: ProviderMocks, name = "prod") {
-    return runProgram(() => new SecureEtcdCluster(name, { members: THREE_MEMBERS, ...args }), { previous });
+    return runProgram(() => new SecureEtcdCluster(name, { members: THREE_MEMBERS, vpcId: TEST_VPC_ID, ...args }), {
+        previous,
+    });
 }
 
 type Keys = { name: string; secret: string }[];

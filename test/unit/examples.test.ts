@@ -16,7 +16,12 @@ function loadExample(name: string): Record<string, pulumi.Output<unknown>> {
 
 describe("examples", function () {
     it("basic: three members, the CA and every certificate exported, credentials secret", async () => {
-        const { result, mocks } = await runProgram(() => loadExample("basic"));
+        const { result, mocks } = await runProgram(() => {
+            pulumi.runtime.setConfig(`${pulumi.getProject()}:vpcId`, "vpc-0a1b2c3d4e5f60718");
+            return loadExample("basic");
+        });
+        assert.equal(mocks.ofType("aws:ec2/securityGroup:SecurityGroup")[0].inputs.vpcId, "vpc-0a1b2c3d4e5f60718");
+        assert.match((await resolve(result.securityGroupId as pulumi.Output<string>)).value, /^sg-/);
         assert.equal(mocks.ofType("secure-etcd:index:SecureEtcdCluster").length, 1);
         assert.equal(mocks.ofType("tls:index/locallySignedCert:LocallySignedCert").length, 9);
         const ca = await resolve(result.caCertPem as pulumi.Output<string>);

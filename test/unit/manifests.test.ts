@@ -177,9 +177,20 @@ describe("SecureEtcdCluster: node files and manifests", function () {
             "/etc/kubernetes/pki/etcd/server.key": "f 0600 4001:4002",
             "/etc/kubernetes/pki/etcd/peer.key": "f 0600 4001:4002",
             "/var/lib/etcd": "d 0700 4001:4002",
+            "/etc/secure-etcd": "d 0755 0:0",
+            "/etc/secure-etcd/firewall.nft": "f 0600 0:0",
+            "/etc/systemd/system/secure-etcd-firewall.service": "f 0644 0:0",
             "/etc/kubernetes/manifests": "d 0755 0:0",
             "/etc/kubernetes/manifests/etcd.yaml": "f 0600 0:0",
         });
+        // The firewall is written and loaded before the manifest lets the kubelet start etcd.
+        const order = files.map((f) => f.path);
+        assert.ok(
+            order.indexOf("/etc/secure-etcd/firewall.nft") < order.indexOf("/etc/kubernetes/manifests/etcd.yaml"),
+        );
+        const firewall = files.find((f) => f.path === "/etc/secure-etcd/firewall.nft")!;
+        assert.deepEqual(firewall.apply, ["nft", "-f", "{path}"]);
+        assert.match(firewall.content, /ip saddr \{ 10\.0\.1\.10, 10\.0\.1\.12 \} tcp dport 2380 accept/);
         const byPath = Object.fromEntries(files.map((f) => [f.path, f.content]));
         assert.equal(
             byPath["/etc/kubernetes/pki/etcd/server.crt"],

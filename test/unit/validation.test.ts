@@ -3,16 +3,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { ProviderMocks } from "../harness/mocks";
 import { runProgram, valueOf } from "../harness/program";
+import { TEST_VPC_ID, withNetwork } from "../harness/cluster";
 
 const ok = { name: "etcd-0", ip: "10.0.1.10" };
 
 /** Constructs the component and returns the error, asserting that nothing was registered. */
-async function rejected(args: SecureEtcdClusterArgs): Promise<pulumi.InputPropertiesError> {
+async function rejected(args: SecureEtcdClusterArgs, asGiven = false): Promise<pulumi.InputPropertiesError> {
     const mocks = new ProviderMocks();
     await pulumi.runtime.setMocks(mocks);
     let error: unknown;
     try {
-        new SecureEtcdCluster("bad", args);
+        new SecureEtcdCluster("bad", asGiven ? args : withNetwork(args));
     } catch (e) {
         error = e;
     }
@@ -212,7 +213,10 @@ describe("SecureEtcdCluster: input validation", function () {
         process.on("unhandledRejection", listener);
         try {
             await pulumi.runtime.setMocks(new ProviderMocks());
-            new SecureEtcdCluster("late", { members: [{ name: "m", ip: pulumi.output("not-an-ip") }] });
+            new SecureEtcdCluster("late", {
+                members: [{ name: "m", ip: pulumi.output("not-an-ip") }],
+                vpcId: TEST_VPC_ID,
+            });
             for (let i = 0; i < 100 && seen.length === 0; i++) {
                 await new Promise((r) => setTimeout(r, 20));
             }
@@ -236,7 +240,11 @@ describe("SecureEtcdCluster: input validation", function () {
         };
         try {
             const { result } = await runProgram(
-                () => new SecureEtcdCluster("even", { members: [ok, { name: "etcd-1", ip: "10.0.1.11" }] }),
+                () =>
+                    new SecureEtcdCluster("even", {
+                        members: [ok, { name: "etcd-1", ip: "10.0.1.11" }],
+                        vpcId: TEST_VPC_ID,
+                    }),
             );
             await valueOf(result.caCertPem);
         } finally {
@@ -321,6 +329,7 @@ describe("SecureEtcdCluster: encryption and secrets arguments", function () {
             runProgram(() => {
                 const c = new SecureEtcdCluster("late", {
                     members,
+                    vpcId: TEST_VPC_ID,
                     encryptedResources: pulumi.output(["*.*", "secrets"]),
                 });
                 return valueOf(c.encryptionConfigYaml);
@@ -339,7 +348,7 @@ describe("SecureEtcdCluster: encryption and secrets arguments", function () {
             };
             try {
                 const { result } = await runProgram(
-                    () => new SecureEtcdCluster("aes", { members, encryptionProvider: provider }),
+                    () => new SecureEtcdCluster("aes", { members, vpcId: TEST_VPC_ID, encryptionProvider: provider }),
                 );
                 await valueOf(result.encryptionConfigYaml);
             } finally {
