@@ -15,6 +15,7 @@ import {
     secretBundle,
     USER_DATA_LIMIT,
 } from "../../src/nodes/cloudInit";
+import { configDirFile, hostFirewallNodeFiles } from "../../src/network/hostFirewallFiles";
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:secure-etcd/prod-a1b2c3/members/etcd-0-AbCdEf";
 const isRoot = process.getuid?.() === 0;
@@ -145,6 +146,32 @@ describe("cloud-init user-data", function () {
             .readdirSync(path.join(dir, "root/etc/kubernetes/pki/etcd"))
             .filter((n) => n.startsWith("."));
         assert.deepEqual(leftovers, [], "no temporary files left behind");
+    });
+
+    it("its script puts files into effect right after writing them (recorded, never run, under a test root)", () => {
+        const base = memberFiles();
+        const manifestAt = base.findIndex((f) => f.path === "/etc/kubernetes/manifests");
+        const firewall = hostFirewallNodeFiles({
+            memberIp: "10.0.1.10",
+            memberIps: ["10.0.1.10", "10.0.1.11", "10.0.1.12"],
+            clientCidrs: ["10.0.2.0/24"],
+            metricsCidrs: [],
+        });
+        const files = [...base.slice(0, manifestAt), configDirFile(), ...firewall, ...base.slice(manifestAt)];
+        const { script, env } = prepare(files, "serve");
+        const result = spawnSync("python3", [script], { env, encoding: "utf8", timeout: 20_000 });
+        assert.equal(result.status, 0, result.stderr);
+        const root = path.join(dir, "root");
+        const applied = fs
+            .readFileSync(path.join(root, ".secure-etcd-applied"), "utf8")
+            .trim()
+            .split("\n")
+            .map((line) => JSON.parse(line) as string[]);
+        assert.deepEqual(applied, [
+            ["nft", "-f", path.join(root, "etc/secure-etcd/firewall.nft")],
+            ["systemctl", "enable", "secure-etcd-firewall.service"],
+        ]);
+        assert.equal(fs.readFileSync(path.join(root, "etc/secure-etcd/firewall.nft"), "utf8"), firewall[0].content);
     });
 
     it("its script stops with a clear message when the AWS CLI is missing, writing nothing", () => {
