@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EncryptionProvider } from "./encryption/encryptionConfig";
 import { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";
+import { EtcdPermission, EtcdRoleArgs, EtcdRolePermissionArgs } from "./rbac/roles";
+
+export { EtcdPermission, EtcdRoleArgs, EtcdRolePermissionArgs };
 
 export { EncryptionProvider };
 
@@ -44,6 +47,12 @@ export interface ClientArgs {
      * @default the client's `name`
      */
     commonName?: string;
+    /**
+     * etcd roles this client's user gets once auth is enabled: names from `etcdRoles`. Plain: the
+     * bootstrap script and its checks are rendered from it.
+     * @default none (the client can authenticate but read and write nothing)
+     */
+    roles?: string[];
 }
 
 export interface SecureEtcdClusterArgs {
@@ -106,6 +115,22 @@ export interface SecureEtcdClusterArgs {
      * @default 2379
      */
     etcdGid?: pulumi.Input<number>;
+
+    // ------------------------------------------------------------ etcd RBAC
+
+    /**
+     * Roles for extra clients, each a list of key or prefix permissions. The built-in roles exist
+     * always: `kube-apiserver` (read-write under `apiServerPrefix`) and etcd's `root` (the backup
+     * client's). Plain: validated before anything is created.
+     * @default none
+     */
+    etcdRoles?: EtcdRoleArgs[];
+    /**
+     * kube-apiserver's `--etcd-prefix`: its certificate's user may read and write under it and
+     * nowhere else.
+     * @default "/registry"
+     */
+    apiServerPrefix?: string;
 
     // ------------------------------------------------------------ network access control
 

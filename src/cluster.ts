@@ -17,6 +17,10 @@ import { SecretStore, StoredSecret } from "./secrets/secretStore";
 import { EtcdSecurityGroup } from "./network/etcdSecurityGroup";
 import { parseCidr, ParsedCidr } from "./network/networkRules";
 import { configDirFile, hostFirewallNodeFiles } from "./network/hostFirewallFiles";
+import * as random from "@pulumi/random";
+import { renderBootstrapScript } from "./rbac/bootstrapScript";
+import { rbacNodeFiles } from "./rbac/rbacNodeFiles";
+import { resolveRbac } from "./rbac/roles";
 import { etcdVersionWarning, parseEtcdVersion } from "./manifests/etcdVersion";
 import { NodeFile } from "./manifests/nodeFiles";
 import { toYaml } from "./manifests/staticPod";
@@ -34,6 +38,7 @@ import {
     memberIpProblems,
     podProblems,
     Problem,
+    rbacArgsOf,
     validateArgs,
     validityProblems,
 } from "./validation";
@@ -111,6 +116,11 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
      * beside the node's own groups, which carry its general egress.
      */
     public readonly securityGroupId: pulumi.Output<string>;
+    /**
+     * The idempotent etcd RBAC bootstrap (Python 3 and etcdctl): creates the users and roles and
+     * enables auth. The first member's node runs it at boot; it holds no secret.
+     */
+    public readonly rbacBootstrapScript: pulumi.Output<string>;
     /** The kube-apiserver EncryptionConfiguration (YAML). Secret: it holds the keys. */
     public readonly encryptionConfigYaml: pulumi.Output<string>;
     /** Rewrites every encrypted object with the key that encrypts now: step 3 of a rotation. */
@@ -253,22 +263,44 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         );
         this.securityGroupId = network.securityGroupId;
 
+        // ---------------------------------------------------------------- etcd RBAC
+        // Users are certificate CNs; the first member runs the bootstrap once, with the backup
+        // client's identity, and enables auth. Root's password is never needed after that.
+        this.rbacBootstrapScript = pulumi.output(renderBootstrapScript(resolveRbac(rbacArgsOf(args))));
+        const rootPassword = new random.RandomPassword(
+            `${name}-etcd-root-password`,
+            { length: 32, special: false },
+            { parent: this },
+        ).result;
+        const backupClient = pki.clients["etcd-backup"];
+        const bootstrapMember = args.members[0].name;
+        const rbacFiles = pulumi
+            .all([this.rbacBootstrapScript, backupClient.certPem, backupClient.keyPem, rootPassword])
+            .apply(([script, backupCertPem, backupKeyPem, password]) =>
+                rbacNodeFiles({ script, backupCertPem, backupKeyPem, rootPassword: password }),
+            );
+
         const artifacts = memberArtifacts(name, memberIps, pki, podSettings, {
             exposeMetrics: metricsSecurityGroupIds.length > 0,
             files: (member, addresses) =>
-                pulumi.all([addresses, args.hostFirewall ?? DEFAULTS.hostFirewall]).apply(([all, firewall]) =>
-                    firewall
-                        ? [
-                              configDirFile(),
-                              ...hostFirewallNodeFiles({
+                pulumi
+                    .all([
+                        addresses,
+                        args.hostFirewall ?? DEFAULTS.hostFirewall,
+                        member === bootstrapMember ? rbacFiles : pulumi.output([]),
+                    ])
+                    .apply(([all, firewall, rbac]) => [
+                        configDirFile(),
+                        ...(firewall
+                            ? hostFirewallNodeFiles({
                                   memberIp: all.find((a) => a.name === member)!.ip,
                                   memberIps: all.map((a) => a.ip),
                                   clientCidrs: args.hostFirewallClientCidrs ?? args.clientCidrs ?? [],
                                   metricsCidrs: args.hostFirewallMetricsCidrs ?? [],
-                              }),
-                          ]
-                        : [],
-                ),
+                              })
+                            : []),
+                        ...rbac,
+                    ]),
         });
         this.etcdManifests = recordOf(artifacts, (a) => a.manifestYaml);
         this.nodeFiles = pulumi.secret(recordOf(artifacts, (a) => a.nodeFiles));
@@ -374,6 +406,12 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
                 description: `kube-apiserver EncryptionConfiguration for ${name} (secure-etcd)`,
                 value: bundleOf(this.apiServerNodeFiles, isEncryptionConfig),
             },
+            {
+                id: "etcd-root-password",
+                path: "etcd/root-password",
+                description: `Password of etcd's root user of ${name}; never needed in normal operation (secure-etcd)`,
+                value: rootPassword,
+            },
             // Key material outlives its place in the list: a key removed by mistake stays in
             // Secrets Manager (retained, not scheduled for deletion), so no object is stranded.
             ...Object.entries(encryption.keyMaterial).map(([keyName, material]) => ({
@@ -445,6 +483,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             etcdVersion: this.etcdVersion,
             memberUserData: this.memberUserData,
             securityGroupId: this.securityGroupId,
+            rbacBootstrapScript: this.rbacBootstrapScript,
             encryptionConfigYaml: this.encryptionConfigYaml,
             encryptionRewriteCommand: this.encryptionRewriteCommand,
             apiServer: this.apiServer,

@@ -1,4 +1,13 @@
-export { ClientArgs, DEFAULTS, KeyAlgorithm, MemberArgs, SecureEtcdClusterArgs } from "./args";
+export {
+    ClientArgs,
+    DEFAULTS,
+    EtcdPermission,
+    EtcdRoleArgs,
+    EtcdRolePermissionArgs,
+    KeyAlgorithm,
+    MemberArgs,
+    SecureEtcdClusterArgs,
+} from "./args";
 export {
     CertificateInfo,
     ClientCredentials,

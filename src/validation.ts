@@ -14,6 +14,7 @@ import { etcdVersionProblem } from "./manifests/etcdVersion";
 import { kmsKeyArnProblem } from "./secrets/policies";
 import { DEFAULT_MIN_PREFIX_LENGTH, sourceCidrProblem } from "./network/networkRules";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
+import { RbacArgs, rbacProblems } from "./rbac/roles";
 
 export interface Problem {
     /** The argument's path, e.g. `members[1].name`. */
@@ -517,7 +518,20 @@ export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[]
             kmsPluginHealthPort: known(args.kmsPluginHealthPort),
         }),
         ...networkProblems(args),
+        ...rbacProblems(rbacArgsOf(args)),
     ];
+}
+
+/** The RBAC model's view of the arguments; extra clients keep their indexes, so paths match. */
+export function rbacArgsOf(args: SecureEtcdClusterArgs): RbacArgs {
+    return {
+        apiServerPrefix: args.apiServerPrefix,
+        roles: args.etcdRoles ?? [],
+        clients: (Array.isArray(args.clients) ? args.clients : []).map((c) => ({
+            commonName: c?.commonName ?? c?.name,
+            roles: c?.roles ?? [],
+        })),
+    };
 }
 
 /** A list whose items are all plain values, else undefined (checked when it resolves). */

@@ -1,6 +1,7 @@
 // CIS Kubernetes Benchmark checks that touch etcd (kube-bench cis-1.9 to 1.12), as a pure function
 // over one member's rendered artifacts: the static pod's command line and the node files.
 import { NodeFile } from "../manifests/nodeFiles";
+import { NODE_PATHS } from "../manifests/nodeLayout";
 
 export interface CisResult {
     id: string;
@@ -115,16 +116,18 @@ export function checkEtcdMember(a: MemberArtifactsForCis): CisResult[] {
     const isKey = (f: NodeFile) => keyPaths.has(f.path) || f.path.endsWith(".key");
     const keys = pkiFiles.filter(isKey);
     const others = pkiFiles.filter((f) => !isKey(f));
-    // Keys are owned by the etcd user, the only reader, because etcd does not run as root.
-    const keysOwnedByEtcd = keys.every((k) => k.owner.split(":")[0] === String(a.runAsUser));
+    // etcd's own keys are owned by the etcd user, their only reader, because etcd does not run as
+    // root; every other file, other keys included (the RBAC bootstrap's, read by root), is root's.
+    const etcdUser = String(a.runAsUser);
+    const etcdKeys = new Set([...keyPaths, NODE_PATHS.serverKey, NODE_PATHS.peerKey]);
+    const misowned = pkiFiles.filter((f) =>
+        etcdKeys.has(f.path) ? f.owner.split(":")[0] !== etcdUser : f.owner !== "0:0",
+    );
     add(
         "1.1.19",
-        "PKI directory and files are owned by root:root (keys: by the etcd user that reads them)",
-        others.every((f) => f.owner === "0:0") && keysOwnedByEtcd,
-        others
-            .filter((f) => f.owner !== "0:0")
-            .map((f) => `${f.path} ${f.owner}`)
-            .join(", ") || "root-owned; keys owned by the etcd user",
+        "PKI directory and files are owned by root:root (etcd's keys: by the etcd user that reads them)",
+        misowned.length === 0,
+        misowned.map((f) => `${f.path} ${f.owner}`).join(", ") || "root-owned; etcd's keys owned by the etcd user",
     );
     const certs = others.filter((f) => !f.directory);
     add(

@@ -44,8 +44,10 @@ describe("SecureEtcdCluster: resources", function () {
             // kube-apiserver (client bundle, encryption config) and per encryption key
             "aws:kms/key:Key": 1,
             "random:index/randomId:RandomId": 1,
-            [SECRET]: 1 + 2 + 1,
-            [SECRET_VERSION]: 1 + 2 + 1,
+            // etcd's root password, stored as a secret of its own too
+            "random:index/randomPassword:RandomPassword": 1,
+            [SECRET]: 1 + 2 + 1 + 1,
+            [SECRET_VERSION]: 1 + 2 + 1 + 1,
         });
     });
 
@@ -63,8 +65,9 @@ describe("SecureEtcdCluster: resources", function () {
             [GUARD]: 1,
             "aws:kms/key:Key": 1,
             "random:index/randomId:RandomId": 1,
-            [SECRET]: 3 + 2 + 1,
-            [SECRET_VERSION]: 3 + 2 + 1,
+            "random:index/randomPassword:RandomPassword": 1,
+            [SECRET]: 3 + 2 + 1 + 1,
+            [SECRET_VERSION]: 3 + 2 + 1 + 1,
         });
         const names = mocks.registrations.filter((r) => r.custom).map((r) => r.name);
         assert.ok(

@@ -160,6 +160,7 @@ describe("SecureEtcdCluster: Secrets Manager", function () {
             .sort();
         assert.deepEqual(names, [
             `secure-etcd/prod-${suffix}/encryption-keys/key-1`,
+            `secure-etcd/prod-${suffix}/etcd/root-password`,
             `secure-etcd/prod-${suffix}/kube-apiserver/encryption-config`,
             `secure-etcd/prod-${suffix}/kube-apiserver/etcd-client`,
             `secure-etcd/prod-${suffix}/members/etcd-0`,
