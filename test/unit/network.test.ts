@@ -26,7 +26,7 @@ function rulesOf(mocks: ProviderMocks, groupId: string): RuleView[] {
         assert.equal(i.ipProtocol, "tcp");
         assert.equal(i.fromPort, i.toPort, "one port per rule");
         assert.ok(typeof i.description === "string" && i.description.length > 10, "a rule says what it is for");
-        assert.ok((i.description).length <= 255, "AWS's description limit");
+        assert.ok(i.description.length <= 255, "AWS's description limit");
         const sources = ["referencedSecurityGroupId", "cidrIpv4", "cidrIpv6", "prefixListId"].filter(
             (k) => i[k] !== undefined,
         );
