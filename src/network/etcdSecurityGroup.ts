@@ -2,7 +2,7 @@
 // with one rule resource per port and source, as planned in networkRules.ts.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ParsedCidr, planSecurityGroupRules, PlannedRule, RuleDirection } from "./networkRules";
+import { ParsedCidr, planSecurityGroupRules, RuleDirection } from "./networkRules";
 
 export interface EtcdSecurityGroupArgs {
     /** Where to create the group; unused when `securityGroupId` is given. */
@@ -17,8 +17,6 @@ export interface EtcdSecurityGroupArgs {
 
 export class EtcdSecurityGroup extends pulumi.ComponentResource {
     public readonly securityGroupId: pulumi.Output<string>;
-    /** Every rule's id and description, for reviewers and tests. */
-    public readonly rules: PlannedRule<pulumi.Input<string>>[];
 
     constructor(
         name: string,
@@ -43,12 +41,12 @@ export class EtcdSecurityGroup extends pulumi.ComponentResource {
                       { parent: this },
                   ).id;
 
-        this.rules = planSecurityGroupRules<pulumi.Input<string>>({
+        const rules = planSecurityGroupRules<pulumi.Input<string>>({
             clientSecurityGroupIds: args.clientSecurityGroupIds,
             clientCidrs: args.clientCidrs,
             metricsSecurityGroupIds: args.metricsSecurityGroupIds,
         });
-        for (const rule of this.rules) {
+        for (const rule of rules) {
             const peer =
                 "securityGroupId" in rule.peer
                     ? {

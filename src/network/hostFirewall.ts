@@ -3,6 +3,7 @@
 // cannot reach the peer port or the metrics. Pure text; the node writes it and runs `nft -f`.
 import * as ipaddr from "ipaddr.js";
 import { ETCD_PORTS } from "../manifests/nodeLayout";
+import { parseStrictAddress } from "./networkRules";
 
 /** Where the rendered rules live on a member node. */
 export const HOST_FIREWALL_PATH = "/etc/secure-etcd/firewall.nft";
@@ -44,12 +45,8 @@ function parseSource(value: string, what: string, allowPrefix: boolean): Source 
         throw bad(allowPrefix ? "is not an address or CIDR" : "must be a single address, not a CIDR");
     }
     const [text, prefixText] = parts;
-    let address: ipaddr.IPv4 | ipaddr.IPv6;
-    if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
-        address = ipaddr.IPv4.parse(text);
-    } else if (ipaddr.IPv6.isValid(text) && !text.includes("%")) {
-        address = ipaddr.IPv6.parse(text);
-    } else {
+    let address = parseStrictAddress(text);
+    if (address === undefined) {
         throw bad(`is not an IPv4 or IPv6 ${allowPrefix ? "address or CIDR" : "address"}`);
     }
     let prefix = bitsOf(address);

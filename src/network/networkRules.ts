@@ -14,17 +14,24 @@ export interface ParsedCidr {
     prefixLength: number;
 }
 
+/**
+ * A dotted-quad IPv4 or a zone-less IPv6 address, else undefined: the package's one address
+ * grammar for sources (no shorthand such as "10.1", no `%eth0`).
+ */
+export function parseStrictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+    if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
+        return ipaddr.IPv4.parse(text);
+    }
+    return ipaddr.IPv6.isValid(text) && !text.includes("%") ? ipaddr.IPv6.parse(text) : undefined;
+}
+
 /** A CIDR (or a bare address, taken as /32 or /128), or the reason it is not one. */
 export function parseCidr(value: string): ParsedCidr | string {
     const notCidr = `${JSON.stringify(value)} is not a CIDR; give an IPv4 or IPv6 range such as "10.0.2.0/24"`;
     const [addressText, lengthText, ...rest] = value.split("/");
-    // Strict forms only (the host firewall renderer accepts the same): a dotted quad, IPv6
-    // without a zone, and no IPv4-mapped IPv6, which arrives as IPv4 anyway.
-    const strict =
-        ipaddr.IPv4.isValidFourPartDecimal(addressText) ||
-        (ipaddr.IPv6.isValid(addressText) &&
-            !addressText.includes("%") &&
-            !ipaddr.IPv6.parse(addressText).isIPv4MappedAddress());
+    // No IPv4-mapped IPv6 either: it arrives as IPv4, so name it as IPv4.
+    const address = parseStrictAddress(addressText);
+    const strict = address !== undefined && !(address instanceof ipaddr.IPv6 && address.isIPv4MappedAddress());
     if (!strict || rest.length > 0 || (lengthText !== undefined && !/^\d{1,3}$/.test(lengthText))) {
         return notCidr;
     }
@@ -34,13 +41,13 @@ export function parseCidr(value: string): ParsedCidr | string {
     } catch {
         return notCidr;
     }
-    const [address, given] = parsed;
-    const family = address.kind();
+    const [parsedAddress, given] = parsed;
+    const family = parsedAddress.kind();
     const prefixLength = given === -1 ? (family === "ipv4" ? 32 : 128) : given;
     const network =
         family === "ipv4"
-            ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefixLength}`)
-            : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefixLength}`);
+            ? ipaddr.IPv4.networkAddressFromCIDR(`${parsedAddress.toString()}/${prefixLength}`)
+            : ipaddr.IPv6.networkAddressFromCIDR(`${parsedAddress.toString()}/${prefixLength}`);
     return { family, cidr: `${network.toString()}/${prefixLength}`, prefixLength };
 }
 

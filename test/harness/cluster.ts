@@ -1,3 +1,4 @@
+import { strict as assert } from "assert";
 // Builds a SecureEtcdCluster under the mocks and resolves its outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
@@ -16,6 +17,33 @@ export const TEST_VPC_ID = "vpc-0a1b2c3d4e5f60718";
 /** The arguments with a VPC added when they name neither a VPC nor a security group. */
 export function withNetwork(args: SecureEtcdClusterArgs): SecureEtcdClusterArgs {
     return args.vpcId === undefined && args.securityGroupId === undefined ? { vpcId: TEST_VPC_ID, ...args } : args;
+}
+
+/**
+ * Constructs the component with arguments it must refuse; returns the error, asserting it is one
+ * the engine shows per property and that nothing was registered. `asGiven` skips `withNetwork`.
+ */
+export async function rejectedArgs(
+    args: SecureEtcdClusterArgs,
+    asGiven = false,
+    name = "bad",
+): Promise<pulumi.InputPropertiesError> {
+    const mocks = new ProviderMocks();
+    await pulumi.runtime.setMocks(mocks);
+    let error: unknown;
+    try {
+        new SecureEtcdCluster(name, asGiven ? args : withNetwork(args));
+    } catch (e) {
+        error = e;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(error instanceof Error, "expected an error");
+    assert.ok(
+        pulumi.InputPropertiesError.isInstance(error),
+        "an InputPropertiesError the engine can show per property",
+    );
+    assert.equal(mocks.registrations.length, 0, "nothing registered");
+    return error;
 }
 
 export interface BuiltCluster {

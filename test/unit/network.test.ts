@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { isOpenToWorld, parseCidr, sourceCidrProblem } from "../../src/network/networkRules";
-import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { buildCluster, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { valueOf } from "../harness/program";
 import { ProviderMocks } from "../harness/mocks";
 
 const GROUP = "aws:ec2/securityGroup:SecurityGroup";
@@ -121,20 +122,9 @@ describe("network: the etcd security group", function () {
 });
 
 describe("network: refused sources", function () {
-    /** Constructs the component; returns the problems' paths and reasons, asserting nothing was registered. */
-    async function problems(args: Partial<SecureEtcdClusterArgs>): Promise<{ propertyPath: string; reason: string }[]> {
-        const mocks = new ProviderMocks();
-        await pulumi.runtime.setMocks(mocks);
-        try {
-            new SecureEtcdCluster("bad", { members: THREE_MEMBERS, ...args });
-        } catch (e) {
-            assert.ok(pulumi.InputPropertiesError.isInstance(e));
-            await new Promise((r) => setTimeout(r, 20));
-            assert.equal(mocks.registrations.length, 0, "nothing registered");
-            return e.errors ?? [];
-        }
-        assert.fail("expected an error");
-    }
+    /** The problems' paths and reasons; the arguments are taken as given (no VPC added). */
+    const problems = async (args: Partial<SecureEtcdClusterArgs>) =>
+        (await rejectedArgs({ members: THREE_MEMBERS, ...args }, true)).errors ?? [];
     const expectProblem = async (args: Partial<SecureEtcdClusterArgs>, path: string, fragment: string) => {
         const found = await problems(args);
         const problem = found.find((p) => p.propertyPath === path);
@@ -205,7 +195,3 @@ describe("network: source predicates (shared with the policy pack)", function ()
         assert.equal(sourceCidrProblem("10.0.0.0/16"), undefined);
     });
 });
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply(resolve));
-}

@@ -3,32 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { ProviderMocks } from "../harness/mocks";
 import { runProgram, valueOf } from "../harness/program";
-import { TEST_VPC_ID, withNetwork } from "../harness/cluster";
+import { rejectedArgs, TEST_VPC_ID } from "../harness/cluster";
 
 const ok = { name: "etcd-0", ip: "10.0.1.10" };
 
-/** Constructs the component and returns the error, asserting that nothing was registered. */
-async function rejected(args: SecureEtcdClusterArgs, asGiven = false): Promise<pulumi.InputPropertiesError> {
-    const mocks = new ProviderMocks();
-    await pulumi.runtime.setMocks(mocks);
-    let error: unknown;
-    try {
-        new SecureEtcdCluster("bad", asGiven ? args : withNetwork(args));
-    } catch (e) {
-        error = e;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-    assert.ok(error instanceof Error, "expected an error");
-    assert.ok(
-        pulumi.InputPropertiesError.isInstance(error),
-        "an InputPropertiesError the engine can show per property",
-    );
-    assert.equal(mocks.registrations.length, 0, "nothing registered");
-    return error;
-}
-
 async function expectProblem(args: SecureEtcdClusterArgs, path: string, ...fragments: (string | RegExp)[]) {
-    const error = await rejected(args);
+    const error = await rejectedArgs(args);
     const problem = error.errors.find((e) => e.propertyPath === path);
     assert.ok(problem, `no problem at ${path}; got ${JSON.stringify(error.errors)}`);
     assert.match(error.message, /^SecureEtcdCluster "bad" has invalid arguments:/);
@@ -193,7 +173,7 @@ describe("SecureEtcdCluster: input validation", function () {
     });
 
     it("reports every problem at once", async () => {
-        const error = await rejected({
+        const error = await rejectedArgs({
             members: [{ name: "A", ip: "nope" }],
             keyAlgorithm: "DSA" as KeyAlgorithm,
         });
