@@ -2,15 +2,13 @@
 // drives etcdctl to converge roles, users and `auth enable` to a ResolvedRbac. Run once, on one
 // member, with the backup client's certificate (its user keeps the root role, so reruns work after
 // auth is on). Pure: the same state renders the same text.
-import { ETCD_PKI_DIR, NODE_PATHS } from "../manifests/nodeLayout";
+import { BACKUP_CLIENT_PATHS } from "../backup/agentConfig";
 import { ResolvedRbac, ROOT_ROLE, ROOT_USER } from "./roles";
 
 /** Where the script looks for its inputs, unless told otherwise; kubeadm's layout on a member. */
 export const BOOTSTRAP_DEFAULTS = {
     endpoints: "https://127.0.0.1:2379",
-    cacert: NODE_PATHS.caCert,
-    cert: `${ETCD_PKI_DIR}/backup-client.crt`,
-    key: `${ETCD_PKI_DIR}/backup-client.key`,
+    ...BACKUP_CLIENT_PATHS,
     etcdctl: "etcdctl",
 } as const;
 

@@ -1,0 +1,71 @@
+// The contract between the component, which renders a member's backup configuration into its
+// node files, and the backup agent (`secure-etcd backup --config <file>`), which reads it.
+// It holds no secret: paths to the credentials, names and ARNs only.
+import { ETCD_PKI_DIR, NODE_PATHS } from "../manifests/nodeLayout";
+
+/** Where the rendered configuration lives on a member. */
+export const BACKUP_CONFIG_PATH = "/etc/secure-etcd/backup.json";
+
+/** The backup client's credentials on a member (etcd's root role: snapshots need it). */
+export const BACKUP_CLIENT_PATHS = {
+    cacert: NODE_PATHS.caCert,
+    cert: `${ETCD_PKI_DIR}/backup-client.crt`,
+    key: `${ETCD_PKI_DIR}/backup-client.key`,
+} as const;
+
+export interface BackupAgentConfig {
+    /** The cluster's name: part of every object key and of the encryption context. */
+    cluster: string;
+    /** etcd client URLs; the agent snapshots the first that answers. */
+    endpoints: string[];
+    cacert: string;
+    cert: string;
+    key: string;
+    bucket: string;
+    /** Object-key prefix, ending in `/`, e.g. `etcd-backups/main/`. */
+    prefix: string;
+    region: string;
+    /** The KMS key that wraps each backup's data key (envelope encryption) and encrypts at rest (SSE-KMS). */
+    kmsKeyArn: string;
+    /** Back up only when the local member leads: one backup per period however many members run the timer. */
+    onlyIfLeader: boolean;
+}
+
+/** The object-key prefix of a cluster's backups. */
+export function backupPrefix(cluster: string): string {
+    return `etcd-backups/${cluster}/`;
+}
+
+/** Problems with a configuration, as `field: reason` lines (empty when usable). */
+export function agentConfigProblems(value: unknown): string[] {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return ["the configuration must be a JSON object"];
+    }
+    const config = value as Record<string, unknown>;
+    const problems: string[] = [];
+    const text = (field: keyof BackupAgentConfig) => {
+        if (typeof config[field] !== "string" || (config[field] as string).length === 0) {
+            problems.push(`${field}: must be a non-empty string`);
+        }
+    };
+    for (const field of ["cluster", "cacert", "cert", "key", "bucket", "prefix", "region", "kmsKeyArn"] as const) {
+        text(field);
+    }
+    const endpoints = config.endpoints;
+    if (!Array.isArray(endpoints) || endpoints.length === 0 || endpoints.some((e) => typeof e !== "string")) {
+        problems.push("endpoints: must be a non-empty list of URLs");
+    } else {
+        for (const e of endpoints as string[]) {
+            if (!e.startsWith("https://")) {
+                problems.push(`endpoints: ${e} is not https:// (the backup client authenticates with its certificate)`);
+            }
+        }
+    }
+    if (typeof config.prefix === "string" && config.prefix.length > 0 && !config.prefix.endsWith("/")) {
+        problems.push("prefix: must end with '/'");
+    }
+    if (config.onlyIfLeader !== undefined && typeof config.onlyIfLeader !== "boolean") {
+        problems.push("onlyIfLeader: must be true or false");
+    }
+    return problems;
+}
