@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
+import { addBackupCommands } from "./backupCommands";
 import { runDemo } from "./demo";
 
 /** The package's version, from the package.json above this file (dist/cli or build/src/cli). */
@@ -41,6 +42,8 @@ program
         // Exit now: probe sockets or SDK timers must not hold the process open after the cluster is gone.
         process.exit(code);
     });
+
+addBackupCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
     process.stderr.write(`secure-etcd: ${e.stack ?? e.message}\n`);

@@ -1,0 +1,54 @@
+// A real S3-protocol server on loopback (s3rver), with one bucket, and a client for the test's own
+// reads. Credentials are s3rver's fixed pair; it checks request signatures like S3 does.
+import { S3Client } from "@aws-sdk/client-s3";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import S3rver from "s3rver";
+
+export const S3RVER_CREDENTIALS = {
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_REGION: "us-east-1",
+};
+
+export interface LocalS3 {
+    endpoint: string;
+    bucket: string;
+    client: S3Client;
+    /** Environment for a child process that talks to it. */
+    env: NodeJS.ProcessEnv;
+    stop(): Promise<void>;
+}
+
+export async function startS3Server(bucket: string): Promise<LocalS3> {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-s3-"));
+    const server = new S3rver({
+        address: "127.0.0.1",
+        port: 0,
+        silent: true,
+        directory,
+        configureBuckets: [{ name: bucket, configs: [] }],
+    });
+    const address = await server.run();
+    const endpoint = `http://127.0.0.1:${address.port}`;
+    const client = new S3Client({
+        region: S3RVER_CREDENTIALS.AWS_REGION,
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
+    // The SDK's default chain reads these in this process too (the agent runs in-process in some tests).
+    Object.assign(process.env, S3RVER_CREDENTIALS);
+    return {
+        endpoint,
+        bucket,
+        client,
+        env: { ...process.env, ...S3RVER_CREDENTIALS },
+        stop: async () => {
+            client.destroy();
+            await server.close();
+            fs.rmSync(directory, { recursive: true, force: true });
+        },
+    };
+}
