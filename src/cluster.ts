@@ -7,12 +7,15 @@ import {
     renderKubeadmClusterConfiguration,
 } from "./apiserver/apiServerFragment";
 import { DEFAULTS, KeyAlgorithm, SecureEtcdClusterArgs } from "./args";
+import { BackupBucket } from "./backup/backupBucket";
+import { backupNodeFiles, mergeNodeFiles } from "./backup/backupNodeFiles";
+import { backupKeyPolicy, combinePolicies } from "./backup/backupPolicies";
 import { EncryptionAtRest } from "./encryption/encryptionAtRest";
 import { EncryptionProvider } from "./encryption/encryptionConfig";
 import { renderKmsPluginPod } from "./encryption/kmsPlugin";
 import { rewriteCommand } from "./encryption/rotation";
 import { defaultBundlePaths, renderUserData, secretBundle } from "./nodes/cloudInit";
-import { accountKeyPolicy, kmsPluginPolicy, secretsReadPolicy } from "./secrets/policies";
+import { accountKeyPolicy, kmsPluginPolicy, PolicyDocument, secretsReadPolicy } from "./secrets/policies";
 import { SecretStore, StoredSecret } from "./secrets/secretStore";
 import { EtcdSecurityGroup } from "./network/etcdSecurityGroup";
 import { parseCidr, ParsedCidr } from "./network/networkRules";
@@ -30,6 +33,11 @@ import { BUILT_IN_CLIENTS } from "./pki/profiles";
 import {
     argumentsError,
     argWarnings,
+    backupAgentPathProblems,
+    backupBucketNameProblems,
+    backupClusterNameProblems,
+    backupDaysProblems,
+    backupIntervalProblems,
     encryptedResourcesProblems,
     etcdVersionProblems,
     kmsKeyArnProblems,
@@ -145,10 +153,35 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
     public readonly memberSecretsPolicies: pulumi.Output<Record<string, string>>;
     /** The IAM policy (JSON) a kube-apiserver node's role needs to read its etcd client bundle and the encryption configuration. */
     public readonly apiServerSecretsPolicy: pulumi.Output<string>;
+    /**
+     * Per member, everything its instance role needs in one IAM policy (JSON): its
+     * `memberSecretsPolicies` entry, plus `backupWriterPolicy` when backups are on.
+     */
+    public readonly memberInstancePolicies: pulumi.Output<Record<string, string>>;
+    /** Backups only: the bucket that holds them (created, or `backupBucketName`). */
+    public readonly backupBucketName: pulumi.Output<string | undefined>;
+    /** Backups only: the bucket's ARN. */
+    public readonly backupBucketArn: pulumi.Output<string | undefined>;
+    /** Backups only: the KMS key that wraps every backup's data key and encrypts the objects at rest. */
+    public readonly backupKmsKeyArn: pulumi.Output<string | undefined>;
+    /** Backups only: the object-key prefix of this cluster's backups, `etcd-backups/<name>/`. */
+    public readonly backupPrefix: pulumi.Output<string | undefined>;
+    /**
+     * Backups only: the bucket policy (JSON): TLS 1.2+ only, every object SSE-KMS under the backup
+     * key. Applied to a created bucket; apply it to a bucket you bring.
+     */
+    public readonly backupBucketPolicy: pulumi.Output<string | undefined>;
+    /**
+     * Backups only: the IAM policy (JSON) the members' roles need to upload backups, and nothing
+     * else: no read, list or delete. Included in `memberInstancePolicies`.
+     */
+    public readonly backupWriterPolicy: pulumi.Output<string | undefined>;
+    /** Backups only: the IAM policy (JSON) a restore needs: list and read the backups, decrypt them. No writes. */
+    public readonly backupRestorePolicy: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SecureEtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Everything that can be checked is checked before anything is registered.
-        const problems = validateArgs(args);
+        const problems = [...validateArgs(args), ...backupClusterNameProblems(name, args)];
         if (problems.length > 0) {
             throw argumentsError(name, problems);
         }
@@ -263,6 +296,71 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         );
         this.securityGroupId = network.securityGroupId;
 
+        // ---------------------------------------------------------------- the AWS account
+        const invokeOpts = { parent: this };
+        const region = aws.getRegionOutput({}, invokeOpts).region;
+        const partition = aws.getPartitionOutput({}, invokeOpts).partition;
+        const account = pulumi.all([partition, aws.getCallerIdentityOutput({}, invokeOpts).accountId]);
+        const keyPolicy = account.apply(([p, accountId]) =>
+            JSON.stringify(accountKeyPolicy({ partition: p, accountId })),
+        );
+        const kmsKeyDeletionWindowDays = args.kmsKeyDeletionWindowDays ?? DEFAULTS.kmsKeyDeletionWindowDays;
+
+        // ---------------------------------------------------------------- backups
+        // The bucket and key come first: every member's node files name them.
+        const backupDays = (path: string, value: pulumi.Input<number>) =>
+            pulumi.output(value).apply((v) => checked(v, (d) => backupDaysProblems(path, d)));
+        const retentionDays = backupDays(
+            "backupRetentionDays",
+            args.backupRetentionDays ?? DEFAULTS.backupRetentionDays,
+        );
+        const backup =
+            (args.backups ?? DEFAULTS.backups)
+                ? new BackupBucket(
+                      `${name}-backup`,
+                      name,
+                      {
+                          bucketName:
+                              args.backupBucketName === undefined
+                                  ? undefined
+                                  : pulumi
+                                        .output(args.backupBucketName)
+                                        .apply((b) => checked(b, backupBucketNameProblems)),
+                          kmsKeyArn:
+                              args.backupKmsKeyArn === undefined
+                                  ? undefined
+                                  : pulumi
+                                        .output(args.backupKmsKeyArn)
+                                        .apply((arn) => checked(arn, (v) => kmsKeyArnProblems("backupKmsKeyArn", v))),
+                          keyPolicy: account.apply(([p, accountId]) =>
+                              JSON.stringify(backupKeyPolicy({ partition: p, accountId })),
+                          ),
+                          keyDeletionWindowDays: kmsKeyDeletionWindowDays,
+                          retentionDays,
+                          noncurrentVersionRetentionDays: backupDays(
+                              "backupNoncurrentVersionRetentionDays",
+                              args.backupNoncurrentVersionRetentionDays ??
+                                  DEFAULTS.backupNoncurrentVersionRetentionDays,
+                          ),
+                          objectLock:
+                              args.backupObjectLockMode === undefined
+                                  ? undefined
+                                  : {
+                                        mode: args.backupObjectLockMode,
+                                        days: backupDays(
+                                            "backupObjectLockDays",
+                                            args.backupObjectLockDays ?? retentionDays,
+                                        ),
+                                    },
+                          partition,
+                          region,
+                          writerRoleNames: args.backupWriterRoleNames ?? [],
+                          readerRoleNames: args.backupReaderRoleNames ?? [],
+                      },
+                      { parent: this },
+                  )
+                : undefined;
+
         // ---------------------------------------------------------------- etcd RBAC
         // Users are certificate CNs; the first member runs the bootstrap once, with the backup
         // client's identity, and enables auth. Root's password is never needed after that.
@@ -280,6 +378,34 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
                 rbacNodeFiles({ script, backupCertPem, backupKeyPem, rootPassword: password }),
             );
 
+        // Every member runs the backup timer; the agent uploads only on the leader.
+        const backupSettings = backup
+            ? pulumi
+                  .all([
+                      backup.bucketName,
+                      backup.kmsKeyArn,
+                      region,
+                      pulumi
+                          .output(args.backupIntervalMinutes ?? DEFAULTS.backupIntervalMinutes)
+                          .apply((v) => checked(v, backupIntervalProblems)),
+                      pulumi
+                          .output(args.backupAgentPath ?? DEFAULTS.backupAgentPath)
+                          .apply((v) => checked(v, backupAgentPathProblems)),
+                      backupClient.certPem,
+                      backupClient.keyPem,
+                  ])
+                  .apply(([bucket, kmsKeyArn, r, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
+                      cluster: name,
+                      bucket,
+                      kmsKeyArn,
+                      region: r,
+                      intervalMinutes,
+                      agentPath,
+                      backupCertPem,
+                      backupKeyPem,
+                  }))
+            : pulumi.output(undefined);
+
         const artifacts = memberArtifacts(name, memberIps, pki, podSettings, {
             exposeMetrics: metricsSecurityGroupIds.length > 0,
             files: (member, addresses) =>
@@ -288,19 +414,26 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
                         addresses,
                         args.hostFirewall ?? DEFAULTS.hostFirewall,
                         member === bootstrapMember ? rbacFiles : pulumi.output([]),
+                        backupSettings,
                     ])
-                    .apply(([all, firewall, rbac]) => [
-                        configDirFile(),
-                        ...(firewall
-                            ? hostFirewallNodeFiles({
-                                  memberIp: all.find((a) => a.name === member)!.ip,
-                                  memberIps: all.map((a) => a.ip),
-                                  clientCidrs: args.hostFirewallClientCidrs ?? args.clientCidrs ?? [],
-                                  metricsCidrs: args.hostFirewallMetricsCidrs ?? [],
-                              })
-                            : []),
-                        ...rbac,
-                    ]),
+                    .apply(([all, firewall, rbac, backupAgent]) => {
+                        const memberIp = all.find((a) => a.name === member)!.ip;
+                        // The first member has the backup client's credentials for the RBAC
+                        // bootstrap already: each path once.
+                        return mergeNodeFiles([
+                            configDirFile(),
+                            ...(firewall
+                                ? hostFirewallNodeFiles({
+                                      memberIp,
+                                      memberIps: all.map((a) => a.ip),
+                                      clientCidrs: args.hostFirewallClientCidrs ?? args.clientCidrs ?? [],
+                                      metricsCidrs: args.hostFirewallMetricsCidrs ?? [],
+                                  })
+                                : []),
+                            ...rbac,
+                            ...(backupAgent ? backupNodeFiles({ ...backupAgent, memberIp }) : []),
+                        ]);
+                    }),
         });
         this.etcdManifests = recordOf(artifacts, (a) => a.manifestYaml);
         this.nodeFiles = pulumi.secret(recordOf(artifacts, (a) => a.nodeFiles));
@@ -309,15 +442,6 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         // ---------------------------------------------------------------- encryption at rest
         const provider = args.encryptionProvider ?? DEFAULTS.encryptionProvider;
         const kms = provider === EncryptionProvider.Kms;
-        const invokeOpts = { parent: this };
-        const region = aws.getRegionOutput({}, invokeOpts).region;
-        const keyPolicy = pulumi
-            .all([
-                aws.getPartitionOutput({}, invokeOpts).partition,
-                aws.getCallerIdentityOutput({}, invokeOpts).accountId,
-            ])
-            .apply(([partition, accountId]) => JSON.stringify(accountKeyPolicy({ partition, accountId })));
-        const kmsKeyDeletionWindowDays = args.kmsKeyDeletionWindowDays ?? DEFAULTS.kmsKeyDeletionWindowDays;
         const encryptedResources = pulumi
             .output(args.encryptedResources ?? [...DEFAULTS.encryptedResources])
             .apply((r) => checked(r, encryptedResourcesProblems));
@@ -456,6 +580,32 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             secrets.arns["encryption-config"],
         ]);
 
+        // ---------------------------------------------------------------- backup outputs
+        this.backupBucketName = backup ? backup.bucketName : pulumi.output(undefined);
+        this.backupBucketArn = backup ? backup.bucketArn : pulumi.output(undefined);
+        this.backupKmsKeyArn = backup ? backup.kmsKeyArn : pulumi.output(undefined);
+        this.backupPrefix = pulumi.output(backup?.prefix);
+        this.backupBucketPolicy = backup ? backup.bucketPolicy : pulumi.output(undefined);
+        this.backupWriterPolicy = backup ? backup.writerPolicy : pulumi.output(undefined);
+        this.backupRestorePolicy = backup ? backup.restorePolicy : pulumi.output(undefined);
+        this.memberInstancePolicies = pulumi
+            .all([this.memberSecretsPolicies, this.backupWriterPolicy])
+            .apply(([perMember, writer]) =>
+                Object.fromEntries(
+                    Object.entries(perMember).map(([member, secretsPolicy]) => [
+                        member,
+                        writer === undefined
+                            ? secretsPolicy
+                            : JSON.stringify(
+                                  combinePolicies(
+                                      JSON.parse(secretsPolicy) as PolicyDocument,
+                                      JSON.parse(writer) as PolicyDocument,
+                                  ),
+                              ),
+                    ]),
+                ),
+            );
+
         // ---------------------------------------------------------------- cloud-init
         this.memberUserData = recordOf(artifacts, (a, member) =>
             pulumi
@@ -496,6 +646,14 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             secretArns: this.secretArns,
             memberSecretsPolicies: this.memberSecretsPolicies,
             apiServerSecretsPolicy: this.apiServerSecretsPolicy,
+            memberInstancePolicies: this.memberInstancePolicies,
+            backupBucketName: this.backupBucketName,
+            backupBucketArn: this.backupBucketArn,
+            backupKmsKeyArn: this.backupKmsKeyArn,
+            backupPrefix: this.backupPrefix,
+            backupBucketPolicy: this.backupBucketPolicy,
+            backupWriterPolicy: this.backupWriterPolicy,
+            backupRestorePolicy: this.backupRestorePolicy,
         });
     }
 }

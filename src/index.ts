@@ -1,4 +1,5 @@
 export {
+    BackupObjectLockMode,
     ClientArgs,
     DEFAULTS,
     EtcdPermission,
@@ -24,3 +25,4 @@ export { EncryptionProvider } from "./encryption/encryptionConfig";
 export { ApiServerFragment, Volume, VolumeMount } from "./apiserver/apiServerFragment";
 export { checkApiServer, ApiServerArtifactsForCis } from "./cis/apiServerChecks";
 export { keyRingTransitionProblems, KeyRing, ROTATION_RUNBOOK } from "./encryption/rotation";
+export { BackupAgentConfig, backupPrefix } from "./backup/agentConfig";

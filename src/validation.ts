@@ -3,7 +3,16 @@
 // deployment time are checked when they resolve. The policy pack imports the same predicates.
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
-import { ClientArgs, DEFAULTS, KeyAlgorithm, MAX_MEMBERS, MemberArgs, SecureEtcdClusterArgs } from "./args";
+import {
+    BackupObjectLockMode,
+    ClientArgs,
+    DEFAULTS,
+    KeyAlgorithm,
+    MAX_MEMBERS,
+    MemberArgs,
+    SecureEtcdClusterArgs,
+} from "./args";
+import { bucketNameProblem } from "./backup/bucketNaming";
 import {
     DISCOURAGED_PROVIDERS,
     EncryptionProvider,
@@ -475,6 +484,178 @@ export function networkProblems(args: SecureEtcdClusterArgs): Problem[] {
     return problems;
 }
 
+// ------------------------------------------------------------------ backups
+
+/** Every backup argument other than the `backups` switch. */
+export const BACKUP_ARGS = [
+    "backupBucketName",
+    "backupKmsKeyArn",
+    "backupRetentionDays",
+    "backupNoncurrentVersionRetentionDays",
+    "backupObjectLockMode",
+    "backupObjectLockDays",
+    "backupIntervalMinutes",
+    "backupAgentPath",
+    "backupWriterRoleNames",
+    "backupReaderRoleNames",
+] as const;
+
+/** Arguments that configure a bucket this component creates. */
+const CREATED_BUCKET_ARGS = [
+    "backupRetentionDays",
+    "backupNoncurrentVersionRetentionDays",
+    "backupObjectLockMode",
+    "backupObjectLockDays",
+] as const;
+
+/**
+ * Intervals that repeat evenly every day, so every member's timer fires at the same wall-clock
+ * moments: divisors of an hour, or whole hours that divide a day.
+ */
+export function isBackupInterval(minutes: unknown): minutes is number {
+    return (
+        Number.isInteger(minutes) &&
+        (minutes as number) > 0 &&
+        (60 % (minutes as number) === 0 || ((minutes as number) % 60 === 0 && 1440 % (minutes as number) === 0))
+    );
+}
+
+export function backupIntervalProblems(value: unknown): Problem[] {
+    if (value === undefined || isBackupInterval(value)) {
+        return [];
+    }
+    const valid = Array.from({ length: 1440 }, (_, i) => i + 1).filter(isBackupInterval);
+    return [
+        {
+            path: "backupIntervalMinutes",
+            reason: `${quote(value)} does not repeat evenly every day, so the members' timers could not fire at the same moments; use a divisor of an hour or a whole number of hours that divides a day: ${valid.join(", ")} (e.g. ${DEFAULTS.backupIntervalMinutes})`,
+        },
+    ];
+}
+
+export function backupAgentPathProblems(value: unknown): Problem[] {
+    if (value === undefined || (typeof value === "string" && /^(\/[A-Za-z0-9._+-]+)+$/.test(value))) {
+        return [];
+    }
+    return [
+        {
+            path: "backupAgentPath",
+            reason: `${quote(value)} is not an absolute path of letters, digits and ._+- (the systemd unit runs it as is); give where the secure-etcd command is installed, e.g. "${DEFAULTS.backupAgentPath}"`,
+        },
+    ];
+}
+
+export function backupBucketNameProblems(value: unknown): Problem[] {
+    if (value === undefined) {
+        return [];
+    }
+    const reason = typeof value === "string" ? bucketNameProblem(value) : `${quote(value)} is not a bucket name`;
+    return reason ? [{ path: "backupBucketName", reason }] : [];
+}
+
+/** Day counts of the lifecycle and the lock: whole days, 1 to 100 years. */
+export function backupDaysProblems(path: string, value: unknown): Problem[] {
+    return value === undefined || (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 36500)
+        ? []
+        : [{ path, reason: `${quote(value)} is not a whole number of days from 1 to 36500` }];
+}
+
+export function isBackupObjectLockMode(value: unknown): value is BackupObjectLockMode {
+    return Object.values(BackupObjectLockMode).includes(value as BackupObjectLockMode);
+}
+
+/** IAM role names: 1 to 64 of letters, digits and +=,.@_- (a name, not an ARN). */
+function roleNameListProblems(path: string, list: unknown): Problem[] {
+    if (list === undefined) {
+        return [];
+    }
+    if (!Array.isArray(list)) {
+        return [{ path, reason: 'must be a list of IAM role names, e.g. ["etcd-member"]' }];
+    }
+    const problems: Problem[] = [];
+    const seen = new Map<string, number>();
+    list.forEach((role: unknown, i) => {
+        if (typeof role !== "string" || !/^[\w+=,.@-]{1,64}$/.test(role)) {
+            problems.push({
+                path: `${path}[${i}]`,
+                reason: `${quote(role)} is not an IAM role name; give the role's name (not its ARN): 1 to 64 letters, digits and +=,.@_-`,
+            });
+        } else if (seen.has(role)) {
+            problems.push({
+                path: `${path}[${i}]`,
+                reason: `${quote(role)} is already ${path}[${seen.get(role)}]; name each role once`,
+            });
+        } else {
+            seen.set(role, i);
+        }
+    });
+    return problems;
+}
+
+/** Backups: the arguments that go with the switch, and each one's own check. */
+export function backupProblems(args: SecureEtcdClusterArgs): Problem[] {
+    const backups = args.backups ?? DEFAULTS.backups;
+    if (typeof backups !== "boolean") {
+        return [{ path: "backups", reason: `${quote(backups)} is not true or false` }];
+    }
+    if (!backups) {
+        return BACKUP_ARGS.filter((k) => args[k] !== undefined).map((k) => ({
+            path: k,
+            reason: "only applies when backups are on, and backups is false; remove it, or set backups to true",
+        }));
+    }
+    const problems: Problem[] = [];
+    if (args.backupBucketName !== undefined) {
+        for (const k of CREATED_BUCKET_ARGS.filter((key) => args[key] !== undefined)) {
+            problems.push({
+                path: k,
+                reason: "configures the bucket this component creates, and backupBucketName names a bucket you manage; configure that bucket's lifecycle and lock yourself, or remove backupBucketName",
+            });
+        }
+    }
+    const mode = args.backupObjectLockMode;
+    if (mode !== undefined && !isBackupObjectLockMode(mode)) {
+        problems.push({
+            path: "backupObjectLockMode",
+            reason: `${quote(mode)} is not an Object Lock mode; use one of ${Object.values(BackupObjectLockMode).join(", ")}`,
+        });
+    }
+    if (args.backupObjectLockDays !== undefined && mode === undefined) {
+        problems.push({
+            path: "backupObjectLockDays",
+            reason: "only applies with backupObjectLockMode; set the mode (BackupObjectLockMode.Governance or Compliance), or remove it",
+        });
+    }
+    problems.push(
+        ...backupBucketNameProblems(known(args.backupBucketName)),
+        ...kmsKeyArnProblems("backupKmsKeyArn", known(args.backupKmsKeyArn)),
+        ...backupDaysProblems("backupRetentionDays", known(args.backupRetentionDays)),
+        ...backupDaysProblems("backupNoncurrentVersionRetentionDays", known(args.backupNoncurrentVersionRetentionDays)),
+        ...backupDaysProblems("backupObjectLockDays", known(args.backupObjectLockDays)),
+        ...backupIntervalProblems(known(args.backupIntervalMinutes)),
+        ...backupAgentPathProblems(known(args.backupAgentPath)),
+        ...roleNameListProblems("backupWriterRoleNames", args.backupWriterRoleNames),
+        ...roleNameListProblems("backupReaderRoleNames", args.backupReaderRoleNames),
+    );
+    return problems;
+}
+
+/**
+ * The component's name becomes the backups' object-key prefix and the encryption context: no
+ * character that a policy would read as a wildcard or variable (`*`, `?`, `$`), and no `/`.
+ */
+export function backupClusterNameProblems(name: string, args: SecureEtcdClusterArgs | undefined): Problem[] {
+    if (!(args?.backups ?? DEFAULTS.backups) || /^[A-Za-z0-9._-]{1,128}$/.test(name)) {
+        return [];
+    }
+    return [
+        {
+            path: "name",
+            reason: `${quote(name)} becomes the backups' key prefix and encryption context, where only letters, digits and ._- are safe (1 to 128); rename the component, e.g. "prod-etcd", or set backups to false`,
+        },
+    ];
+}
+
 /** A plain value, or undefined when the input is an output or promise not known yet (or unset). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
     return value === undefined || pulumi.Output.isInstance(value) || value instanceof Promise ? undefined : value;
@@ -519,6 +700,7 @@ export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[]
         }),
         ...networkProblems(args),
         ...rbacProblems(rbacArgsOf(args)),
+        ...backupProblems(args),
     ];
 }
 
@@ -552,6 +734,11 @@ export function argWarnings(args: SecureEtcdClusterArgs): string[] {
     const provider = args.encryptionProvider ?? DEFAULTS.encryptionProvider;
     if (provider in DISCOURAGED_PROVIDERS) {
         warnings.push(`encryptionProvider: ${DISCOURAGED_PROVIDERS[provider]}`);
+    }
+    if (args.backupObjectLockMode === BackupObjectLockMode.Compliance) {
+        warnings.push(
+            "backupObjectLockMode: COMPLIANCE locks every backup version for backupObjectLockDays against everyone, the account's root user included: neither the versions nor the bucket can be deleted before the last lock ends",
+        );
     }
     return warnings;
 }

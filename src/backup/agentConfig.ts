@@ -3,6 +3,12 @@
 // It holds no secret: paths to the credentials, names and ARNs only.
 import { ETCD_PKI_DIR, NODE_PATHS } from "../manifests/nodeLayout";
 
+/**
+ * The encryption-context key naming the cluster in every backup's envelope: the IAM policies
+ * condition KMS use on it, and restore checks it.
+ */
+export const CLUSTER_CONTEXT_KEY = "secure-etcd:cluster";
+
 /** Where the rendered configuration lives on a member. */
 export const BACKUP_CONFIG_PATH = "/etc/secure-etcd/backup.json";
 
@@ -44,7 +50,8 @@ export function agentConfigProblems(value: unknown): string[] {
     const config = value as Record<string, unknown>;
     const problems: string[] = [];
     const text = (field: keyof BackupAgentConfig) => {
-        if (typeof config[field] !== "string" || (config[field] as string).length === 0) {
+        const value = config[field];
+        if (typeof value !== "string" || value.length === 0) {
             problems.push(`${field}: must be a non-empty string`);
         }
     };

@@ -12,6 +12,20 @@ function serviceOf(type: string): string {
     return type.split(":")[1].split("/")[0];
 }
 
+/**
+ * S3 bucket settings are resources of their own whose id is the bucket's name, and which have no
+ * ARN of their own.
+ */
+const BUCKET_SETTINGS = new Set([
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+]);
+
 function shortHex(n: number): string {
     return crypto.randomBytes(n).toString("hex");
 }
@@ -31,7 +45,13 @@ function physicalId(type: string, name: string, inputs: State): string {
             return (inputs.bucket as string | undefined) ?? `${name}-${shortHex(4)}`;
         case "aws:secretsmanager/secret:Secret":
             return `arn:aws:secretsmanager:${MOCK_REGION}:${MOCK_ACCOUNT}:secret:${(inputs.name as string | undefined) ?? name}-${shortHex(3)}`;
+        case "aws:iam/rolePolicy:RolePolicy":
+            // `<role>:<policy>`, as the provider imports it.
+            return `${inputs.role as string}:${(inputs.name as string | undefined) ?? `terraform-${shortHex(13)}`}`;
         default:
+            if (BUCKET_SETTINGS.has(type)) {
+                return inputs.bucket as string;
+            }
             return `${name}-${shortHex(4)}`;
     }
 }
@@ -69,6 +89,17 @@ export function emulateAwsResource(type: string, name: string, inputs: State): {
         state.bucket = id;
         state.bucketDomainName = `${id}.s3.amazonaws.com`;
         state.region = MOCK_REGION;
+    }
+    if (type === "aws:s3/bucket:Bucket" || type === "aws:s3/bucketV2:BucketV2") {
+        state.bucketRegionalDomainName = `${id}.s3.${MOCK_REGION}.amazonaws.com`;
+        state.hostedZoneId = "Z3AQBSTGFYJSTF";
+        state.objectLockEnabled = inputs.objectLockEnabled ?? false;
+    }
+    if (BUCKET_SETTINGS.has(type) || type === "aws:iam/rolePolicy:RolePolicy") {
+        delete state.arn;
+    }
+    if (type === "aws:iam/rolePolicy:RolePolicy") {
+        state.name = id.slice(id.indexOf(":") + 1);
     }
     if (type === "aws:secretsmanager/secretVersion:SecretVersion") {
         state.versionId = crypto.randomUUID();

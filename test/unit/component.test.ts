@@ -17,6 +17,17 @@ const NON_PKI_COMPONENTS = {
     "secure-etcd:encryption:EncryptionAtRest": 1,
     "secure-etcd:secrets:SecretStore": 1,
     "secure-etcd:network:EtcdSecurityGroup": 1,
+    "secure-etcd:backup:BackupBucket": 1,
+};
+/** The default backups: a bucket and its six settings (no Object Lock); the key and the name's random part are counted below. */
+const DEFAULT_BACKUP_BUCKET = {
+    "aws:s3/bucket:Bucket": 1,
+    "aws:s3/bucketVersioning:BucketVersioning": 1,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+    "aws:s3/bucketPolicy:BucketPolicy": 1,
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
 };
 /** The default network: one group, ingress 2379 and 2380 from itself, egress 2379 and 2380 to itself. */
 const DEFAULT_NETWORK = {
@@ -31,6 +42,7 @@ describe("SecureEtcdCluster: resources", function () {
         assert.deepEqual(mocks.countsByType(), {
             ...NON_PKI_COMPONENTS,
             ...DEFAULT_NETWORK,
+            ...DEFAULT_BACKUP_BUCKET,
             "secure-etcd:pki:EtcdPki": 1,
             // 2 CAs + 2 per member + 1 per client (3 built-in)
             [TLS_KEY]: 2 + 2 + 3,
@@ -40,10 +52,11 @@ describe("SecureEtcdCluster: resources", function () {
             // one key (key-1) and its rotation guard
             "random:index/randomBytes:RandomBytes": 1,
             [GUARD]: 1,
-            // the secrets' KMS key, the random part of their names, and per member, for
-            // kube-apiserver (client bundle, encryption config) and per encryption key
-            "aws:kms/key:Key": 1,
-            "random:index/randomId:RandomId": 1,
+            // the secrets' and the backups' KMS keys, the random part of the secrets' and the
+            // bucket's names, and per member, for kube-apiserver (client bundle, encryption
+            // config) and per encryption key
+            "aws:kms/key:Key": 2,
+            "random:index/randomId:RandomId": 2,
             // etcd's root password, stored as a secret of its own too
             "random:index/randomPassword:RandomPassword": 1,
             [SECRET]: 1 + 2 + 1 + 1,
@@ -56,6 +69,7 @@ describe("SecureEtcdCluster: resources", function () {
         assert.deepEqual(mocks.countsByType(), {
             ...NON_PKI_COMPONENTS,
             ...DEFAULT_NETWORK,
+            ...DEFAULT_BACKUP_BUCKET,
             "secure-etcd:pki:EtcdPki": 1,
             [TLS_KEY]: 2 + 6 + 3,
             [TLS_SELF_SIGNED]: 2,
@@ -63,8 +77,8 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_SIGNED]: 6 + 3,
             "random:index/randomBytes:RandomBytes": 1,
             [GUARD]: 1,
-            "aws:kms/key:Key": 1,
-            "random:index/randomId:RandomId": 1,
+            "aws:kms/key:Key": 2,
+            "random:index/randomId:RandomId": 2,
             "random:index/randomPassword:RandomPassword": 1,
             [SECRET]: 3 + 2 + 1 + 1,
             [SECRET_VERSION]: 3 + 2 + 1 + 1,

@@ -180,6 +180,11 @@ describe("SecureEtcdCluster: node files and manifests", function () {
             "/etc/secure-etcd": "d 0755 0:0",
             "/etc/secure-etcd/firewall.nft": "f 0600 0:0",
             "/etc/systemd/system/secure-etcd-firewall.service": "f 0644 0:0",
+            "/etc/kubernetes/pki/etcd/backup-client.crt": "f 0600 0:0",
+            "/etc/kubernetes/pki/etcd/backup-client.key": "f 0600 0:0",
+            "/etc/secure-etcd/backup.json": "f 0600 0:0",
+            "/etc/systemd/system/secure-etcd-backup.service": "f 0644 0:0",
+            "/etc/systemd/system/secure-etcd-backup.timer": "f 0644 0:0",
             "/etc/kubernetes/manifests": "d 0755 0:0",
             "/etc/kubernetes/manifests/etcd.yaml": "f 0600 0:0",
         });

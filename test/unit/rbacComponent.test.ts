@@ -41,7 +41,13 @@ describe("SecureEtcdCluster: etcd RBAC", function () {
         ]);
         for (const other of ["etcd-1", "etcd-2"]) {
             assert.equal(byPath(other)[ROOT_PASSWORD_PATH], undefined, other);
-            assert.equal(byPath(other)[BOOTSTRAP_DEFAULTS.key], undefined, other);
+            assert.equal(byPath(other)[RBAC_SCRIPT_PATH], undefined, other);
+        }
+        // Without backups, the backup identity is on the first member only.
+        const { outputs: noBackups } = await buildCluster({ members: THREE_MEMBERS, backups: false });
+        const withoutBackups = noBackups.nodeFiles.value as Record<string, NodeFile[]>;
+        for (const other of ["etcd-1", "etcd-2"]) {
+            assert.ok(!withoutBackups[other].some((f) => f.path === BOOTSTRAP_DEFAULTS.key), other);
         }
         // The script is public and holds no secret; the user-data does not either.
         const script = await resolve(cluster.rbacBootstrapScript);

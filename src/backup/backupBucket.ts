@@ -1,0 +1,208 @@
+// Resource wiring for backups: a hardened S3 bucket under a KMS key of its own (or the caller's
+// bucket and key), the rendered policies, and optionally those policies attached to named roles.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { BackupObjectLockMode } from "../args";
+import { backupPrefix } from "./agentConfig";
+import { backupBucketPolicy, BackupPolicyInput, backupRestorePolicy, backupWriterPolicy } from "./backupPolicies";
+import { BUCKET_SUFFIX_BYTES, derivedBucketName } from "./bucketNaming";
+
+export interface BackupBucketArgs {
+    /** An existing bucket: then no bucket resources are created, only the policies rendered. */
+    bucketName?: pulumi.Input<string>;
+    /** An existing key ARN, else a key is created with `keyPolicy`. */
+    kmsKeyArn?: pulumi.Input<string>;
+    keyPolicy: pulumi.Input<string>;
+    keyDeletionWindowDays: pulumi.Input<number>;
+    /** Created bucket only: days until a backup expires, and then until its version is deleted. */
+    retentionDays: pulumi.Input<number>;
+    noncurrentVersionRetentionDays: pulumi.Input<number>;
+    /** Created bucket only: Object Lock's default retention. */
+    objectLock?: { mode: BackupObjectLockMode; days: pulumi.Input<number> };
+    partition: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    /** Plain: one inline policy per role. */
+    writerRoleNames: string[];
+    readerRoleNames: string[];
+}
+
+export class BackupBucket extends pulumi.ComponentResource {
+    public readonly bucketName: pulumi.Output<string>;
+    public readonly bucketArn: pulumi.Output<string>;
+    public readonly kmsKeyArn: pulumi.Output<string>;
+    /** The cluster's object-key prefix, e.g. `etcd-backups/prod/`. */
+    public readonly prefix: string;
+    /** JSON documents. */
+    public readonly bucketPolicy: pulumi.Output<string>;
+    public readonly writerPolicy: pulumi.Output<string>;
+    public readonly restorePolicy: pulumi.Output<string>;
+
+    constructor(name: string, clusterName: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("secure-etcd:backup:BackupBucket", name, {}, opts);
+        // Backups must outlive the cluster they protect: removing the component (or turning
+        // backups off) leaves the bucket as configured, its key and its lifecycle in the account.
+        // Nothing is force-deleted: a bucket with backups in it is never emptied by `destroy`.
+        const kept = { parent: this, retainOnDelete: true };
+        const tags = { "secure-etcd:cluster": clusterName };
+        this.prefix = backupPrefix(clusterName);
+
+        this.kmsKeyArn =
+            args.kmsKeyArn !== undefined
+                ? pulumi.output(args.kmsKeyArn)
+                : new aws.kms.Key(
+                      `${name}-kms-key`,
+                      {
+                          description: `etcd backups of cluster ${clusterName}: envelope and SSE-KMS (secure-etcd)`,
+                          keyUsage: "ENCRYPT_DECRYPT",
+                          customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+                          enableKeyRotation: true,
+                          deletionWindowInDays: args.keyDeletionWindowDays,
+                          policy: args.keyPolicy,
+                          tags,
+                      },
+                      kept,
+                  ).arn;
+
+        let bucket: aws.s3.Bucket | undefined;
+        if (args.bucketName !== undefined) {
+            this.bucketName = pulumi.output(args.bucketName);
+            this.bucketArn = pulumi.interpolate`arn:${args.partition}:s3:::${this.bucketName}`;
+        } else {
+            // Bucket names are global across AWS: a random part, so two clusters (in one stack
+            // or anywhere) never collide, and a re-created cluster gets a fresh name.
+            const suffix = new random.RandomId(`${name}-suffix`, { byteLength: BUCKET_SUFFIX_BYTES }, { parent: this });
+            bucket = new aws.s3.Bucket(
+                `${name}-bucket`,
+                {
+                    bucket: suffix.hex.apply((hex) => derivedBucketName(clusterName, hex)),
+                    forceDestroy: false,
+                    tags,
+                },
+                kept,
+            );
+            this.bucketName = bucket.bucket;
+            this.bucketArn = bucket.arn;
+        }
+
+        const policyInput = pulumi
+            .all([this.bucketArn, this.kmsKeyArn, args.region])
+            .apply(([bucketArn, kmsKeyArn, region]): BackupPolicyInput => ({
+                bucketArn,
+                prefix: this.prefix,
+                kmsKeyArn,
+                region,
+                cluster: clusterName,
+            }));
+        this.bucketPolicy = policyInput.apply((p) => JSON.stringify(backupBucketPolicy(p)));
+        this.writerPolicy = policyInput.apply((p) => JSON.stringify(backupWriterPolicy(p)));
+        this.restorePolicy = policyInput.apply((p) => JSON.stringify(backupRestorePolicy(p)));
+
+        if (bucket !== undefined) {
+            this.configureBucket(name, bucket, args, kept);
+        }
+
+        // Inline policies: they go when the role or this component goes, and are named after the
+        // cluster, so two clusters' policies on one role do not replace each other.
+        const attach = (kind: string, roles: string[], document: pulumi.Output<string>) => {
+            for (const role of roles) {
+                new aws.iam.RolePolicy(
+                    `${name}-${kind}-${role}`,
+                    { role, name: `secure-etcd-${clusterName.slice(0, 80)}-backup-${kind}`, policy: document },
+                    { parent: this },
+                );
+            }
+        };
+        attach("writer", args.writerRoleNames, this.writerPolicy);
+        attach("reader", args.readerRoleNames, this.restorePolicy);
+
+        this.registerOutputs({
+            bucketName: this.bucketName,
+            bucketArn: this.bucketArn,
+            kmsKeyArn: this.kmsKeyArn,
+        });
+    }
+
+    private configureBucket(
+        name: string,
+        bucket: aws.s3.Bucket,
+        args: BackupBucketArgs,
+        kept: pulumi.CustomResourceOptions,
+    ): void {
+        const versioning = new aws.s3.BucketVersioning(
+            `${name}-versioning`,
+            { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+            kept,
+        );
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-encryption`,
+            {
+                bucket: bucket.id,
+                rules: [
+                    {
+                        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKeyArn },
+                        // One KMS call per bucket key rather than per object: cheaper, and fewer throttles.
+                        bucketKeyEnabled: true,
+                        blockedEncryptionTypes: ["SSE-C"],
+                    },
+                ],
+            },
+            kept,
+        );
+        const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
+            `${name}-public-access-block`,
+            {
+                bucket: bucket.id,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
+            kept,
+        );
+        // ACLs off: the bucket owner owns every object, and access is decided by policies alone.
+        new aws.s3.BucketOwnershipControls(
+            `${name}-ownership`,
+            { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            kept,
+        );
+        // After the public access block: S3 refuses policy changes while it is being applied.
+        new aws.s3.BucketPolicy(
+            `${name}-policy`,
+            { bucket: bucket.id, policy: this.bucketPolicy },
+            { ...kept, dependsOn: [publicAccessBlock] },
+        );
+        new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket: bucket.id,
+                rules: [
+                    {
+                        id: "expire-backups",
+                        status: "Enabled",
+                        filter: { prefix: this.prefix },
+                        // With Days, S3 also removes delete markers that no version is left behind.
+                        expiration: { days: args.retentionDays },
+                        noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionRetentionDays },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+                    },
+                ],
+            },
+            { ...kept, dependsOn: [versioning] },
+        );
+        if (args.objectLock !== undefined) {
+            // Enabled by this resource rather than by the bucket's objectLockEnabled, which only
+            // takes effect at creation: turning the lock on later must not replace a bucket full
+            // of backups. S3 needs versioning on first.
+            new aws.s3.BucketObjectLockConfiguration(
+                `${name}-object-lock`,
+                {
+                    bucket: bucket.id,
+                    objectLockEnabled: "Enabled",
+                    rule: { defaultRetention: { mode: args.objectLock.mode, days: args.objectLock.days } },
+                },
+                { ...kept, dependsOn: [versioning] },
+            );
+        }
+    }
+}

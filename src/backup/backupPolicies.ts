@@ -1,0 +1,199 @@
+// The backups' AWS policies as pure functions of names and ARNs: the bucket policy, the backup
+// key's policy, and the two IAM policies, one to write backups and one to restore them. Least
+// privilege: the writer can add objects under the cluster's prefix and nothing else (no read, no
+// list, no delete), so a compromised member cannot read or destroy earlier backups.
+import { accountKeyPolicy, PolicyDocument, PolicyStatement } from "../secrets/policies";
+import { CLUSTER_CONTEXT_KEY } from "./agentConfig";
+
+export interface BackupPolicyInput {
+    /** `arn:<partition>:s3:::<bucket>`. */
+    bucketArn: string;
+    /** The cluster's object-key prefix, ending in `/` (see `backupPrefix`). */
+    prefix: string;
+    /** The backup KMS key's ARN: envelope encryption and SSE-KMS. */
+    kmsKeyArn: string;
+    /** The bucket's region: SSE-KMS calls reach KMS through `s3.<region>.amazonaws.com`. */
+    region: string;
+    /** The cluster's name, the value of `CLUSTER_CONTEXT_KEY` in every envelope. */
+    cluster: string;
+}
+
+function policy(...statements: PolicyStatement[]): PolicyDocument {
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** `arn:aws:s3:::example` -> `arn:aws:s3:::example/etcd-backups/prod/*`. */
+function prefixObjects(input: { bucketArn: string; prefix: string }): string {
+    return `${input.bucketArn}/${input.prefix}*`;
+}
+
+/**
+ * SSE-KMS requests reach KMS from S3 with the bucket (S3 Bucket Keys) or the object as encryption
+ * context: scoping to both keeps the grant to this bucket's backups even when the key is shared.
+ */
+function throughS3(input: BackupPolicyInput): PolicyStatement["Condition"] {
+    return {
+        StringEquals: { "kms:ViaService": `s3.${input.region}.amazonaws.com` },
+        StringLike: { "kms:EncryptionContext:aws:s3:arn": [input.bucketArn, prefixObjects(input)] },
+    };
+}
+
+function forThisCluster(input: BackupPolicyInput): PolicyStatement["Condition"] {
+    return { StringEquals: { [`kms:EncryptionContext:${CLUSTER_CONTEXT_KEY}`]: input.cluster } };
+}
+
+/**
+ * The bucket's policy: TLS 1.2+ only, and every object SSE-KMS under the backup key (never SSE-S3,
+ * another KMS key or a customer-provided key).
+ *
+ * Why no "deny PutObject without an encryption header": UploadPart and CompleteMultipartUpload
+ * are authorized as s3:PutObject but cannot carry `x-amz-server-side-encryption`, so such a deny
+ * refuses every multipart upload (large snapshots). Instead a header, when present, must name
+ * SSE-KMS and the backup key (with `aws:kms` alone S3 would pick the AWS-managed `aws/s3` key),
+ * and requests without one get the bucket's default encryption: the same key. Either way every
+ * object ends up under the backup key.
+ */
+export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn">): PolicyDocument {
+    const anyone = { AWS: "*" };
+    const objects = `${input.bucketArn}/*`;
+    return policy(
+        {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:*",
+            Resource: [input.bucketArn, objects],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+        {
+            Sid: "DenyOutdatedTls",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:*",
+            Resource: [input.bucketArn, objects],
+            Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+        },
+        {
+            Sid: "DenyEncryptionOtherThanKms",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:PutObject",
+            Resource: objects,
+            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+        },
+        {
+            // Customer-provided keys carry no x-amz-server-side-encryption header, and would
+            // bypass the backup key altogether.
+            Sid: "DenyCustomerProvidedKeys",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:PutObject",
+            Resource: objects,
+            Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } },
+        },
+        {
+            Sid: "DenyKmsKeyOtherThanBackupKey",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:PutObject",
+            Resource: objects,
+            Condition: {
+                StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": input.kmsKeyArn },
+            },
+        },
+        {
+            Sid: "DenyKmsWithoutBackupKey",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:PutObject",
+            Resource: objects,
+            Condition: {
+                StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+                Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
+            },
+        },
+    );
+}
+
+/** The backup key's policy: the account administers it, IAM policies (below) decide who uses it. */
+export function backupKeyPolicy(input: { partition: string; accountId: string }): PolicyDocument {
+    return accountKeyPolicy(input);
+}
+
+/**
+ * What a member's backup agent needs: add objects under the prefix (multipart included), a data
+ * key per backup for the envelope (direct GenerateDataKey, only with its cluster's encryption
+ * context), and SSE-KMS through S3 (GenerateDataKey to start an upload, Decrypt to add parts to
+ * it, as AWS documents for multipart uploads). No GetObject, ListBucket or Delete*.
+ */
+export function backupWriterPolicy(input: BackupPolicyInput): PolicyDocument {
+    return policy(
+        {
+            Sid: "WriteBackupObjects",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            Resource: prefixObjects(input),
+        },
+        {
+            Sid: "EnvelopeDataKeysForThisCluster",
+            Effect: "Allow",
+            Action: "kms:GenerateDataKey",
+            Resource: input.kmsKeyArn,
+            Condition: forThisCluster(input),
+        },
+        {
+            Sid: "ServerSideEncryptionThroughS3",
+            Effect: "Allow",
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: input.kmsKeyArn,
+            Condition: throughS3(input),
+        },
+    );
+}
+
+/**
+ * What a restore needs: list and read the cluster's backups, and unwrap their data keys (direct
+ * Decrypt only with the cluster's encryption context; through S3 for SSE-KMS). No writes.
+ */
+export function backupRestorePolicy(input: BackupPolicyInput): PolicyDocument {
+    return policy(
+        {
+            Sid: "ListBackups",
+            Effect: "Allow",
+            Action: "s3:ListBucket",
+            Resource: input.bucketArn,
+            Condition: { StringLike: { "s3:prefix": `${input.prefix}*` } },
+        },
+        {
+            Sid: "ReadBackupObjects",
+            Effect: "Allow",
+            Action: "s3:GetObject",
+            Resource: prefixObjects(input),
+        },
+        {
+            Sid: "EnvelopeDecryptForThisCluster",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: input.kmsKeyArn,
+            Condition: forThisCluster(input),
+        },
+        {
+            Sid: "ServerSideDecryptionThroughS3",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: input.kmsKeyArn,
+            Condition: throughS3(input),
+        },
+    );
+}
+
+/** One document with every statement of `documents`, e.g. a member role's secrets and backup needs. */
+export function combinePolicies(...documents: PolicyDocument[]): PolicyDocument {
+    const statements = documents.flatMap((d) => d.Statement);
+    const sids = statements.map((s) => s.Sid);
+    const repeated = sids.filter((sid, i) => sids.indexOf(sid) !== i);
+    if (repeated.length > 0) {
+        throw new Error(`policy statements ${repeated.join(", ")} appear twice; each Sid must be unique`);
+    }
+    return policy(...statements);
+}

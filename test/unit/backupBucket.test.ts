@@ -1,0 +1,491 @@
+// The AWS side of backups: the exact policy documents, bucket names, and the bucket, key and role
+// policies the component creates for default and custom arguments (own key, own bucket, Object
+// Lock, roles), under the mocks.
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { BackupObjectLockMode, SecureEtcdCluster } from "../../src";
+import {
+    backupBucketPolicy,
+    backupKeyPolicy,
+    BackupPolicyInput,
+    backupRestorePolicy,
+    backupWriterPolicy,
+    combinePolicies,
+} from "../../src/backup/backupPolicies";
+import { bucketNameProblem, derivedBucketName, sanitizeForBucketName } from "../../src/backup/bucketNaming";
+import { accountKeyPolicy, PolicyDocument, secretsReadPolicy } from "../../src/secrets/policies";
+import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/awsEmulator";
+import { ProviderMocks, Registration } from "../harness/mocks";
+import { runProgram, valueOf } from "../harness/program";
+
+const KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const INPUT: BackupPolicyInput = {
+    bucketArn: "arn:aws:s3:::etcd-backup-prod-0a1b2c3d",
+    prefix: "etcd-backups/prod/",
+    kmsKeyArn: KEY_ARN,
+    region: "eu-west-1",
+    cluster: "prod",
+};
+const OBJECTS = "arn:aws:s3:::etcd-backup-prod-0a1b2c3d/etcd-backups/prod/*";
+const VIA_S3 = {
+    StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
+    StringLike: { "kms:EncryptionContext:aws:s3:arn": ["arn:aws:s3:::etcd-backup-prod-0a1b2c3d", OBJECTS] },
+};
+const FOR_PROD = { StringEquals: { "kms:EncryptionContext:secure-etcd:cluster": "prod" } };
+
+const BUCKET = "aws:s3/bucket:Bucket";
+const KMS_KEY = "aws:kms/key:Key";
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+const BUCKET_SETTINGS = {
+    versioning: "aws:s3/bucketVersioning:BucketVersioning",
+    encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    policy: "aws:s3/bucketPolicy:BucketPolicy",
+    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    objectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+};
+
+/** Every action a document allows. */
+function allowedActions(doc: PolicyDocument): string[] {
+    return doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat());
+}
+
+describe("backups: policy documents", function () {
+    it("bucket policy: TLS 1.2+ only on bucket and objects; every object SSE-KMS under the backup key", () => {
+        const anyone = { AWS: "*" };
+        const bucketAndObjects = ["arn:aws:s3:::etcd-backup-prod-0a1b2c3d", "arn:aws:s3:::etcd-backup-prod-0a1b2c3d/*"];
+        const objects = "arn:aws:s3:::etcd-backup-prod-0a1b2c3d/*";
+        assert.deepEqual(backupBucketPolicy(INPUT), {
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "DenyInsecureTransport",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: "s3:*",
+                    Resource: bucketAndObjects,
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+                {
+                    Sid: "DenyOutdatedTls",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: "s3:*",
+                    Resource: bucketAndObjects,
+                    Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+                },
+                {
+                    Sid: "DenyEncryptionOtherThanKms",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: "s3:PutObject",
+                    Resource: objects,
+                    Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+                },
+                {
+                    Sid: "DenyCustomerProvidedKeys",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: "s3:PutObject",
+                    Resource: objects,
+                    Condition: { Null: { "s3:x-amz-server-side-encryption-customer-algorithm": "false" } },
+                },
+                {
+                    Sid: "DenyKmsKeyOtherThanBackupKey",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: "s3:PutObject",
+                    Resource: objects,
+                    Condition: {
+                        StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN },
+                    },
+                },
+                {
+                    Sid: "DenyKmsWithoutBackupKey",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: "s3:PutObject",
+                    Resource: objects,
+                    Condition: {
+                        StringEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+                        Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
+                    },
+                },
+            ],
+        });
+    });
+
+    it("bucket policy: denies only, and never a request that carries no encryption header (multipart parts)", () => {
+        const statements = backupBucketPolicy(INPUT).Statement;
+        assert.ok(statements.every((s) => s.Effect === "Deny"));
+        // A plain Null/StringNotEquals on the SSE header would refuse UploadPart, which cannot send it.
+        for (const s of statements.filter((x) => x.Action === "s3:PutObject")) {
+            const operators = Object.keys(s.Condition ?? {});
+            assert.ok(!operators.includes("StringNotEquals"), s.Sid);
+            const nullChecks = s.Condition?.Null ?? {};
+            assert.notEqual(nullChecks["s3:x-amz-server-side-encryption"], "true", s.Sid);
+        }
+    });
+
+    it("backup key policy: the account administers it through IAM, as the other keys", () => {
+        const input = { partition: "aws", accountId: MOCK_ACCOUNT };
+        assert.deepEqual(backupKeyPolicy(input), accountKeyPolicy(input));
+        assert.deepEqual(backupKeyPolicy(input).Statement, [
+            {
+                Sid: "AccountAdministersThroughIam",
+                Effect: "Allow",
+                Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` },
+                Action: "kms:*",
+                Resource: "*",
+            },
+        ]);
+    });
+
+    it("writer: puts under the prefix, data keys for its own cluster, SSE-KMS through S3", () => {
+        assert.deepEqual(backupWriterPolicy(INPUT), {
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "WriteBackupObjects",
+                    Effect: "Allow",
+                    Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                    Resource: OBJECTS,
+                },
+                {
+                    Sid: "EnvelopeDataKeysForThisCluster",
+                    Effect: "Allow",
+                    Action: "kms:GenerateDataKey",
+                    Resource: KEY_ARN,
+                    Condition: FOR_PROD,
+                },
+                {
+                    Sid: "ServerSideEncryptionThroughS3",
+                    Effect: "Allow",
+                    Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+                    Resource: KEY_ARN,
+                    Condition: VIA_S3,
+                },
+            ],
+        });
+    });
+
+    it("writer: no read, no list, no delete, and Decrypt only through S3", () => {
+        const writer = backupWriterPolicy(INPUT);
+        const actions = allowedActions(writer);
+        for (const forbidden of [/^s3:Get/, /^s3:Delete/, /^s3:ListBucket/, /^s3:PutObject(Acl|Retention|LegalHold)/]) {
+            assert.ok(!actions.some((a) => forbidden.test(a)), `${forbidden} in ${actions.join(", ")}`);
+        }
+        assert.ok(!actions.some((a) => a.includes("*")), "no wildcard actions");
+        for (const s of writer.Statement.filter((x) => [x.Action].flat().includes("kms:Decrypt"))) {
+            assert.equal(s.Condition?.StringEquals?.["kms:ViaService"], "s3.eu-west-1.amazonaws.com", s.Sid);
+        }
+        // Only objects under the cluster's prefix, never the bucket or other clusters' objects.
+        const s3Resources = writer.Statement.filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:")));
+        assert.deepEqual(
+            s3Resources.map((s) => s.Resource),
+            [OBJECTS],
+        );
+    });
+
+    it("restore: lists and reads the cluster's backups, decrypts them, and writes nothing", () => {
+        assert.deepEqual(backupRestorePolicy(INPUT), {
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "ListBackups",
+                    Effect: "Allow",
+                    Action: "s3:ListBucket",
+                    Resource: "arn:aws:s3:::etcd-backup-prod-0a1b2c3d",
+                    Condition: { StringLike: { "s3:prefix": "etcd-backups/prod/*" } },
+                },
+                { Sid: "ReadBackupObjects", Effect: "Allow", Action: "s3:GetObject", Resource: OBJECTS },
+                {
+                    Sid: "EnvelopeDecryptForThisCluster",
+                    Effect: "Allow",
+                    Action: "kms:Decrypt",
+                    Resource: KEY_ARN,
+                    Condition: FOR_PROD,
+                },
+                {
+                    Sid: "ServerSideDecryptionThroughS3",
+                    Effect: "Allow",
+                    Action: "kms:Decrypt",
+                    Resource: KEY_ARN,
+                    Condition: VIA_S3,
+                },
+            ],
+        });
+        const actions = allowedActions(backupRestorePolicy(INPUT));
+        assert.ok(!actions.some((a) => /Put|Delete|GenerateDataKey|Encrypt/.test(a)), actions.join(", "));
+    });
+
+    it("combines a member's secrets and backup policies, refusing repeated statement ids", () => {
+        const secrets = secretsReadPolicy({ secretArns: ["arn:s"], kmsKeyArn: KEY_ARN, region: "eu-west-1" });
+        const combined = combinePolicies(secrets, backupWriterPolicy(INPUT));
+        assert.deepEqual(
+            combined.Statement.map((s) => s.Sid),
+            [
+                "ReadOwnSecrets",
+                "DecryptThroughSecretsManager",
+                "WriteBackupObjects",
+                "EnvelopeDataKeysForThisCluster",
+                "ServerSideEncryptionThroughS3",
+            ],
+        );
+        assert.throws(() => combinePolicies(secrets, secrets), /ReadOwnSecrets.*appear twice/);
+    });
+});
+
+describe("backups: bucket names", function () {
+    it("derives a valid name from any cluster name, within 63 characters", () => {
+        assert.equal(derivedBucketName("prod", "0a1b2c3d"), "etcd-backup-prod-0a1b2c3d");
+        assert.equal(derivedBucketName("Prod_East.1", "0a1b2c3d"), "etcd-backup-prod-east-1-0a1b2c3d");
+        assert.equal(derivedBucketName("--", "0a1b2c3d"), "etcd-backup-cluster-0a1b2c3d");
+        assert.equal(derivedBucketName("a".repeat(100), "0a1b2c3d").length, 63);
+        const cut = derivedBucketName(`${"a".repeat(41)}-${"b".repeat(40)}`, "0a1b2c3d");
+        assert.equal(cut, `etcd-backup-${"a".repeat(41)}-0a1b2c3d`, "no '--' left where the cut fell");
+        for (const cluster of ["prod", "Prod_East.1", "x".repeat(200), "xn--a", "a--ol-s3", "ÜBER"]) {
+            const name = derivedBucketName(cluster, "ffffffff");
+            assert.equal(bucketNameProblem(name), undefined, name);
+        }
+        assert.equal(sanitizeForBucketName("ÜBER"), "ber");
+    });
+
+    it("refuses names S3 refuses, dotted names, and AWS's reserved prefixes and suffixes", () => {
+        assert.equal(bucketNameProblem("acme-etcd-backups"), undefined);
+        for (const bad of ["ab", "a".repeat(64), "Acme", "acme_backups", "-acme", "acme-", "192.168.5.4"]) {
+            assert.match(bucketNameProblem(bad) ?? "", /not a valid S3 bucket name|contains '\.'/, bad);
+        }
+        assert.match(bucketNameProblem("acme.backups")!, /contains '\.'.*TLS/);
+        assert.match(bucketNameProblem("xn--acme")!, /reserves/);
+        assert.match(bucketNameProblem("acme-s3alias")!, /reserves/);
+    });
+});
+
+/** The single registration of `type` in the backup component. */
+function one(mocks: ProviderMocks, type: string): Registration {
+    const found = mocks.ofType(type).filter((r) => r.name.includes("-backup-"));
+    assert.equal(found.length, 1, `${type}: ${found.map((r) => r.name).join(", ")}`);
+    return found[0];
+}
+
+describe("backups: the bucket and key the component creates", function () {
+    it("by default: a versioned, SSE-KMS, private, TLS-only bucket under a new rotating key, expiring after 30 days", async () => {
+        const { cluster, mocks } = await buildCluster({ members: THREE_MEMBERS }, "prod");
+        const bucket = one(mocks, BUCKET);
+        const name = await valueOf(cluster.backupBucketName);
+        assert.match(name!, /^etcd-backup-prod-[0-9a-f]{8}$/);
+        assert.deepEqual(bucket.inputs, {
+            bucket: name,
+            forceDestroy: false,
+            tags: { "secure-etcd:cluster": "prod" },
+        });
+        assert.equal(bucket.name, "prod-backup-bucket");
+        assert.equal(await valueOf(cluster.backupBucketArn), `arn:aws:s3:::${name}`);
+
+        const key = one(mocks, KMS_KEY);
+        const keyArn = await valueOf(cluster.backupKmsKeyArn);
+        assert.equal(keyArn, key.state!.arn);
+        assert.match(keyArn!, /^arn:aws:kms:us-east-1:123456789012:key\/[0-9a-f-]{36}$/);
+        assert.notEqual(keyArn, await valueOf(cluster.secretsKmsKeyArn), "a key of its own");
+        assert.deepEqual(
+            { ...key.inputs, policy: JSON.parse(key.inputs.policy as string) as unknown },
+            {
+                description: "etcd backups of cluster prod: envelope and SSE-KMS (secure-etcd)",
+                keyUsage: "ENCRYPT_DECRYPT",
+                customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                policy: backupKeyPolicy({ partition: "aws", accountId: MOCK_ACCOUNT }),
+                tags: { "secure-etcd:cluster": "prod" },
+            },
+        );
+
+        const settings = Object.fromEntries(
+            Object.entries(BUCKET_SETTINGS)
+                .filter(([k]) => k !== "objectLock")
+                .map(([k, type]) => [k, one(mocks, type).inputs]),
+        );
+        const policy = settings.policy.policy as string;
+        assert.deepEqual(settings, {
+            versioning: { bucket: name, versioningConfiguration: { status: "Enabled" } },
+            encryption: {
+                bucket: name,
+                rules: [
+                    {
+                        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn },
+                        bucketKeyEnabled: true,
+                        blockedEncryptionTypes: ["SSE-C"],
+                    },
+                ],
+            },
+            publicAccessBlock: {
+                bucket: name,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
+            ownership: { bucket: name, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            policy: { bucket: name, policy },
+            lifecycle: {
+                bucket: name,
+                rules: [
+                    {
+                        id: "expire-backups",
+                        status: "Enabled",
+                        filter: { prefix: "etcd-backups/prod/" },
+                        expiration: { days: 30 },
+                        noncurrentVersionExpiration: { noncurrentDays: 7 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+                    },
+                ],
+            },
+        });
+        assert.deepEqual(
+            JSON.parse(policy),
+            backupBucketPolicy({ bucketArn: `arn:aws:s3:::${name}`, kmsKeyArn: keyArn! }),
+        );
+        assert.equal(await valueOf(cluster.backupBucketPolicy), policy);
+        assert.equal(mocks.ofType(BUCKET_SETTINGS.objectLock).length, 0, "no Object Lock unless asked");
+        assert.equal(mocks.ofType(ROLE_POLICY).length, 0, "no role touched unless named");
+    });
+
+    it("keeps the bucket, its settings and its key when the component goes; orders policy and lifecycle", async () => {
+        const { mocks } = await buildCluster({ members: THREE_MEMBERS }, "prod");
+        const backupResources = mocks.registrations.filter((r) => r.custom && r.name.startsWith("prod-backup-"));
+        for (const r of backupResources) {
+            const retained = r.type !== "random:index/randomId:RandomId";
+            assert.equal(mocks.optionsOf(r)?.retainOnDelete, retained, r.name);
+        }
+        const dependsOn = (name: string) => mocks.optionsOf(mocks.named(name))!.dependencies;
+        assert.ok(dependsOn("prod-backup-policy").some((d) => d.endsWith("::prod-backup-public-access-block")));
+        assert.ok(dependsOn("prod-backup-lifecycle").some((d) => d.endsWith("::prod-backup-versioning")));
+    });
+
+    it("Object Lock: a lock configuration on the versioned bucket, retention days by default", async () => {
+        const { mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupObjectLockMode: BackupObjectLockMode.Compliance,
+            backupRetentionDays: 14,
+            backupNoncurrentVersionRetentionDays: 3,
+        });
+        const lock = one(mocks, BUCKET_SETTINGS.objectLock);
+        const bucketName = one(mocks, BUCKET).inputs.bucket;
+        assert.deepEqual(lock.inputs, {
+            bucket: bucketName,
+            objectLockEnabled: "Enabled",
+            rule: { defaultRetention: { mode: "COMPLIANCE", days: 14 } },
+        });
+        assert.ok(mocks.optionsOf(lock)!.dependencies.some((d) => d.endsWith("::prod-backup-versioning")));
+        const rule = (one(mocks, BUCKET_SETTINGS.lifecycle).inputs.rules as Record<string, unknown>[])[0];
+        assert.deepEqual(rule.expiration, { days: 14 });
+        assert.deepEqual(rule.noncurrentVersionExpiration, { noncurrentDays: 3 });
+        // Enabled by the lock configuration, so turning it on later does not replace the bucket.
+        assert.equal(one(mocks, BUCKET).inputs.objectLockEnabled, undefined);
+    });
+
+    it("Object Lock: governance mode for the days given", async () => {
+        const { mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupObjectLockMode: BackupObjectLockMode.Governance,
+            backupObjectLockDays: pulumi.output(10),
+        });
+        assert.deepEqual(one(mocks, BUCKET_SETTINGS.objectLock).inputs.rule, {
+            defaultRetention: { mode: "GOVERNANCE", days: 10 },
+        });
+    });
+
+    it("a key you give: no backup key created; the bucket, policies and agent use yours", async () => {
+        const { cluster, mocks, outputs } = await buildCluster({ members: THREE_MEMBERS, backupKmsKeyArn: KEY_ARN });
+        assert.deepEqual(
+            mocks.ofType(KMS_KEY).map((k) => k.name),
+            ["prod-secrets-kms-key"],
+        );
+        assert.equal(await valueOf(cluster.backupKmsKeyArn), KEY_ARN);
+        const encryption = one(mocks, BUCKET_SETTINGS.encryption).inputs.rules as {
+            applyServerSideEncryptionByDefault: { kmsMasterKeyId: string };
+        }[];
+        assert.equal(encryption[0].applyServerSideEncryptionByDefault.kmsMasterKeyId, KEY_ARN);
+        assert.ok((await valueOf(cluster.backupWriterPolicy))!.includes(KEY_ARN));
+        const config = outputs.nodeFiles.value["etcd-2"].find((f) => f.path === "/etc/secure-etcd/backup.json")!;
+        assert.equal((JSON.parse(config.content) as { kmsKeyArn: string }).kmsKeyArn, KEY_ARN);
+    });
+
+    it("a bucket you give: no bucket resources, only the policies (and a key unless given)", async () => {
+        const { cluster, mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupBucketName: pulumi.output("acme-etcd-backups"),
+            backupKmsKeyArn: KEY_ARN,
+        });
+        for (const type of [BUCKET, ...Object.values(BUCKET_SETTINGS)]) {
+            assert.equal(mocks.ofType(type).length, 0, type);
+        }
+        assert.equal(mocks.registrations.filter((r) => r.name.startsWith("prod-backup-")).length, 0);
+        assert.equal(await valueOf(cluster.backupBucketName), "acme-etcd-backups");
+        assert.equal(await valueOf(cluster.backupBucketArn), "arn:aws:s3:::acme-etcd-backups");
+        const bucketPolicy = JSON.parse((await valueOf(cluster.backupBucketPolicy))!) as PolicyDocument;
+        assert.deepEqual(
+            bucketPolicy,
+            backupBucketPolicy({ bucketArn: "arn:aws:s3:::acme-etcd-backups", kmsKeyArn: KEY_ARN }),
+        );
+        const writer = JSON.parse((await valueOf(cluster.backupWriterPolicy))!) as PolicyDocument;
+        assert.equal(writer.Statement[0].Resource, "arn:aws:s3:::acme-etcd-backups/etcd-backups/prod/*");
+
+        const withKey = await buildCluster({ members: THREE_MEMBERS, backupBucketName: "acme-etcd-backups" });
+        assert.equal(one(withKey.mocks, KMS_KEY).name, "prod-backup-kms-key", "the envelope still needs a key");
+    });
+
+    it("attaches the writer and restore policies to the roles named, as inline policies", async () => {
+        const { cluster, mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupWriterRoleNames: ["etcd-member"],
+            backupReaderRoleNames: ["etcd-restore", "break-glass"],
+        });
+        const policies = mocks
+            .ofType(ROLE_POLICY)
+            .map((r) => ({ resource: r.name, role: r.inputs.role, name: r.inputs.name, policy: r.inputs.policy }));
+        const writer = await valueOf(cluster.backupWriterPolicy);
+        const restore = await valueOf(cluster.backupRestorePolicy);
+        assert.deepEqual(policies, [
+            {
+                resource: "prod-backup-writer-etcd-member",
+                role: "etcd-member",
+                name: "secure-etcd-prod-backup-writer",
+                policy: writer,
+            },
+            {
+                resource: "prod-backup-reader-etcd-restore",
+                role: "etcd-restore",
+                name: "secure-etcd-prod-backup-reader",
+                policy: restore,
+            },
+            {
+                resource: "prod-backup-reader-break-glass",
+                role: "break-glass",
+                name: "secure-etcd-prod-backup-reader",
+                policy: restore,
+            },
+        ]);
+        assert.ok(mocks.ofType(ROLE_POLICY).every((r) => mocks.optionsOf(r)?.retainOnDelete === false));
+    });
+
+    it("two clusters in one stack get buckets, keys and resources of their own", async () => {
+        const { result, mocks } = await runProgram(() => [
+            new SecureEtcdCluster("events", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID }),
+            new SecureEtcdCluster("main", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID }),
+        ]);
+        const names = await Promise.all(result.map((c) => valueOf(c.backupBucketName)));
+        assert.notEqual(names[0], names[1]);
+        assert.match(names[0]!, /^etcd-backup-events-[0-9a-f]{8}$/);
+        assert.match(names[1]!, /^etcd-backup-main-[0-9a-f]{8}$/);
+        assert.equal(new Set(mocks.ofType(BUCKET).map((b) => b.id)).size, 2);
+        const prefixes = await Promise.all(result.map((c) => valueOf(c.backupPrefix)));
+        assert.deepEqual(prefixes, ["etcd-backups/events/", "etcd-backups/main/"]);
+        // Same cluster name in another stack: another bucket name still.
+        const again = await buildCluster({ members: THREE_MEMBERS }, "events");
+        assert.notEqual(await valueOf(again.cluster.backupBucketName), names[0]);
+    });
+});
