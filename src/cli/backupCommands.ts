@@ -93,7 +93,7 @@ function commonOptions(command: Command): Command {
         .option("--json", "structured log lines even at a terminal");
 }
 
-async function reportFailure(log: AgentLog, event: string, e: Error): Promise<number> {
+function reportFailure(log: AgentLog, event: string, e: Error): number {
     log.close();
     if (e instanceof UsageError) {
         process.stderr.write(`secure-etcd: ${e.message}\n`);
@@ -147,7 +147,7 @@ export function addBackupCommands(program: Command): void {
                 log,
             });
         } catch (e) {
-            code = await reportFailure(log, "backup.failed", e as Error);
+            code = reportFailure(log, "backup.failed", e as Error);
         }
         process.exit(code);
     });
@@ -190,7 +190,7 @@ export function addBackupCommands(program: Command): void {
                 contentSha256: report.restored?.sha256,
             });
         } catch (e) {
-            code = await reportFailure(log, "restore-verify.failed", e as Error);
+            code = reportFailure(log, "restore-verify.failed", e as Error);
         }
         process.exit(code);
     });

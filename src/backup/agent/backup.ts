@@ -5,11 +5,19 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Duplex, PassThrough, Readable, Transform, TransformCallback } from "stream";
 import { pipeline } from "stream/promises";
-import { buildKeyring, encryptingStream, KeyringChoice } from "./envelope";
+import { buildKeyring, encryptingStream, FRAME_LENGTH, KeyringChoice } from "./envelope";
 import { AgentLog } from "./log";
 import { BackupManifest, manifestKeyOf, manifestMetadata, MANIFEST_FORMAT, objectBase, snapshotKey } from "./objects";
 import { s3Client, S3Target } from "./s3";
-import { connect, EtcdConnection, memberStatus, SnapshotBytes, snapshotStream, SnapshotIntegrity } from "./snapshot";
+import {
+    connect,
+    EtcdConnection,
+    memberStatus,
+    Rechunk,
+    SnapshotBytes,
+    snapshotStream,
+    SnapshotIntegrity,
+} from "./snapshot";
 
 export interface BackupOptions extends EtcdConnection, UploadTarget {
     onlyIfLeader: boolean;
@@ -108,10 +116,12 @@ export async function uploadSnapshot(source: SnapshotSource, target: UploadTarge
     const progress = new Meter((n) => log.progress(n, source.totalBytes));
     const encrypted = new Meter();
     const body = new PassThrough();
-    const flowing = encryptInto(source.stream, [integrity, progress], encryptingStream(keyring, target.cluster), [
-        encrypted,
-        body,
-    ]);
+    const flowing = encryptInto(
+        source.stream,
+        [new Rechunk(FRAME_LENGTH), integrity, progress],
+        encryptingStream(keyring, target.cluster),
+        [encrypted, body],
+    );
     const s3 = s3Client(target);
     const sse = {
         ServerSideEncryption: "aws:kms" as const,
@@ -125,6 +135,9 @@ export async function uploadSnapshot(source: SnapshotSource, target: UploadTarge
             Key: key,
             Body: body,
             ContentType: "application/octet-stream",
+            // Native SHA-256 per part: the SDK's default CRC32 is computed in JavaScript, several times
+            // slower, and Object Lock buckets require some checksum on every upload.
+            ChecksumAlgorithm: "SHA256",
             ...sse,
             Metadata: {
                 cluster: target.cluster,

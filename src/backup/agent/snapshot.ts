@@ -130,3 +130,38 @@ export class SnapshotIntegrity extends Transform {
         done();
     }
 }
+
+/**
+ * Regroups a stream into chunks of `size` bytes (the last may be shorter). etcd sends 32 KiB
+ * messages; every later stage costs per chunk, and the encryption frame is 1 MiB.
+ */
+export class Rechunk extends Transform {
+    private parts: Buffer[] = [];
+    private held = 0;
+
+    constructor(private readonly size: number) {
+        super();
+    }
+
+    override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+        this.parts.push(chunk);
+        this.held += chunk.length;
+        if (this.held >= this.size) {
+            const all = Buffer.concat(this.parts, this.held);
+            let offset = 0;
+            for (; all.length - offset >= this.size; offset += this.size) {
+                this.push(all.subarray(offset, offset + this.size));
+            }
+            this.parts = offset < all.length ? [all.subarray(offset)] : [];
+            this.held = all.length - offset;
+        }
+        done();
+    }
+
+    override _flush(done: TransformCallback): void {
+        if (this.held > 0) {
+            this.push(Buffer.concat(this.parts, this.held));
+        }
+        done();
+    }
+}

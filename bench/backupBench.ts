@@ -1,0 +1,179 @@
+// Backup throughput and memory: a real etcd (single member, TLS, loopback) filled to 100 MiB and
+// then 1 GiB, its snapshot read plainly (the baseline) and backed up by the agent's full pipeline
+// (integrity check, envelope encryption, multipart upload to a real S3-protocol server), in the
+// same run. Each measurement runs in a child process of its own, so its peak RSS is its own.
+import { ChildProcess, execFile, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { Etcd3 } from "etcd3";
+import { BenchMode } from "./backupChild";
+import { freePort } from "../src/backup/agent/throwawayEtcd";
+import { issueLeaf, newCa } from "../src/local/issue";
+import { startS3Server } from "../test/harness/s3Server";
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+
+export interface BackupMeasurement {
+    sizeMiB: number;
+    mode: BenchMode;
+    bytes: number;
+    seconds: number;
+    mibPerSecond: number;
+    /** CPU time of the measuring process (user + system), start-up included. */
+    cpuSeconds: number;
+    maxRssMiB: number;
+}
+
+export interface BackupBenchResult {
+    runs: BackupMeasurement[];
+    /** Per size: median backup MiB/s over median plain MiB/s. */
+    throughputRatio: Record<string, number>;
+    /** Per size: the same for the pipeline without the upload. */
+    pipelineRatio: Record<string, number>;
+    peakRssMiB: Record<string, number>;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function fillTo(client: Etcd3, targetBytes: number, written: { bytes: number; n: number }): Promise<void> {
+    const value = crypto.randomBytes(MiB - 1024);
+    while (written.bytes < targetBytes) {
+        await Promise.all(
+            Array.from({ length: 8 }, () => {
+                const i = written.n++;
+                written.bytes += value.length;
+                // A fresh value each time: random data does not compress, as secrets do not.
+                value.writeUInt32BE(i, 0);
+                return client
+                    .put(`/bench/${String(i).padStart(6, "0")}`)
+                    .value(Buffer.from(value))
+                    .exec();
+            }),
+        );
+    }
+}
+
+export async function benchBackup(
+    repeats: number,
+    sizesMiB = (process.env.BENCH_SIZES_MIB ?? "100,1024").split(",").map(Number),
+): Promise<BackupBenchResult> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-bench-backup-"));
+    const ca = await newCa("bench etcd CA");
+    const server = await issueLeaf({ ca, commonName: "bench", ipAddresses: ["127.0.0.1"], serverAuth: true });
+    const backup = await issueLeaf({ ca, commonName: "etcd-backup" });
+    const file = (name: string, content: string) => {
+        fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
+        return path.join(dir, name);
+    };
+    const creds = {
+        cacert: file("ca.crt", ca.certPem),
+        cert: file("backup.crt", backup.certPem),
+        key: file("backup.key", backup.keyPem),
+    };
+    const rawKeyFile = file("raw.key", crypto.randomBytes(32).toString("base64"));
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const endpoint = `https://127.0.0.1:${clientPort}`;
+    const etcd: ChildProcess = spawn(
+        "etcd",
+        [
+            "--name=bench",
+            `--data-dir=${path.join(dir, "data")}`,
+            `--listen-client-urls=${endpoint}`,
+            `--advertise-client-urls=${endpoint}`,
+            `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+            `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+            `--initial-cluster=bench=http://127.0.0.1:${peerPort}`,
+            "--client-cert-auth",
+            `--trusted-ca-file=${creds.cacert}`,
+            `--cert-file=${file("server.crt", server.certPem)}`,
+            `--key-file=${file("server.key", server.keyPem)}`,
+            `--quota-backend-bytes=${4 * 1024 * MiB}`,
+        ],
+        { stdio: "ignore" },
+    );
+    const s3 = await startS3Server("bench-backups");
+    const client = new Etcd3({
+        hosts: [endpoint],
+        credentials: {
+            rootCertificate: Buffer.from(ca.certPem),
+            certChain: Buffer.from(backup.certPem),
+            privateKey: Buffer.from(backup.keyPem),
+        },
+    });
+    const runs: BackupMeasurement[] = [];
+    try {
+        for (let i = 0; ; i++) {
+            try {
+                await client.maintenance.status();
+                break;
+            } catch (e) {
+                if (i > 100) throw e;
+                await new Promise((r) => setTimeout(r, 200));
+            }
+        }
+        const written = { bytes: 0, n: 0 };
+        for (const sizeMiB of sizesMiB) {
+            await fillTo(client, sizeMiB * MiB, written);
+            process.stderr.write(`backup bench: etcd holds ${Math.round(written.bytes / MiB)} MiB\n`);
+            for (let r = 0; r < repeats; r++) {
+                // Alternate the order so neither mode always reads a warmer cache.
+                const modes: BenchMode[] =
+                    r % 2 === 0 ? ["plain", "encrypt", "backup"] : ["backup", "encrypt", "plain"];
+                for (const mode of modes) {
+                    const childArgs = {
+                        mode,
+                        endpoint,
+                        ...creds,
+                        bucket: "bench-backups",
+                        s3Endpoint: s3.endpoint,
+                        rawKeyFile,
+                    };
+                    const { stdout } = await run(
+                        process.execPath,
+                        [path.join(__dirname, "backupChild.js"), JSON.stringify(childArgs)],
+                        {
+                            env: s3.env,
+                            maxBuffer: MiB,
+                        },
+                    );
+                    const m = JSON.parse(stdout.trim().split("\n").pop()!) as {
+                        bytes: number;
+                        seconds: number;
+                        cpuSeconds: number;
+                        maxRssKiB: number;
+                    };
+                    runs.push({
+                        sizeMiB,
+                        mode,
+                        bytes: m.bytes,
+                        seconds: m.seconds,
+                        mibPerSecond: m.bytes / MiB / m.seconds,
+                        cpuSeconds: m.cpuSeconds,
+                        maxRssMiB: m.maxRssKiB / 1024,
+                    });
+                }
+            }
+        }
+    } finally {
+        client.close();
+        await s3.stop();
+        etcd.kill("SIGTERM");
+        await new Promise((r) => etcd.once("exit", r));
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const throughputRatio: Record<string, number> = {};
+    const pipelineRatio: Record<string, number> = {};
+    const peakRssMiB: Record<string, number> = {};
+    for (const sizeMiB of sizesMiB) {
+        const of = (mode: string) => runs.filter((r) => r.sizeMiB === sizeMiB && r.mode === mode);
+        const plain = median(of("plain").map((r) => r.mibPerSecond));
+        throughputRatio[`${sizeMiB}MiB`] = median(of("backup").map((r) => r.mibPerSecond)) / plain;
+        pipelineRatio[`${sizeMiB}MiB`] = median(of("encrypt").map((r) => r.mibPerSecond)) / plain;
+        peakRssMiB[`${sizeMiB}MiB`] = Math.max(...of("backup").map((r) => r.maxRssMiB));
+    }
+    return { runs, throughputRatio, pipelineRatio, peakRssMiB };
+}

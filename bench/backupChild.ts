@@ -1,0 +1,78 @@
+// One measured run in a process of its own, so its peak RSS is its own: `plain` reads the snapshot
+// stream into nothing; `encrypt` checks and encrypts it into nothing (the agent's pipeline without
+// the upload); `backup` runs the agent itself, upload included. Prints one JSON line.
+import { Writable } from "stream";
+import { pipeline } from "stream/promises";
+import { runBackup } from "../src/backup/agent/backup";
+import { structuredLog } from "../src/backup/agent/log";
+import { buildKeyring, encryptingStream, FRAME_LENGTH } from "../src/backup/agent/envelope";
+import {
+    connect,
+    EtcdConnection,
+    Rechunk,
+    SnapshotBytes,
+    snapshotStream,
+    SnapshotIntegrity,
+} from "../src/backup/agent/snapshot";
+
+export type BenchMode = "plain" | "encrypt" | "backup";
+
+interface ChildArgs extends EtcdConnection {
+    mode: BenchMode;
+    endpoint: string;
+    bucket: string;
+    s3Endpoint: string;
+    rawKeyFile: string;
+}
+
+async function main(): Promise<void> {
+    const args = JSON.parse(process.argv[2]) as ChildArgs;
+    const started = process.hrtime.bigint();
+    let bytes = 0;
+    if (args.mode !== "backup") {
+        const client = connect(args, args.endpoint);
+        const sink = new Writable({
+            write(chunk: Buffer, _e, done) {
+                bytes += chunk.length;
+                done();
+            },
+        });
+        const source = new SnapshotBytes();
+        const stages: NodeJS.ReadWriteStream[] =
+            args.mode === "encrypt"
+                ? [
+                      new Rechunk(FRAME_LENGTH),
+                      new SnapshotIntegrity(() => source.totalBytes),
+                      encryptingStream(buildKeyring({ rawKeyFile: args.rawKeyFile }), "bench"),
+                  ]
+                : [];
+        await pipeline([await snapshotStream(client), source, ...stages, sink]);
+        client.close();
+    } else {
+        const result = await runBackup({
+            cluster: "bench",
+            endpoints: [args.endpoint],
+            cacert: args.cacert,
+            cert: args.cert,
+            key: args.key,
+            bucket: args.bucket,
+            prefix: "etcd-backups/bench/",
+            region: "us-east-1",
+            endpoint: args.s3Endpoint,
+            keyring: { rawKeyFile: args.rawKeyFile },
+            onlyIfLeader: false,
+            log: structuredLog(() => undefined),
+        });
+        bytes = result.manifest!.plaintextBytes;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const usage = process.resourceUsage();
+    const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+    process.stdout.write(JSON.stringify({ bytes, seconds, cpuSeconds, maxRssKiB: usage.maxRSS }) + "\n");
+    process.exit(0);
+}
+
+main().catch((e: Error) => {
+    process.stderr.write(`${e.stack ?? e.message}\n`);
+    process.exit(1);
+});
