@@ -126,7 +126,12 @@ export async function runRestoreVerify(options: RestoreVerifyOptions): Promise<R
 
         const tool = await findSnapshotTool();
         const status = await snapshotStatus(tool, snapshotFile);
-        log.info("restore-verify.status", { tool: path.basename(tool.command), ...status });
+        log.info("restore-verify.status", {
+            tool: path.basename(tool.command),
+            // Whether this tool can restore with --bump-revision/--mark-compacted (the runbook's step 3).
+            bumpRevision: tool.bumpsRevision,
+            ...status,
+        });
         if (status.revision < manifest.revision) {
             throw new Error(
                 `the snapshot is at revision ${status.revision}, older than the manifest's ${manifest.revision}`,
