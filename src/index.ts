@@ -16,7 +16,7 @@ export {
     MemberCredentials,
     SecureEtcdCluster,
 } from "./cluster";
-export { BUILT_IN_CLIENTS } from "./pki/profiles";
+export { BUILT_IN_CLIENTS, BuiltInClient } from "./pki/profiles";
 export { Problem, validateArgs } from "./validation";
 export { NodeFile } from "./manifests/nodeFiles";
 export { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";
