@@ -91,7 +91,7 @@ export async function snapshotStream(client: Etcd3): Promise<Readable> {
 export class SnapshotIntegrity extends Transform {
     bytes = 0;
     sha256 = "";
-    private readonly whole: Hash = createHash("sha256");
+    /** Hashes everything but the last 32 bytes seen; the trailer is added at the end. */
     private readonly body: Hash = createHash("sha256");
     /** The last 32 bytes seen: the trailer, once the stream ends. */
     private tail: Buffer = Buffer.alloc(0);
@@ -102,7 +102,6 @@ export class SnapshotIntegrity extends Transform {
 
     override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
         this.bytes += chunk.length;
-        this.whole.update(chunk);
         if (chunk.length >= 32) {
             this.body.update(this.tail);
             this.body.update(chunk.subarray(0, chunk.length - 32));
@@ -122,11 +121,13 @@ export class SnapshotIntegrity extends Transform {
             done(new Error(`snapshot stream ended after ${this.bytes} of ${expected} bytes`));
             return;
         }
-        if (this.tail.length < 32 || !this.body.digest().equals(this.tail)) {
+        // One pass over the data: the body's digest from a copy of the running hash, then the
+        // whole file's by adding the trailer to it.
+        if (this.tail.length < 32 || !this.body.copy().digest().equals(this.tail)) {
             done(new Error("snapshot failed etcd's integrity check (its trailing SHA-256 does not match its content)"));
             return;
         }
-        this.sha256 = this.whole.digest("hex");
+        this.sha256 = this.body.update(this.tail).digest("hex");
         done();
     }
 }
