@@ -72,7 +72,7 @@ export function sourceCidrProblem(
     if (typeof parsed === "string") {
         return parsed;
     }
-    if (parsed.prefixLength === 0) {
+    if (isOpenToWorld(value)) {
         return `${JSON.stringify(value)} admits the whole internet; name the clients' subnets (e.g. "10.0.2.0/24") or their security groups instead`;
     }
     const limit = minPrefixLength[parsed.family];
