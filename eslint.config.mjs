@@ -6,7 +6,7 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "build/", "dist/", "docs/api/", "**/*.js", "**/*.mjs"] },
+    { ignores: ["node_modules/", "build/", "build-*/", "dist/", "docs/api/", "**/*.js", "**/*.mjs"] },
     eslint.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {
