@@ -34,6 +34,8 @@ export interface BackupBenchResult {
     throughputRatio: Record<string, number>;
     /** Per size: the same for the pipeline without the upload. */
     pipelineRatio: Record<string, number>;
+    /** Per size: the same for an unencrypted upload (the S3 side alone). */
+    uploadRatio: Record<string, number>;
     peakRssMiB: Record<string, number>;
 }
 
@@ -122,7 +124,7 @@ export async function benchBackup(
             for (let r = 0; r < repeats; r++) {
                 // Alternate the order so neither mode always reads a warmer cache.
                 const modes: BenchMode[] =
-                    r % 2 === 0 ? ["plain", "encrypt", "backup"] : ["backup", "encrypt", "plain"];
+                    r % 2 === 0 ? ["plain", "encrypt", "upload", "backup"] : ["backup", "upload", "encrypt", "plain"];
                 for (const mode of modes) {
                     const childArgs = {
                         mode,
@@ -167,13 +169,15 @@ export async function benchBackup(
     }
     const throughputRatio: Record<string, number> = {};
     const pipelineRatio: Record<string, number> = {};
+    const uploadRatio: Record<string, number> = {};
     const peakRssMiB: Record<string, number> = {};
     for (const sizeMiB of sizesMiB) {
         const of = (mode: string) => runs.filter((r) => r.sizeMiB === sizeMiB && r.mode === mode);
         const plain = median(of("plain").map((r) => r.mibPerSecond));
         throughputRatio[`${sizeMiB}MiB`] = median(of("backup").map((r) => r.mibPerSecond)) / plain;
         pipelineRatio[`${sizeMiB}MiB`] = median(of("encrypt").map((r) => r.mibPerSecond)) / plain;
+        uploadRatio[`${sizeMiB}MiB`] = median(of("upload").map((r) => r.mibPerSecond)) / plain;
         peakRssMiB[`${sizeMiB}MiB`] = Math.max(...of("backup").map((r) => r.maxRssMiB));
     }
-    return { runs, throughputRatio, pipelineRatio, peakRssMiB };
+    return { runs, throughputRatio, pipelineRatio, uploadRatio, peakRssMiB };
 }

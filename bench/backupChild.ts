@@ -1,9 +1,12 @@
 // One measured run in a process of its own, so its peak RSS is its own: `plain` reads the snapshot
 // stream into nothing; `encrypt` checks and encrypts it into nothing (the agent's pipeline without
-// the upload); `backup` runs the agent itself, upload included. Prints one JSON line.
-import { Writable } from "stream";
+// the upload); `upload` uploads it unencrypted and unchecked, as the agent would (the S3 side
+// alone); `backup` runs the agent itself. Prints one JSON line.
+import { Upload } from "@aws-sdk/lib-storage";
+import { PassThrough, Writable } from "stream";
 import { pipeline } from "stream/promises";
-import { runBackup } from "../src/backup/agent/backup";
+import { DEFAULT_PART_SIZE, runBackup } from "../src/backup/agent/backup";
+import { s3Client } from "../src/backup/agent/s3";
 import { structuredLog } from "../src/backup/agent/log";
 import { buildKeyring, encryptingStream, FRAME_LENGTH } from "../src/backup/agent/envelope";
 import {
@@ -15,7 +18,7 @@ import {
     SnapshotIntegrity,
 } from "../src/backup/agent/snapshot";
 
-export type BenchMode = "plain" | "encrypt" | "backup";
+export type BenchMode = "plain" | "encrypt" | "upload" | "backup";
 
 interface ChildArgs extends EtcdConnection {
     mode: BenchMode;
@@ -29,7 +32,29 @@ async function main(): Promise<void> {
     const args = JSON.parse(process.argv[2]) as ChildArgs;
     const started = process.hrtime.bigint();
     let bytes = 0;
-    if (args.mode !== "backup") {
+    if (args.mode === "upload") {
+        const client = connect(args, args.endpoint);
+        const source = new SnapshotBytes();
+        const body = new PassThrough();
+        const counted = new Writable({
+            write(chunk: Buffer, _e, done) {
+                bytes += chunk.length;
+                body.write(chunk, done);
+            },
+            final(done) {
+                body.end();
+                done();
+            },
+        });
+        const upload = new Upload({
+            client: s3Client({ bucket: args.bucket, region: "us-east-1", endpoint: args.s3Endpoint }),
+            params: { Bucket: args.bucket, Key: "bench/plain-upload", Body: body, ChecksumAlgorithm: "SHA256" },
+            partSize: DEFAULT_PART_SIZE,
+            queueSize: 2,
+        });
+        await Promise.all([pipeline([await snapshotStream(client), source, counted]), upload.done()]);
+        client.close();
+    } else if (args.mode !== "backup") {
         const client = connect(args, args.endpoint);
         const sink = new Writable({
             write(chunk: Buffer, _e, done) {

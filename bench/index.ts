@@ -30,6 +30,7 @@ async function main(): Promise<void> {
         const label = {
             plain: "plain read (no encryption, no upload)",
             encrypt: "check + encrypt (no upload)",
+            upload: "upload only (no check, no encryption)",
             backup: "backup (check, encrypt, upload)",
         }[mode];
         rows.push(
@@ -38,6 +39,9 @@ async function main(): Promise<void> {
     }
     for (const [size, ratio] of Object.entries(backup.pipelineRatio)) {
         rows.push(`| ${size.replace("MiB", " MiB")} | check + encrypt / plain throughput | ${ratio.toFixed(2)}x | |`);
+    }
+    for (const [size, ratio] of Object.entries(backup.uploadRatio)) {
+        rows.push(`| ${size.replace("MiB", " MiB")} | upload only / plain throughput | ${ratio.toFixed(2)}x | |`);
     }
     for (const [size, ratio] of Object.entries(backup.throughputRatio)) {
         rows.push(
