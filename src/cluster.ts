@@ -14,6 +14,7 @@ import { EncryptionAtRest } from "./encryption/encryptionAtRest";
 import { EncryptionProvider } from "./encryption/encryptionConfig";
 import { renderKmsPluginPod } from "./encryption/kmsPlugin";
 import { rewriteCommand } from "./encryption/rotation";
+import { encryptionProviderOrderFor } from "./policy/encryptionProviders";
 import { defaultBundlePaths, renderUserData, secretBundle } from "./nodes/cloudInit";
 import { accountKeyPolicy, kmsPluginPolicy, PolicyDocument, secretsReadPolicy } from "./secrets/policies";
 import { SecretStore, StoredSecret } from "./secrets/secretStore";
@@ -28,24 +29,41 @@ import { etcdVersionWarning, parseEtcdVersion } from "./manifests/etcdVersion";
 import { NodeFile } from "./manifests/nodeFiles";
 import { toYaml } from "./manifests/staticPod";
 import { memberArtifacts } from "./nodes/memberArtifacts";
+import { alarmTopicKeyPolicy } from "./monitoring/backupAlarms";
+import { BackupMonitoring } from "./monitoring/backupMonitoring";
+import {
+    PrometheusRuleManifest,
+    prometheusRulesYaml,
+    renderPrometheusRule,
+    renderPrometheusRules,
+} from "./monitoring/prometheusRules";
 import { EtcdPki, IssuedCertificate, MemberPki } from "./pki/etcdPki";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
 import {
+    alarmTopicArnProblems,
+    alertThresholdProblems,
     argumentsError,
     argWarnings,
     backupAgentPathProblems,
+    backupAlarmsEnabled,
     backupBucketNameProblems,
     backupClusterNameProblems,
     backupDaysProblems,
     backupIntervalProblems,
+    backupMaxAgeProblems,
+    certificateExpiryProblems,
     encryptedResourcesProblems,
     etcdVersionProblems,
+    expiryThresholds,
+    jobLabelProblems,
     kmsKeyArnProblems,
     keyAlgorithmProblems,
     memberDnsNameProblems,
     memberIpProblems,
     podProblems,
     Problem,
+    prometheusRuleLabelsProblems,
+    prometheusRuleNamespaceProblems,
     rbacArgsOf,
     validateArgs,
     validityProblems,
@@ -131,6 +149,11 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
     public readonly rbacBootstrapScript: pulumi.Output<string>;
     /** The kube-apiserver EncryptionConfiguration (YAML). Secret: it holds the keys. */
     public readonly encryptionConfigYaml: pulumi.Output<string>;
+    /**
+     * The EncryptionConfiguration's provider types in order, e.g. `["secretbox", "identity"]`: the
+     * first encrypts every write. Not secret, so reviewers' policies can judge it at preview.
+     */
+    public readonly encryptionProviderOrder: pulumi.Output<string[]>;
     /** Rewrites every encrypted object with the key that encrypts now: step 3 of a rotation. */
     public readonly encryptionRewriteCommand: pulumi.Output<string>;
     /** kube-apiserver flags, volumes and read-only mounts for this etcd and encryption at rest. */
@@ -178,6 +201,30 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
     public readonly backupWriterPolicy: pulumi.Output<string | undefined>;
     /** Backups only: the IAM policy (JSON) a restore needs: list and read the backups, decrypt them. No writes. */
     public readonly backupRestorePolicy: pulumi.Output<string | undefined>;
+    /**
+     * Prometheus alerting rules (a rule file, YAML): etcd's health, refused etcd requests, unusual
+     * secret reads at kube-apiserver, and one expiry alert per certificate (warning at
+     * `certificateExpiryWarningDays`, critical at `certificateExpiryCriticalDays`). Re-rendered when a
+     * certificate is re-issued: deploy it from the same `pulumi up`. Holds no secret.
+     */
+    public readonly prometheusRulesYaml: pulumi.Output<string>;
+    /**
+     * The same rules as a Prometheus Operator `PrometheusRule` (monitoring.coreos.com/v1) object,
+     * in `prometheusRuleNamespace` with `prometheusRuleLabels`: give it to a Kubernetes provider.
+     */
+    public readonly prometheusRuleManifest: pulumi.Output<PrometheusRuleManifest>;
+    /** Backup alarms only: the SNS topic they notify (created, or `alarmTopicArn`); subscribe to it. */
+    public readonly alarmTopicArn: pulumi.Output<string | undefined>;
+    /** Backup alarms only: the alarm that fires when no backup was written within `backupMaxAgeMinutes`. */
+    public readonly backupFreshnessAlarmArn: pulumi.Output<string | undefined>;
+    /** Backup alarms only: the alarm that fires when S3 refuses a request on the backup prefix. */
+    public readonly backupUploadErrorsAlarmArn: pulumi.Output<string | undefined>;
+    /**
+     * Backup alarms only: the id of the S3 request-metrics configuration (filtered to `backupPrefix`)
+     * the alarms read. Created on a bucket this component creates; on `backupBucketName`, create it
+     * yourself with this id and prefix.
+     */
+    public readonly backupMetricsFilterId: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SecureEtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         // Everything that can be checked is checked before anything is registered.
@@ -465,6 +512,9 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             { parent: this },
         );
         this.encryptionConfigYaml = encryption.configYaml;
+        this.encryptionProviderOrder = pulumi
+            .output(args.encryptionIdentityFallback ?? DEFAULTS.encryptionIdentityFallback)
+            .apply((fallback) => encryptionProviderOrderFor(provider, fallback));
         this.encryptionRewriteCommand = encryptedResources.apply(rewriteCommand);
         this.encryptionKmsKeyArn = pulumi.output(encryption.kmsKeyArn);
         this.kmsPluginManifest = kms
@@ -606,6 +656,102 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
                 ),
             );
 
+        // ---------------------------------------------------------------- monitoring
+        // The rules follow the certificates: a re-issued certificate re-renders its expiry rule.
+        const ruleSettings = pulumi
+            .all([
+                args.monitoringEtcdJob ?? DEFAULTS.monitoringEtcdJob,
+                args.monitoringApiServerJob ?? DEFAULTS.monitoringApiServerJob,
+                args.certificateExpiryWarningDays,
+                args.certificateExpiryCriticalDays,
+                validity.certificateValidityHours,
+                args.etcdDeniedRequestsThreshold ?? DEFAULTS.etcdDeniedRequestsThreshold,
+                args.secretReadRateThreshold ?? DEFAULTS.secretReadRateThreshold,
+            ])
+            .apply(([etcdJob, apiServerJob, warningDays, criticalDays, validityHours, denied, secretRate]) => {
+                checked(etcdJob, (v) => jobLabelProblems("monitoringEtcdJob", v));
+                checked(apiServerJob, (v) => jobLabelProblems("monitoringApiServerJob", v));
+                const expiry = checked(
+                    {
+                        certificateExpiryWarningDays: warningDays,
+                        certificateExpiryCriticalDays: criticalDays,
+                        certificateValidityHours: validityHours,
+                    },
+                    certificateExpiryProblems,
+                );
+                checked(
+                    { etcdDeniedRequestsThreshold: denied, secretReadRateThreshold: secretRate },
+                    alertThresholdProblems,
+                );
+                return { etcdJob, apiServerJob, ...expiryThresholds(expiry), denied, secretRate };
+            });
+        const rules = pulumi.all([this.certificates, ruleSettings]).apply(([certificates, r]) =>
+            renderPrometheusRules({
+                cluster: name,
+                memberCount: args.members.length,
+                etcdJob: r.etcdJob,
+                apiServerJob: r.apiServerJob,
+                certificates,
+                certificateExpiryWarningDays: r.warningDays,
+                certificateExpiryCriticalDays: r.criticalDays,
+                etcdDeniedRequestsThreshold: r.denied,
+                secretReadRateThreshold: r.secretRate,
+            }),
+        );
+        this.prometheusRulesYaml = rules.apply(prometheusRulesYaml);
+        this.prometheusRuleManifest = pulumi
+            .all([
+                rules,
+                pulumi
+                    .output(args.prometheusRuleNamespace ?? DEFAULTS.prometheusRuleNamespace)
+                    .apply((v) => checked(v, prometheusRuleNamespaceProblems)),
+                pulumi.output(args.prometheusRuleLabels ?? {}).apply((v) => checked(v, prometheusRuleLabelsProblems)),
+            ])
+            .apply(([ruleFile, namespace, labels]) =>
+                renderPrometheusRule(ruleFile, { cluster: name, namespace, labels }),
+            );
+
+        // Backup freshness: CloudWatch alarms on the backup prefix's S3 request metrics.
+        const backupMonitoring =
+            backup && backupAlarmsEnabled(args)
+                ? new BackupMonitoring(
+                      `${name}-alarms`,
+                      name,
+                      {
+                          bucketName: backup.bucketName,
+                          prefix: backup.prefix,
+                          createMetricsConfiguration: args.backupBucketName === undefined,
+                          maxAgeMinutes: pulumi
+                              .all([
+                                  args.backupMaxAgeMinutes,
+                                  pulumi
+                                      .output(args.backupIntervalMinutes ?? DEFAULTS.backupIntervalMinutes)
+                                      .apply((v) => checked(v, backupIntervalProblems)),
+                              ])
+                              .apply(([maxAge, interval]) =>
+                                  checked(maxAge ?? 2 * interval, (v) =>
+                                      backupMaxAgeProblems({ backupMaxAgeMinutes: v, backupIntervalMinutes: interval }),
+                                  ),
+                              ),
+                          topicArn:
+                              args.alarmTopicArn === undefined
+                                  ? undefined
+                                  : pulumi.output(args.alarmTopicArn).apply((v) => checked(v, alarmTopicArnProblems)),
+                          topicKeyPolicy: account.apply(([p, accountId]) =>
+                              JSON.stringify(alarmTopicKeyPolicy({ partition: p, accountId })),
+                          ),
+                          keyDeletionWindowDays: kmsKeyDeletionWindowDays,
+                      },
+                      { parent: this },
+                  )
+                : undefined;
+        this.alarmTopicArn = backupMonitoring ? backupMonitoring.topicArn : pulumi.output(undefined);
+        this.backupFreshnessAlarmArn = backupMonitoring ? backupMonitoring.freshnessAlarmArn : pulumi.output(undefined);
+        this.backupUploadErrorsAlarmArn = backupMonitoring
+            ? backupMonitoring.uploadErrorsAlarmArn
+            : pulumi.output(undefined);
+        this.backupMetricsFilterId = pulumi.output(backupMonitoring?.metricsFilterId);
+
         // ---------------------------------------------------------------- cloud-init
         this.memberUserData = recordOf(artifacts, (a, member) =>
             pulumi
@@ -635,6 +781,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             securityGroupId: this.securityGroupId,
             rbacBootstrapScript: this.rbacBootstrapScript,
             encryptionConfigYaml: this.encryptionConfigYaml,
+            encryptionProviderOrder: this.encryptionProviderOrder,
             encryptionRewriteCommand: this.encryptionRewriteCommand,
             apiServer: this.apiServer,
             kubeadmClusterConfiguration: this.kubeadmClusterConfiguration,
@@ -654,6 +801,12 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             backupBucketPolicy: this.backupBucketPolicy,
             backupWriterPolicy: this.backupWriterPolicy,
             backupRestorePolicy: this.backupRestorePolicy,
+            prometheusRulesYaml: this.prometheusRulesYaml,
+            prometheusRuleManifest: this.prometheusRuleManifest,
+            alarmTopicArn: this.alarmTopicArn,
+            backupFreshnessAlarmArn: this.backupFreshnessAlarmArn,
+            backupUploadErrorsAlarmArn: this.backupUploadErrorsAlarmArn,
+            backupMetricsFilterId: this.backupMetricsFilterId,
         });
     }
 }

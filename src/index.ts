@@ -26,3 +26,4 @@ export { ApiServerFragment, Volume, VolumeMount } from "./apiserver/apiServerFra
 export { checkApiServer, ApiServerArtifactsForCis } from "./cis/apiServerChecks";
 export { keyRingTransitionProblems, KeyRing, ROTATION_RUNBOOK } from "./encryption/rotation";
 export { BackupAgentConfig, backupPrefix } from "./backup/agentConfig";
+export { AlertRule, AlertSeverity, PrometheusRuleManifest, RuleFile, RuleGroup } from "./monitoring/prometheusRules";

@@ -20,6 +20,7 @@ import {
     resourceListProblems,
 } from "./encryption/encryptionConfig";
 import { etcdVersionProblem } from "./manifests/etcdVersion";
+import { MAX_ALARM_WINDOW_MINUTES, snsTopicArnProblem } from "./monitoring/backupAlarms";
 import { kmsKeyArnProblem } from "./secrets/policies";
 import { DEFAULT_MIN_PREFIX_LENGTH, sourceCidrProblem } from "./network/networkRules";
 import { BUILT_IN_CLIENTS } from "./pki/profiles";
@@ -230,7 +231,8 @@ export function validityProblems(v: Partial<Validity>): Problem[] {
     };
     const ca = positive("caValidityHours", v.caValidityHours);
     const leaf = positive("certificateValidityHours", v.certificateValidityHours);
-    const renewal = positive("certificateRenewalHours", v.certificateRenewalHours, true);
+    // Above 0: a certificate with no early-renewal window is only replaced after it has expired.
+    const renewal = positive("certificateRenewalHours", v.certificateRenewalHours);
     if (leaf && renewal && v.certificateRenewalHours! >= v.certificateValidityHours!) {
         problems.push({
             path: "certificateRenewalHours",
@@ -656,6 +658,260 @@ export function backupClusterNameProblems(name: string, args: SecureEtcdClusterA
     ];
 }
 
+// ------------------------------------------------------------------ monitoring
+
+/** Days above 0, at most 3650 (fractions allowed: short-lived certificates need them). */
+function expiryDaysProblem(value: unknown): string | undefined {
+    return typeof value === "number" && Number.isFinite(value) && value > 0 && value <= 3650
+        ? undefined
+        : `${quote(value)} is not a number of days above 0 and at most 3650`;
+}
+
+export interface ExpiryThresholds {
+    warningDays: number;
+    criticalDays: number;
+}
+
+/**
+ * The expiry thresholds in effect: those given, else 30 and 7 days, scaled down for certificates
+ * too short-lived for them (a quarter of the validity, and a quarter of the warning).
+ */
+export function expiryThresholds(v: {
+    certificateExpiryWarningDays?: number;
+    certificateExpiryCriticalDays?: number;
+    certificateValidityHours: number;
+}): ExpiryThresholds {
+    const warningDays =
+        v.certificateExpiryWarningDays ??
+        Math.min(DEFAULTS.certificateExpiryWarningDays, v.certificateValidityHours / 24 / 4);
+    const criticalDays =
+        v.certificateExpiryCriticalDays ?? Math.min(DEFAULTS.certificateExpiryCriticalDays, warningDays / 4);
+    return { warningDays, criticalDays };
+}
+
+/**
+ * The expiry thresholds as given (undefined: not given) against the leaf validity. With `partial`
+ * some of them are outputs not known yet: only each value's own range is checked then.
+ */
+export function certificateExpiryProblems(v: {
+    certificateExpiryWarningDays?: number;
+    certificateExpiryCriticalDays?: number;
+    certificateValidityHours?: number;
+    partial?: boolean;
+}): Problem[] {
+    const problems: Problem[] = [];
+    for (const path of ["certificateExpiryWarningDays", "certificateExpiryCriticalDays"] as const) {
+        const reason = v[path] === undefined ? undefined : expiryDaysProblem(v[path]);
+        if (reason) {
+            problems.push({ path, reason });
+        }
+    }
+    const validity = v.certificateValidityHours;
+    if (problems.length > 0 || v.partial || !Number.isInteger(validity) || validity! < 1) {
+        return problems;
+    }
+    const { warningDays, criticalDays } = expiryThresholds({ ...v, certificateValidityHours: validity! });
+    if (criticalDays >= warningDays) {
+        problems.push({
+            path: "certificateExpiryCriticalDays",
+            reason: `${criticalDays} is not fewer days than certificateExpiryWarningDays (${warningDays}): the warning comes first; e.g. ${DEFAULTS.certificateExpiryCriticalDays} and ${DEFAULTS.certificateExpiryWarningDays}`,
+        });
+    }
+    if (warningDays * 24 >= validity!) {
+        problems.push({
+            path: "certificateExpiryWarningDays",
+            reason: `${warningDays} days is not shorter than certificateValidityHours (${validity} hours), so every certificate would alert from the moment it is issued; use fewer days, e.g. the renewal window (certificateRenewalHours / 24)`,
+        });
+    }
+    return problems;
+}
+
+/** A Prometheus `job` label value: any text but empty, control characters or longer than 256. */
+export function jobLabelProblems(path: string, value: unknown): Problem[] {
+    if (value === undefined) {
+        return [];
+    }
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+    return typeof value === "string" && value.length >= 1 && value.length <= 256 && !/[\x00-\x1f\x7f]/.test(value)
+        ? []
+        : [
+              {
+                  path,
+                  reason: `${quote(value)} is not a Prometheus job name; give the job_name of the scrape job, 1 to 256 printable characters, e.g. "etcd"`,
+              },
+          ];
+}
+
+/** Alert thresholds: whole counts from 0, or rates above 0. */
+export function alertThresholdProblems(v: {
+    etcdDeniedRequestsThreshold?: number;
+    secretReadRateThreshold?: number;
+}): Problem[] {
+    const problems: Problem[] = [];
+    const denied = v.etcdDeniedRequestsThreshold;
+    if (denied !== undefined && !(Number.isInteger(denied) && denied >= 0)) {
+        problems.push({
+            path: "etcdDeniedRequestsThreshold",
+            reason: `${quote(denied)} is not a whole number of requests from 0; 0 alerts on any refused request`,
+        });
+    }
+    const rate = v.secretReadRateThreshold;
+    if (rate !== undefined && !(typeof rate === "number" && Number.isFinite(rate) && rate > 0)) {
+        problems.push({
+            path: "secretReadRateThreshold",
+            reason: `${quote(rate)} is not a rate above 0 (requests per second); use 2 to 3 times your cluster's normal secret reads, e.g. ${DEFAULTS.secretReadRateThreshold}`,
+        });
+    }
+    return problems;
+}
+
+export function prometheusRuleNamespaceProblems(value: unknown): Problem[] {
+    return value === undefined || (typeof value === "string" && isDns1123Label(value))
+        ? []
+        : [
+              {
+                  path: "prometheusRuleNamespace",
+                  reason: `${quote(value)} is not a Kubernetes namespace name (a DNS-1123 label), e.g. "monitoring"`,
+              },
+          ];
+}
+
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+const LABEL_VALUE = /^(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)$/;
+
+/** Kubernetes label keys (`[prefix/]name`) and values. */
+export function prometheusRuleLabelsProblems(value: unknown): Problem[] {
+    if (value === undefined) {
+        return [];
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return [
+            {
+                path: "prometheusRuleLabels",
+                reason: 'must be a map of label names to values, e.g. { release: "prometheus" }',
+            },
+        ];
+    }
+    const problems: Problem[] = [];
+    for (const [key, labelValue] of Object.entries(value as Record<string, unknown>)) {
+        const slash = key.lastIndexOf("/");
+        const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+        const name = key.slice(slash + 1);
+        if (!LABEL_NAME.test(name) || (prefix !== undefined && !isDns1123Subdomain(prefix))) {
+            problems.push({
+                path: `prometheusRuleLabels.${key}`,
+                reason: `${quote(key)} is not a Kubernetes label key; use [prefix/]name, the name of 1 to 63 letters, digits and -_. starting and ending with a letter or digit`,
+            });
+        } else if (
+            labelValue !== undefined &&
+            !pulumi.Output.isInstance(labelValue) &&
+            !(typeof labelValue === "string" && LABEL_VALUE.test(labelValue))
+        ) {
+            problems.push({
+                path: `prometheusRuleLabels.${key}`,
+                reason: `${quote(labelValue)} is not a Kubernetes label value; use up to 63 letters, digits and -_. starting and ending with a letter or digit`,
+            });
+        }
+    }
+    return problems;
+}
+
+/** The freshness window: longer than the interval, within CloudWatch's longest alarm window. */
+export function backupMaxAgeProblems(v: { backupMaxAgeMinutes?: number; backupIntervalMinutes?: number }): Problem[] {
+    const maxAge = v.backupMaxAgeMinutes;
+    if (maxAge === undefined) {
+        return [];
+    }
+    if (!Number.isInteger(maxAge) || maxAge < 1 || maxAge > MAX_ALARM_WINDOW_MINUTES) {
+        return [
+            {
+                path: "backupMaxAgeMinutes",
+                reason: `${quote(maxAge)} is not a whole number of minutes from 1 to ${MAX_ALARM_WINDOW_MINUTES} (a week, CloudWatch's longest alarm window)`,
+            },
+        ];
+    }
+    const interval = v.backupIntervalMinutes;
+    if (isBackupInterval(interval) && maxAge <= interval) {
+        return [
+            {
+                path: "backupMaxAgeMinutes",
+                reason: `${maxAge} is not longer than backupIntervalMinutes (${interval}), so the alarm would fire between two good backups; give at least one interval more, e.g. ${2 * interval}`,
+            },
+        ];
+    }
+    return [];
+}
+
+export function alarmTopicArnProblems(value: unknown): Problem[] {
+    if (value === undefined) {
+        return [];
+    }
+    const reason = typeof value === "string" ? snsTopicArnProblem(value) : `${quote(value)} is not an SNS topic ARN`;
+    return reason ? [{ path: "alarmTopicArn", reason }] : [];
+}
+
+/** Whether the backup alarms exist: backups on, and the alarm switch not off. */
+export function backupAlarmsEnabled(args: SecureEtcdClusterArgs): boolean {
+    return (
+        (args.backups ?? DEFAULTS.backups) === true &&
+        (args.backupFreshnessAlarm ?? DEFAULTS.backupFreshnessAlarm) === true
+    );
+}
+
+/** Monitoring: the rule settings, and the backup alarm arguments with what they depend on. */
+export function monitoringProblems(args: SecureEtcdClusterArgs): Problem[] {
+    const problems: Problem[] = [
+        ...certificateExpiryProblems({
+            certificateExpiryWarningDays: known(args.certificateExpiryWarningDays),
+            certificateExpiryCriticalDays: known(args.certificateExpiryCriticalDays),
+            certificateValidityHours: known(args.certificateValidityHours ?? DEFAULTS.certificateValidityHours),
+            partial: (
+                ["certificateExpiryWarningDays", "certificateExpiryCriticalDays", "certificateValidityHours"] as const
+            ).some((k) => args[k] !== undefined && known(args[k]) === undefined),
+        }),
+        ...jobLabelProblems("monitoringEtcdJob", known(args.monitoringEtcdJob)),
+        ...jobLabelProblems("monitoringApiServerJob", known(args.monitoringApiServerJob)),
+        ...alertThresholdProblems({
+            etcdDeniedRequestsThreshold: known(args.etcdDeniedRequestsThreshold),
+            secretReadRateThreshold: known(args.secretReadRateThreshold),
+        }),
+        ...prometheusRuleNamespaceProblems(known(args.prometheusRuleNamespace)),
+        ...prometheusRuleLabelsProblems(known(args.prometheusRuleLabels)),
+    ];
+    const alarmSwitch = args.backupFreshnessAlarm;
+    if (alarmSwitch !== undefined && typeof alarmSwitch !== "boolean") {
+        problems.push({ path: "backupFreshnessAlarm", reason: `${quote(alarmSwitch)} is not true or false` });
+        return problems;
+    }
+    const alarmArgs = (["backupMaxAgeMinutes", "alarmTopicArn"] as const).filter((k) => args[k] !== undefined);
+    if ((args.backups ?? DEFAULTS.backups) !== true) {
+        for (const k of [...(alarmSwitch !== undefined ? (["backupFreshnessAlarm"] as const) : []), ...alarmArgs]) {
+            problems.push({
+                path: k,
+                reason: "only applies when backups are on, and backups is false; remove it, or set backups to true",
+            });
+        }
+        return problems;
+    }
+    if (alarmSwitch === false) {
+        for (const k of alarmArgs) {
+            problems.push({
+                path: k,
+                reason: "configures the backup alarms, and backupFreshnessAlarm is false; remove it, or turn the alarms on",
+            });
+        }
+        return problems;
+    }
+    problems.push(
+        ...backupMaxAgeProblems({
+            backupMaxAgeMinutes: known(args.backupMaxAgeMinutes),
+            backupIntervalMinutes: known(args.backupIntervalMinutes ?? DEFAULTS.backupIntervalMinutes),
+        }),
+        ...alarmTopicArnProblems(known(args.alarmTopicArn)),
+    );
+    return problems;
+}
+
 /** A plain value, or undefined when the input is an output or promise not known yet (or unset). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
     return value === undefined || pulumi.Output.isInstance(value) || value instanceof Promise ? undefined : value;
@@ -701,6 +957,7 @@ export function validateArgs(args: SecureEtcdClusterArgs | undefined): Problem[]
         ...networkProblems(args),
         ...rbacProblems(rbacArgsOf(args)),
         ...backupProblems(args),
+        ...monitoringProblems(args),
     ];
 }
 
@@ -734,6 +991,11 @@ export function argWarnings(args: SecureEtcdClusterArgs): string[] {
     const provider = args.encryptionProvider ?? DEFAULTS.encryptionProvider;
     if (provider in DISCOURAGED_PROVIDERS) {
         warnings.push(`encryptionProvider: ${DISCOURAGED_PROVIDERS[provider]}`);
+    }
+    if (args.backupBucketName !== undefined && backupAlarmsEnabled(args)) {
+        warnings.push(
+            "backupFreshnessAlarm: on a bucket you bring, the component does not add the S3 request-metrics configuration the alarms read; create it on that bucket with the id in backupMetricsFilterId and the prefix in backupPrefix (until then the freshness alarm is in ALARM), or set backupFreshnessAlarm to false",
+        );
     }
     if (args.backupObjectLockMode === BackupObjectLockMode.Compliance) {
         warnings.push(

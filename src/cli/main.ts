@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { addBackupCommands } from "./backupCommands";
 import { runDemo } from "./demo";
+import { addVerifyCommand } from "./verifyCommand";
 
 /** The package's version, from the package.json above this file (dist/cli or build/src/cli). */
 function packageVersion(): string {
@@ -44,6 +45,7 @@ program
     });
 
 addBackupCommands(program);
+addVerifyCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
     process.stderr.write(`secure-etcd: ${e.stack ?? e.message}\n`);

@@ -45,6 +45,11 @@ function physicalId(type: string, name: string, inputs: State): string {
             return (inputs.bucket as string | undefined) ?? `${name}-${shortHex(4)}`;
         case "aws:secretsmanager/secret:Secret":
             return `arn:aws:secretsmanager:${MOCK_REGION}:${MOCK_ACCOUNT}:secret:${(inputs.name as string | undefined) ?? name}-${shortHex(3)}`;
+        case "aws:s3/bucketMetric:BucketMetric":
+            // `<bucket>:<configuration id>`, as the provider imports it.
+            return `${inputs.bucket as string}:${inputs.name as string}`;
+        case "aws:sns/topic:Topic":
+            return `arn:aws:sns:${MOCK_REGION}:${MOCK_ACCOUNT}:${(inputs.name as string | undefined) ?? `${name}-${shortHex(4)}`}`;
         case "aws:iam/rolePolicy:RolePolicy":
             // `<role>:<policy>`, as the provider imports it.
             return `${inputs.role as string}:${(inputs.name as string | undefined) ?? `terraform-${shortHex(13)}`}`;
@@ -67,7 +72,10 @@ function arnFor(type: string, id: string, inputs: State): string {
         case "aws:s3/bucketV2:BucketV2":
             return `arn:aws:s3:::${id}`;
         case "aws:secretsmanager/secret:Secret":
+        case "aws:sns/topic:Topic":
             return id;
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return `arn:aws:cloudwatch:${MOCK_REGION}:${MOCK_ACCOUNT}:alarm:${id}`;
         case "aws:iam/role:Role":
         case "aws:iam/policy:Policy":
         case "aws:iam/instanceProfile:InstanceProfile":
@@ -95,7 +103,14 @@ export function emulateAwsResource(type: string, name: string, inputs: State): {
         state.hostedZoneId = "Z3AQBSTGFYJSTF";
         state.objectLockEnabled = inputs.objectLockEnabled ?? false;
     }
-    if (BUCKET_SETTINGS.has(type) || type === "aws:iam/rolePolicy:RolePolicy") {
+    if (type === "aws:sns/topic:Topic" || type === "aws:cloudwatch/metricAlarm:MetricAlarm") {
+        state.name = inputs.name ?? id.slice(id.lastIndexOf(":") + 1);
+    }
+    if (
+        BUCKET_SETTINGS.has(type) ||
+        type === "aws:s3/bucketMetric:BucketMetric" ||
+        type === "aws:iam/rolePolicy:RolePolicy"
+    ) {
         delete state.arn;
     }
     if (type === "aws:iam/rolePolicy:RolePolicy") {

@@ -402,7 +402,8 @@ describe("backups: the bucket and key the component creates", function () {
         const { cluster, mocks, outputs } = await buildCluster({ members: THREE_MEMBERS, backupKmsKeyArn: KEY_ARN });
         assert.deepEqual(
             mocks.ofType(KMS_KEY).map((k) => k.name),
-            ["prod-secrets-kms-key"],
+            // The backup alarms' topic has a key of its own.
+            ["prod-secrets-kms-key", "prod-alarms-topic-kms-key"],
         );
         assert.equal(await valueOf(cluster.backupKmsKeyArn), KEY_ARN);
         const encryption = one(mocks, BUCKET_SETTINGS.encryption).inputs.rules as {

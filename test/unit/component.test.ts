@@ -29,6 +29,16 @@ const DEFAULT_BACKUP_BUCKET = {
     "aws:s3/bucketPolicy:BucketPolicy": 1,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
 };
+/**
+ * The default backup alarms: request metrics on the backup prefix, two alarms, and their topic;
+ * the topic's KMS key is counted below.
+ */
+const DEFAULT_BACKUP_MONITORING = {
+    "secure-etcd:monitoring:BackupMonitoring": 1,
+    "aws:s3/bucketMetric:BucketMetric": 1,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 2,
+    "aws:sns/topic:Topic": 1,
+};
 /** The default network: one group, ingress 2379 and 2380 from itself, egress 2379 and 2380 to itself. */
 const DEFAULT_NETWORK = {
     "aws:ec2/securityGroup:SecurityGroup": 1,
@@ -43,6 +53,7 @@ describe("SecureEtcdCluster: resources", function () {
             ...NON_PKI_COMPONENTS,
             ...DEFAULT_NETWORK,
             ...DEFAULT_BACKUP_BUCKET,
+            ...DEFAULT_BACKUP_MONITORING,
             "secure-etcd:pki:EtcdPki": 1,
             // 2 CAs + 2 per member + 1 per client (3 built-in)
             [TLS_KEY]: 2 + 2 + 3,
@@ -52,10 +63,10 @@ describe("SecureEtcdCluster: resources", function () {
             // one key (key-1) and its rotation guard
             "random:index/randomBytes:RandomBytes": 1,
             [GUARD]: 1,
-            // the secrets' and the backups' KMS keys, the random part of the secrets' and the
-            // bucket's names, and per member, for kube-apiserver (client bundle, encryption
-            // config) and per encryption key
-            "aws:kms/key:Key": 2,
+            // the secrets', the backups' and the alarm topic's KMS keys, the random part of the
+            // secrets' and the bucket's names, and per member, for kube-apiserver (client bundle,
+            // encryption config) and per encryption key
+            "aws:kms/key:Key": 3,
             "random:index/randomId:RandomId": 2,
             // etcd's root password, stored as a secret of its own too
             "random:index/randomPassword:RandomPassword": 1,
@@ -70,6 +81,7 @@ describe("SecureEtcdCluster: resources", function () {
             ...NON_PKI_COMPONENTS,
             ...DEFAULT_NETWORK,
             ...DEFAULT_BACKUP_BUCKET,
+            ...DEFAULT_BACKUP_MONITORING,
             "secure-etcd:pki:EtcdPki": 1,
             [TLS_KEY]: 2 + 6 + 3,
             [TLS_SELF_SIGNED]: 2,
@@ -77,7 +89,7 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_SIGNED]: 6 + 3,
             "random:index/randomBytes:RandomBytes": 1,
             [GUARD]: 1,
-            "aws:kms/key:Key": 2,
+            "aws:kms/key:Key": 3,
             "random:index/randomId:RandomId": 2,
             "random:index/randomPassword:RandomPassword": 1,
             [SECRET]: 3 + 2 + 1 + 1,

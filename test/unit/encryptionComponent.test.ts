@@ -120,7 +120,7 @@ describe("SecureEtcdCluster: encryption at rest", function () {
         });
         assert.deepEqual(
             mocks.ofType(KMS_KEY).map((k) => k.name),
-            ["prod-secrets-kms-key", "prod-backup-kms-key"],
+            ["prod-secrets-kms-key", "prod-backup-kms-key", "prod-alarms-topic-kms-key"],
         );
         assert.equal(await valueOf(result.encryptionKmsKeyArn), arn);
     });
@@ -240,7 +240,7 @@ describe("SecureEtcdCluster: Secrets Manager", function () {
         const a = await build({ secretsKmsKeyArn: arn, secretNamePrefix: "platform/etcd/" });
         assert.deepEqual(
             a.mocks.ofType(KMS_KEY).map((k) => k.name),
-            ["prod-backup-kms-key"],
+            ["prod-backup-kms-key", "prod-alarms-topic-kms-key"],
         );
         assert.ok(a.mocks.ofType(SECRET).every((s) => s.inputs.kmsKeyId === arn));
         assert.ok(a.mocks.ofType(SECRET).every((s) => (s.inputs.name as string).startsWith("platform/etcd/prod-")));
