@@ -79,13 +79,17 @@ export interface MemberCertificates {
 
 /** A member's certificates and their private keys. */
 export interface MemberCredentials extends MemberCertificates {
+    /** The server certificate's private key (PEM). */
     serverKeyPem: string;
+    /** The peer certificate's private key (PEM). */
     peerKeyPem: string;
 }
 
 /** Everything a client needs to reach etcd over mTLS. */
 export interface ClientCredentials {
+    /** The client certificate (PEM). */
     certPem: string;
+    /** Its private key (PEM). */
     keyPem: string;
     /** The etcd CA, to verify the members' server certificates. */
     caCertPem: string;
@@ -95,6 +99,7 @@ export interface ClientCredentials {
 export interface CertificateInfo {
     /** `etcd-ca`, `etcd-peer-ca`, `member/<name>/server`, `member/<name>/peer` or `client/<name>`. */
     id: string;
+    /** The certificate's subject CN. */
     commonName: string;
     /** CN of the issuing CA. */
     issuer: string;

@@ -26,14 +26,29 @@ export const APISERVER_TLS_CIPHER_SUITES = [
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 ];
 
-export interface Volume {
-    name: string;
-    hostPath: { path: string; type: string };
+/** A directory or file of the host, as a pod's `hostPath`. */
+export interface HostPathSource {
+    /** The path on the host. */
+    path: string;
+    /** The hostPath type, e.g. `DirectoryOrCreate` or `File`. */
+    type: string;
 }
 
-export interface VolumeMount {
+/** A kube-apiserver pod volume. */
+export interface Volume {
+    /** The volume's name, referenced by its mount. */
     name: string;
+    /** Where on the host it comes from. */
+    hostPath: HostPathSource;
+}
+
+/** Where a volume appears in the kube-apiserver container. */
+export interface VolumeMount {
+    /** The volume's name. */
+    name: string;
+    /** The path in the container. */
     mountPath: string;
+    /** Always true: kube-apiserver only reads these. */
     readOnly: boolean;
 }
 
@@ -43,7 +58,9 @@ export interface ApiServerFragment {
     etcdServers: string[];
     /** `--name=value` flags. */
     flags: string[];
+    /** The hostPath volumes the pod needs for etcd and encryption at rest. */
     volumes: Volume[];
+    /** Their read-only mounts in the kube-apiserver container. */
     volumeMounts: VolumeMount[];
 }
 

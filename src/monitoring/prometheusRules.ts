@@ -15,22 +15,39 @@ export enum AlertSeverity {
     Critical = "critical",
 }
 
+/** What an alert tells the person it pages. */
+export interface AlertAnnotations {
+    /** One line: what is wrong. */
+    summary: string;
+    /** What it means and what to do. */
+    description: string;
+}
+
+/** One Prometheus alerting rule. */
 export interface AlertRule {
+    /** The alert's name. */
     alert: string;
+    /** The PromQL condition. */
     expr: string;
     /** How long the condition must hold before the alert fires; none fires at once. */
     for?: string;
+    /** Labels, `severity` among them. */
     labels: Record<string, string>;
-    annotations: { summary: string; description: string };
+    /** Summary and description. */
+    annotations: AlertAnnotations;
 }
 
+/** A named group of rules, evaluated together. */
 export interface RuleGroup {
+    /** The group's name. */
     name: string;
+    /** Its rules. */
     rules: AlertRule[];
 }
 
 /** A Prometheus rule file (`rule_files:`), and the `spec` of a PrometheusRule. */
 export interface RuleFile {
+    /** The rule groups. */
     groups: RuleGroup[];
 }
 
@@ -375,12 +392,24 @@ export function ruleMetricNames(rules: RuleFile): string[] {
 }
 
 /** A Prometheus Operator `PrometheusRule` (monitoring.coreos.com/v1). */
+/** A Kubernetes object's name, namespace and labels. */
+export interface ManifestMetadata {
+    /** The object's name. */
+    name: string;
+    /** The namespace the Prometheus Operator watches for rules. */
+    namespace: string;
+    /** Labels the Prometheus's `ruleSelector` selects on. */
+    labels: Record<string, string>;
+}
+
 export interface PrometheusRuleManifest {
     /** `monitoring.coreos.com/v1` (plain strings: kubernetes-models has no Prometheus Operator types). */
     apiVersion: string;
     /** `PrometheusRule`. */
     kind: string;
-    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    /** Name, namespace and labels. */
+    metadata: ManifestMetadata;
+    /** The rule groups. */
     spec: RuleFile;
 }
 
