@@ -22,8 +22,16 @@ export { NodeFile } from "./manifests/nodeFiles";
 export { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";
 export { CisResult, checkEtcdMember, MemberArtifactsForCis } from "./cis/etcdChecks";
 export { EncryptionProvider } from "./encryption/encryptionConfig";
-export { ApiServerFragment, Volume, VolumeMount } from "./apiserver/apiServerFragment";
+export { ApiServerFragment, HostPathSource, Volume, VolumeMount } from "./apiserver/apiServerFragment";
 export { checkApiServer, ApiServerArtifactsForCis } from "./cis/apiServerChecks";
 export { keyRingTransitionProblems, KeyRing, ROTATION_RUNBOOK } from "./encryption/rotation";
 export { BackupAgentConfig, backupPrefix } from "./backup/agentConfig";
-export { AlertRule, AlertSeverity, PrometheusRuleManifest, RuleFile, RuleGroup } from "./monitoring/prometheusRules";
+export {
+    AlertAnnotations,
+    AlertRule,
+    AlertSeverity,
+    ManifestMetadata,
+    PrometheusRuleManifest,
+    RuleFile,
+    RuleGroup,
+} from "./monitoring/prometheusRules";
