@@ -82,3 +82,19 @@ export async function buildCluster(
     };
     return { cluster, mocks, outputs };
 }
+
+/** Runs `fn` and returns every `pulumi.log.warn` message it produced (the logger is restored after). */
+export async function capturedWarnings(fn: () => Promise<unknown>): Promise<string[]> {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    pulumi.log.warn = (msg: string) => {
+        warnings.push(msg);
+        return Promise.resolve();
+    };
+    try {
+        await fn();
+    } finally {
+        pulumi.log.warn = original;
+    }
+    return warnings;
+}

@@ -22,7 +22,7 @@ import { backupWriterPolicy } from "../../src/backup/backupPolicies";
 import { secretBundle, defaultBundlePaths } from "../../src/nodes/cloudInit";
 import { PolicyDocument } from "../../src/secrets/policies";
 import { isBackupInterval } from "../../src/validation";
-import { buildCluster, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { buildCluster, capturedWarnings, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { runProgram, resolve, valueOf } from "../harness/program";
 
 const VALID_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
@@ -462,17 +462,9 @@ describe("backups: refused arguments", function () {
     });
 
     it("warns that a compliance lock binds everyone", async () => {
-        const warnings: string[] = [];
-        const original = pulumi.log.warn;
-        pulumi.log.warn = (msg: string) => {
-            warnings.push(msg);
-            return Promise.resolve();
-        };
-        try {
-            await buildCluster({ members, backupObjectLockMode: BackupObjectLockMode.Compliance });
-        } finally {
-            pulumi.log.warn = original;
-        }
+        const warnings = await capturedWarnings(() =>
+            buildCluster({ members, backupObjectLockMode: BackupObjectLockMode.Compliance }),
+        );
         assert.ok(warnings.some((w) => w.startsWith("backupObjectLockMode: COMPLIANCE") && w.includes("root user")));
     });
 });

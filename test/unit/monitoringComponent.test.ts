@@ -17,7 +17,7 @@ import {
 } from "../../src/monitoring/backupAlarms";
 import { RuleFile } from "../../src/monitoring/prometheusRules";
 import { MOCK_ACCOUNT } from "../../src/local/awsEmulator";
-import { buildCluster, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { buildCluster, capturedWarnings, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { ProviderMocks } from "../harness/mocks";
 import { resolve, runProgram, valueOf } from "../harness/program";
 
@@ -332,23 +332,15 @@ describe("monitoring: backup freshness alarms", function () {
     });
 
     it("warn that a bucket you bring needs the metrics configuration, and only then", async () => {
-        const warnings: string[] = [];
-        const original = pulumi.log.warn;
-        pulumi.log.warn = (msg: string) => {
-            warnings.push(msg);
-            return Promise.resolve();
-        };
-        try {
+        const quiet = await capturedWarnings(async () => {
             await build({ backupBucketName: "platform-etcd-backups", backupFreshnessAlarm: false });
             await build({});
-            assert.deepEqual(
-                warnings.filter((w) => w.startsWith("backupFreshnessAlarm")),
-                [],
-            );
-            await build({ backupBucketName: "platform-etcd-backups" });
-        } finally {
-            pulumi.log.warn = original;
-        }
+        });
+        assert.deepEqual(
+            quiet.filter((w) => w.startsWith("backupFreshnessAlarm")),
+            [],
+        );
+        const warnings = await capturedWarnings(() => build({ backupBucketName: "platform-etcd-backups" }));
         assert.ok(
             warnings.some(
                 (w) =>

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { ProviderMocks } from "../harness/mocks";
 import { runProgram, valueOf } from "../harness/program";
-import { rejectedArgs, TEST_VPC_ID } from "../harness/cluster";
+import { capturedWarnings, rejectedArgs, TEST_VPC_ID } from "../harness/cluster";
 
 const ok = { name: "etcd-0", ip: "10.0.1.10" };
 
@@ -212,13 +212,7 @@ describe("SecureEtcdCluster: input validation", function () {
     });
 
     it("warns on an even member count", async () => {
-        const warnings: string[] = [];
-        const original = pulumi.log.warn;
-        pulumi.log.warn = (msg: string) => {
-            warnings.push(msg);
-            return Promise.resolve();
-        };
-        try {
+        const warnings = await capturedWarnings(async () => {
             const { result } = await runProgram(
                 () =>
                     new SecureEtcdCluster("even", {
@@ -227,9 +221,7 @@ describe("SecureEtcdCluster: input validation", function () {
                     }),
             );
             await valueOf(result.caCertPem);
-        } finally {
-            pulumi.log.warn = original;
-        }
+        });
         assert.equal(warnings.length, 1);
         assert.match(warnings[0], /2 members tolerate no more failures than 1; an odd count/);
     });
@@ -320,20 +312,12 @@ describe("SecureEtcdCluster: encryption and secrets arguments", function () {
 
     for (const provider of [EncryptionProvider.Aescbc, EncryptionProvider.Aesgcm]) {
         it(`warns why ${provider} is discouraged`, async () => {
-            const warnings: string[] = [];
-            const original = pulumi.log.warn;
-            pulumi.log.warn = (msg: string) => {
-                warnings.push(msg);
-                return Promise.resolve();
-            };
-            try {
+            const warnings = await capturedWarnings(async () => {
                 const { result } = await runProgram(
                     () => new SecureEtcdCluster("aes", { members, vpcId: TEST_VPC_ID, encryptionProvider: provider }),
                 );
                 await valueOf(result.encryptionConfigYaml);
-            } finally {
-                pulumi.log.warn = original;
-            }
+            });
             assert.equal(warnings.length, 1);
             assert.match(warnings[0], provider === EncryptionProvider.Aescbc ? /padding-oracle/ : /200,000 writes/);
         });
