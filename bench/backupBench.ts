@@ -2,7 +2,7 @@
 // then 1 GiB, its snapshot read plainly (the baseline) and backed up by the agent's full pipeline
 // (integrity check, envelope encryption, multipart upload to a real S3-protocol server), in the
 // same run. Each measurement runs in a child process of its own, so its peak RSS is its own.
-import { ChildProcess, execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -10,8 +10,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { Etcd3 } from "etcd3";
 import { BenchMode } from "./backupChild";
-import { freePort } from "../src/backup/agent/throwawayEtcd";
-import { issueLeaf, newCa } from "../src/local/issue";
+import { freePort, startThrowawayEtcd } from "../src/backup/agent/throwawayEtcd";
 import { startS3Server } from "../test/harness/s3Server";
 
 const run = promisify(execFile);
@@ -64,59 +63,20 @@ export async function benchBackup(
     sizesMiB = (process.env.BENCH_SIZES_MIB ?? "100,1024").split(",").map(Number),
 ): Promise<BackupBenchResult> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-bench-backup-"));
-    const ca = await newCa("bench etcd CA");
-    const server = await issueLeaf({ ca, commonName: "bench", ipAddresses: ["127.0.0.1"], serverAuth: true });
-    const backup = await issueLeaf({ ca, commonName: "etcd-backup" });
-    const file = (name: string, content: string) => {
-        fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-        return path.join(dir, name);
-    };
-    const creds = {
-        cacert: file("ca.crt", ca.certPem),
-        cert: file("backup.crt", backup.certPem),
-        key: file("backup.key", backup.keyPem),
-    };
-    const rawKeyFile = file("raw.key", crypto.randomBytes(32).toString("base64"));
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    const endpoint = `https://127.0.0.1:${clientPort}`;
-    const etcd: ChildProcess = spawn(
-        "etcd",
-        [
-            "--name=bench",
-            `--data-dir=${path.join(dir, "data")}`,
-            `--listen-client-urls=${endpoint}`,
-            `--advertise-client-urls=${endpoint}`,
-            `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-            `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-            `--initial-cluster=bench=http://127.0.0.1:${peerPort}`,
-            "--client-cert-auth",
-            `--trusted-ca-file=${creds.cacert}`,
-            `--cert-file=${file("server.crt", server.certPem)}`,
-            `--key-file=${file("server.key", server.keyPem)}`,
-            `--quota-backend-bytes=${4 * 1024 * MiB}`,
-        ],
-        { stdio: "ignore" },
-    );
-    const s3 = await startS3Server("bench-backups");
-    const client = new Etcd3({
-        hosts: [endpoint],
-        credentials: {
-            rootCertificate: Buffer.from(ca.certPem),
-            certChain: Buffer.from(backup.certPem),
-            privateKey: Buffer.from(backup.keyPem),
-        },
+    const rawKeyFile = path.join(dir, "raw.key");
+    fs.writeFileSync(rawKeyFile, crypto.randomBytes(32).toString("base64"), { mode: 0o600 });
+    // Room for a 1 GiB snapshot: etcd's default quota is 2 GiB of database, revisions included.
+    const etcd = await startThrowawayEtcd({
+        dataDir: path.join(dir, "data"),
+        name: "bench",
+        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        workDir: dir,
+        extraFlags: [`--quota-backend-bytes=${4 * 1024 * MiB}`],
     });
+    const { client, clientUrl: endpoint, files: creds } = etcd;
+    const s3 = await startS3Server("bench-backups");
     const runs: BackupMeasurement[] = [];
     try {
-        for (let i = 0; ; i++) {
-            try {
-                await client.maintenance.status();
-                break;
-            } catch (e) {
-                if (i > 100) throw e;
-                await new Promise((r) => setTimeout(r, 200));
-            }
-        }
         const written = { bytes: 0, n: 0 };
         for (const sizeMiB of sizesMiB) {
             await fillTo(client, sizeMiB * MiB, written);
@@ -161,10 +121,8 @@ export async function benchBackup(
             }
         }
     } finally {
-        client.close();
         await s3.stop();
-        etcd.kill("SIGTERM");
-        await new Promise((r) => etcd.once("exit", r));
+        await etcd.stop();
         fs.rmSync(dir, { recursive: true, force: true });
     }
     const throughputRatio: Record<string, number> = {};

@@ -143,7 +143,7 @@ export async function runRestoreVerify(options: RestoreVerifyOptions): Promise<R
             const dataDir = path.join(workDir, "data");
             const peerUrl = `http://127.0.0.1:${await freePort()}`;
             await restoreSnapshot(tool, snapshotFile, { dataDir, name: "restore-verify", peerUrl });
-            const etcd = await startThrowawayEtcd(dataDir, "restore-verify", peerUrl, workDir);
+            const etcd = await startThrowawayEtcd({ dataDir, name: "restore-verify", peerUrl, workDir });
             try {
                 restored = await contentDigest(etcd.client);
             } finally {

@@ -1,6 +1,7 @@
-// A single-member etcd on loopback, started on a restored data dir to prove the backup serves
-// its keys. Its CA is made for this run only and its client certificate says CN=root: a restored
-// cluster keeps its RBAC, and root is the one user every auth-enabled etcd has.
+// A single-member etcd on loopback: restore-verify starts one on a restored data dir to prove the
+// backup serves its keys (the benchmark, on an empty one). Its CA is made for this run only and its
+// client certificate says CN=root: a restored cluster keeps its RBAC, and root is the one user
+// every auth-enabled etcd has.
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
@@ -10,7 +11,22 @@ import { issueLeaf, newCa } from "../../local/issue";
 
 export interface ThrowawayEtcd {
     client: Etcd3;
+    /** `https://127.0.0.1:<port>`. */
+    clientUrl: string;
+    /** The CA and the root client's certificate and key, as root-only files under `workDir/pki`. */
+    files: { cacert: string; cert: string; key: string };
     stop(): Promise<void>;
+}
+
+export interface ThrowawayEtcdOptions {
+    dataDir: string;
+    name: string;
+    /** Its (plaintext, loopback) peer URL; a restored data dir must be started with the one it was restored for. */
+    peerUrl: string;
+    /** Where the certificates and the log go. */
+    workDir: string;
+    /** More etcd flags, e.g. a larger `--quota-backend-bytes`. */
+    extraFlags?: string[];
 }
 
 /** A port nothing listens on now, on 127.0.0.1. */
@@ -25,12 +41,8 @@ export function freePort(): Promise<number> {
     });
 }
 
-export async function startThrowawayEtcd(
-    dataDir: string,
-    name: string,
-    peerUrl: string,
-    workDir: string,
-): Promise<ThrowawayEtcd> {
+export async function startThrowawayEtcd(options: ThrowawayEtcdOptions): Promise<ThrowawayEtcd> {
+    const { dataDir, name, peerUrl, workDir } = options;
     const ca = await newCa("secure-etcd restore-verify CA");
     const server = await issueLeaf({ ca, commonName: name, ipAddresses: ["127.0.0.1"], serverAuth: true });
     const root = await issueLeaf({ ca, commonName: "root" });
@@ -39,6 +51,11 @@ export async function startThrowawayEtcd(
     const write = (file: string, content: string) => {
         fs.writeFileSync(path.join(pki, file), content, { mode: 0o600 });
         return path.join(pki, file);
+    };
+    const files = {
+        cacert: write("ca.crt", ca.certPem),
+        cert: write("root.crt", root.certPem),
+        key: write("root.key", root.keyPem),
     };
     const clientPort = await freePort();
     const clientUrl = `https://127.0.0.1:${clientPort}`;
@@ -54,9 +71,10 @@ export async function startThrowawayEtcd(
             `--initial-advertise-peer-urls=${peerUrl}`,
             `--initial-cluster=${name}=${peerUrl}`,
             "--client-cert-auth=true",
-            `--trusted-ca-file=${write("ca.crt", ca.certPem)}`,
+            `--trusted-ca-file=${files.cacert}`,
             `--cert-file=${write("server.crt", server.certPem)}`,
             `--key-file=${write("server.key", server.keyPem)}`,
+            ...(options.extraFlags ?? []),
         ],
         { stdio: ["ignore", log, log] },
     );
@@ -84,7 +102,7 @@ export async function startThrowawayEtcd(
     for (;;) {
         try {
             await client.maintenance.status();
-            return { client, stop };
+            return { client, clientUrl, files, stop };
         } catch (e) {
             if (child.exitCode !== null || Date.now() > deadline) {
                 await stop();
