@@ -2,10 +2,6 @@
 // re-rendered when one is re-issued), the PrometheusRule, the backup alarms' exact CloudWatch and
 // S3 configuration, public outputs without secrets, and every refusal before anything is created.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
@@ -83,16 +79,7 @@ describe("monitoring: Prometheus rules from the cluster", function () {
                 ];
             }),
         );
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-rules-"));
-        try {
-            fs.writeFileSync(path.join(dir, "rules.yaml"), yaml);
-            const checked = spawnSync("promtool", ["check", "rules", path.join(dir, "rules.yaml")], {
-                encoding: "utf8",
-            });
-            assert.equal(checked.status, 0, `${checked.error?.message ?? ""}${checked.stdout}${checked.stderr}`);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+        // promtool accepts this output: test/e2e/monitoringRules.test.ts (the unit suite needs no promtool).
     });
 
     it("re-render a certificate's rule when a `pulumi up` re-issues it, and leave the others", async () => {

@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { buildCluster, THREE_MEMBERS } from "../harness/cluster";
+import { valueOf } from "../harness/program";
 import {
     AlertRule,
     CertificateExpiry,
@@ -398,6 +400,14 @@ function assertPromtoolTests(rules: RuleFile, evaluationInterval: string, cases:
 describe("monitoring: Prometheus rules", function () {
     this.timeout(120_000);
     const rules = renderPrometheusRules(INPUT);
+
+    it("the component's own rendered rules pass promtool check rules", async () => {
+        const { cluster } = await buildCluster({ members: THREE_MEMBERS }, "prod");
+        const checked = promtool(["check", "rules", "rules.yaml"], {
+            "rules.yaml": await valueOf(cluster.prometheusRulesYaml),
+        });
+        assert.equal(checked.status, 0, checked.out);
+    });
 
     it("pass promtool check rules, as a rule file and as the PrometheusRule's spec", () => {
         const yaml = prometheusRulesYaml(rules);
