@@ -6,6 +6,7 @@ import * as path from "path";
 import { etcdVersionProblem } from "../manifests/etcdVersion";
 import { EtcdNotInstalledError, installedEtcdVersion, onPath } from "../local/etcdBinary";
 import { LocalEtcdCluster } from "../local/etcdCluster";
+import { collectingWarnings } from "../local/warnings";
 import { runProbes } from "../local/probes";
 
 export interface DemoOptions {
@@ -53,25 +54,6 @@ function writeClientFiles(cluster: LocalEtcdCluster): { dir: string; ca: string;
         }
     }
     return { dir, ...files };
-}
-
-/** Collects the component's warnings (the SDK prints them with console.warn when no engine runs). */
-async function collectingWarnings<T>(work: () => Promise<T>, warnings: string[]): Promise<T> {
-    const original = console.warn;
-    console.warn = (...args: unknown[]) => {
-        const text = args.map(String).join(" ");
-        const m = /^warning: \[runtime\] (.*)$/s.exec(text);
-        if (m) {
-            warnings.push(m[1]);
-        } else {
-            original(...args);
-        }
-    };
-    try {
-        return await work();
-    } finally {
-        console.warn = original;
-    }
 }
 
 /** Runs the demo; resolves to the process exit code. */

@@ -42,11 +42,13 @@ export const keyRingGuardProvider: pulumi.dynamic.ResourceProvider<KeyRingInputs
     },
 };
 
+/** The type token the engine sees for a KeyRingGuard. */
+export const KEY_RING_GUARD_TYPE = "pulumi-nodejs:dynamic/secure-etcd:KeyRingGuard";
+
 export class KeyRingGuard extends pulumi.dynamic.Resource {
     public readonly keyNames!: pulumi.Output<string[]>;
 
     constructor(name: string, ring: KeyRing, opts?: pulumi.CustomResourceOptions) {
-        // Type token pulumi-nodejs:dynamic/secure-etcd:KeyRingGuard.
         super(
             keyRingGuardProvider,
             name,

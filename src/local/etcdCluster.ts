@@ -45,6 +45,11 @@ export interface LocalClusterOptions {
     metricsGet?: (member: LocalMember, urlPath: string) => Promise<string>;
     /** Keep the root (certificates, keys, data, logs) when the cluster stops. */
     keepRoot?: boolean;
+    /**
+     * Rewrites each member's rendered command (paths already remapped) before it starts, for the
+     * benchmarks' other configurations of the same cluster. @default the rendered command, unchanged
+     */
+    rewriteCommand?: (command: string[]) => string[];
 }
 
 export interface LocalMember {
@@ -220,7 +225,8 @@ export class LocalEtcdCluster {
             const name = `etcd-${i}`;
             const files = this.rendered.nodeFiles[name];
             const pod = podCommand(files);
-            return { name, host, files, ...pod, command: pod.command.map((arg) => this.remap(name, arg)) };
+            const command = pod.command.map((arg) => this.remap(name, arg));
+            return { name, host, files, ...pod, command: this.options.rewriteCommand?.(command) ?? command };
         });
         for (const p of planned.filter((p) => !p.host.exec?.length)) {
             for (const l of listeners(p.command)) {

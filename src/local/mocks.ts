@@ -139,6 +139,7 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
             provider: args.provider || undefined,
         };
         this.registrations.push(registration);
+        this.byTypeAndName.set(`${args.type}::${args.name}`, registration);
         try {
             const prior = this.previous?.registrations.find((r) => r.type === args.type && r.name === args.name);
             const { id, state, change } = await this.emulateWithHistory(
@@ -214,11 +215,14 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
     /** Records the options the engine received with a registration. */
     recordOptions(type: string, name: string, options: RegistrationOptions): void {
         this.pendingOptions.set(`${type}::${name}`, options);
-        const r = this.registrations.find((x) => x.type === type && x.name === name);
+        const r = this.byTypeAndName.get(`${type}::${name}`);
         if (r) {
             r.options = options;
         }
     }
+
+    /** Registrations by `type::name`: the engine sends options for every one (a scan would be quadratic). */
+    private readonly byTypeAndName = new Map<string, Registration>();
 
     /** Options recorded before the registration itself arrived. */
     private readonly pendingOptions = new Map<string, RegistrationOptions>();

@@ -1,0 +1,240 @@
+// The price of hardening: one three-member cluster on loopback, rendered by the component and started
+// in turn in each configuration below, in the same run, with the same load (loadChild.ts). Only the
+// security settings differ between configurations; the remaining flags (snapshot count, logger,
+// corrupt check, watch progress) are the rendered ones in all of them.
+import { execFile } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { KeyAlgorithm, SecureEtcdClusterArgs } from "../src/args";
+import { LocalEtcdCluster } from "../src/local/etcdCluster";
+import { collectingWarnings } from "../src/local/warnings";
+import { renderBootstrapScript } from "../src/rbac/bootstrapScript";
+import { resolveRbac } from "../src/rbac/roles";
+import { LoadResult, LoadSpec } from "./loadChild";
+import { median, runChild } from "./stats";
+
+const execFileAsync = promisify(execFile);
+
+export enum HardeningConfig {
+    /** No TLS, no auth: the physical baseline. */
+    Plaintext = "plaintext",
+    /** kubeadm's etcd flags: mTLS for clients and peers, RSA-2048 (its default key), no auth, Go's TLS defaults. */
+    Kubeadm = "kubeadm",
+    /** This package's rendered command with RBAC left off: what the TLS settings alone cost. */
+    PackageTlsOnly = "package-tls-only",
+    /** This package's rendered command, with its RBAC bootstrapped (auth on): what users get. */
+    Hardened = "hardened",
+}
+
+/** Flags kubeadm sets on etcd (facts §2), besides the ones every configuration shares. */
+const KUBEADM_FLAGS = [
+    "--name",
+    "--data-dir",
+    "--listen-client-urls",
+    "--advertise-client-urls",
+    "--listen-peer-urls",
+    "--initial-advertise-peer-urls",
+    "--initial-cluster",
+    "--initial-cluster-state",
+    "--initial-cluster-token",
+    "--cert-file",
+    "--key-file",
+    "--trusted-ca-file",
+    "--client-cert-auth",
+    "--peer-cert-file",
+    "--peer-key-file",
+    "--peer-trusted-ca-file",
+    "--peer-client-cert-auth",
+    "--snapshot-count",
+    "--listen-metrics-urls",
+    "--experimental-initial-corrupt-check",
+    "--experimental-watch-progress-notify-interval",
+    // Not kubeadm's, but kept so that every configuration logs the same way.
+    "--logger",
+];
+
+const TLS_FLAGS = [
+    "--cert-file",
+    "--key-file",
+    "--trusted-ca-file",
+    "--client-cert-auth",
+    "--peer-cert-file",
+    "--peer-key-file",
+    "--peer-trusted-ca-file",
+    "--peer-client-cert-auth",
+];
+
+const flagName = (arg: string) => arg.split("=")[0];
+
+/** The rendered command cut down to kubeadm's flags: no cipher suites, no TLS minimum, nothing else. */
+export function kubeadmCommand(rendered: string[]): string[] {
+    return rendered.filter((arg, i) => i === 0 || KUBEADM_FLAGS.includes(flagName(arg)));
+}
+
+/** kubeadm's flags without any TLS: plain HTTP for clients and peers. */
+export function plaintextCommand(rendered: string[]): string[] {
+    return kubeadmCommand(rendered)
+        .filter((arg) => !TLS_FLAGS.includes(flagName(arg)))
+        .map((arg) => arg.replace(/https:\/\//g, "http://"));
+}
+
+export interface HardeningOptions {
+    rounds: number;
+    /** Member addresses (loopback). */
+    ips: string[];
+    /** The load: everything but the endpoints, credentials and operation. */
+    load: Omit<LoadSpec, "endpoints" | "tls" | "op" | "serverPids">;
+    configs: HardeningConfig[];
+}
+
+export interface HardeningMeasurement extends LoadResult {
+    config: HardeningConfig;
+    round: number;
+}
+
+export interface HardeningBenchResult {
+    options: HardeningOptions;
+    runs: HardeningMeasurement[];
+    /** Per operation: medians over rounds, and the ratios the targets are stated in. */
+    summary: Record<
+        "put" | "range",
+        {
+            opsPerSecond: Partial<Record<HardeningConfig, number>>;
+            p50Ms: Partial<Record<HardeningConfig, number>>;
+            p99Ms: Partial<Record<HardeningConfig, number>>;
+            serverCpuMicrosPerOp: Partial<Record<HardeningConfig, number>>;
+            clientCpuMicrosPerOp: Partial<Record<HardeningConfig, number>>;
+            hardenedVsKubeadmThroughput: number;
+            hardenedVsPlaintextThroughput: number;
+            hardenedVsKubeadmP99: number;
+        }
+    >;
+    /** Warnings the component gave while rendering (once per distinct text). */
+    componentWarnings: string[];
+}
+
+interface RunningConfig {
+    cluster: LocalEtcdCluster;
+    endpoints: string[];
+    tls?: LoadSpec["tls"];
+}
+
+async function startConfig(config: HardeningConfig, ips: string[], warnings: string[]): Promise<RunningConfig> {
+    const args: Partial<SecureEtcdClusterArgs> = config === HardeningConfig.Kubeadm ? { keyAlgorithm: KeyAlgorithm.Rsa2048 } : {};
+    const rewriteCommand =
+        config === HardeningConfig.Kubeadm
+            ? kubeadmCommand
+            : config === HardeningConfig.Plaintext
+              ? plaintextCommand
+              : undefined;
+    const cluster = await collectingWarnings(
+        () =>
+            LocalEtcdCluster.start({
+                name: `bench-${config}`,
+                hosts: ips.map((ip) => ({ ip })),
+                tempPrefix: `secure-etcd-bench-${config}-`,
+                args,
+                rewriteCommand,
+            }),
+        warnings,
+    );
+    try {
+        const scheme = config === HardeningConfig.Plaintext ? "http" : "https";
+        const endpoints = ips.map((ip) => `${scheme}://${ip}:2379`);
+        if (config === HardeningConfig.Plaintext) {
+            return { cluster, endpoints };
+        }
+        const creds = cluster.rendered.clientCredentials;
+        if (config === HardeningConfig.Hardened) {
+            await bootstrapRbac(cluster, endpoints[0]);
+        }
+        const apiserver = creds["kube-apiserver-etcd-client"];
+        return {
+            cluster,
+            endpoints,
+            tls: { ca: apiserver.caCertPem, cert: apiserver.certPem, key: apiserver.keyPem },
+        };
+    } catch (e) {
+        await cluster.stop();
+        throw e;
+    }
+}
+
+/** Runs the component's RBAC bootstrap script against the cluster: roles, users, then auth on. */
+async function bootstrapRbac(cluster: LocalEtcdCluster, endpoint: string): Promise<void> {
+    const dir = path.join(cluster.root, "bench-rbac");
+    fs.mkdirSync(dir, { mode: 0o700 });
+    const backup = cluster.rendered.clientCredentials["etcd-backup"];
+    const file = (name: string, content: string) => {
+        fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
+        return path.join(dir, name);
+    };
+    const script = file("rbac.py", renderBootstrapScript(resolveRbac({})));
+    await execFileAsync("python3", [
+        script,
+        `--endpoints=${endpoint}`,
+        `--cacert=${file("ca.crt", backup.caCertPem)}`,
+        `--cert=${file("client.crt", backup.certPem)}`,
+        `--key=${file("client.key", backup.keyPem)}`,
+        "--root-password-file",
+        file("root-password", crypto.randomBytes(18).toString("base64")),
+    ]);
+}
+
+export async function benchHardening(options: HardeningOptions): Promise<HardeningBenchResult> {
+    const runs: HardeningMeasurement[] = [];
+    const warnings: string[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+        // Rotate the order each round so that no configuration always runs first (or on a warmer disk).
+        const order = options.configs.map((_, i) => options.configs[(i + round) % options.configs.length]);
+        for (const config of order) {
+            const running = await startConfig(config, options.ips, warnings);
+            try {
+                for (const op of ["put", "range"] as const) {
+                    const spec: LoadSpec = {
+                        ...options.load,
+                        endpoints: running.endpoints,
+                        tls: running.tls,
+                        op,
+                        serverPids: running.cluster.members.map((m) => m.process.pid!),
+                    };
+                    const result = await runChild<LoadResult>("loadChild", spec);
+                    runs.push({ ...result, config, round });
+                    process.stderr.write(
+                        `hardening bench: round ${round + 1}/${options.rounds} ${config} ${op}: ` +
+                            `${result.opsPerSecond.toFixed(0)} ops/s, p99 ${result.p99Ms.toFixed(2)} ms, CPU per op ` +
+                            `etcd ${result.serverCpuMicrosPerOp.toFixed(0)} us, client ${result.clientCpuMicrosPerOp.toFixed(0)} us\n`,
+                    );
+                }
+            } finally {
+                await running.cluster.stop();
+            }
+        }
+    }
+    return { options, runs, summary: summarize(options.configs, runs), componentWarnings: [...new Set(warnings)] };
+}
+
+function summarize(configs: HardeningConfig[], runs: HardeningMeasurement[]): HardeningBenchResult["summary"] {
+    const of = (op: string, config: HardeningConfig, pick: (r: HardeningMeasurement) => number) =>
+        median(runs.filter((r) => r.op === op && r.config === config).map(pick));
+    const table = (op: "put" | "range") => {
+        const per = (pick: (r: HardeningMeasurement) => number) =>
+            Object.fromEntries(configs.map((c) => [c, of(op, c, pick)])) as Partial<Record<HardeningConfig, number>>;
+        const opsPerSecond = per((r) => r.opsPerSecond);
+        const p99Ms = per((r) => r.p99Ms);
+        const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : NaN);
+        return {
+            opsPerSecond,
+            p50Ms: per((r) => r.p50Ms),
+            p99Ms,
+            serverCpuMicrosPerOp: per((r) => r.serverCpuMicrosPerOp),
+            clientCpuMicrosPerOp: per((r) => r.clientCpuMicrosPerOp),
+            hardenedVsKubeadmThroughput: ratio(opsPerSecond.hardened, opsPerSecond.kubeadm),
+            hardenedVsPlaintextThroughput: ratio(opsPerSecond.hardened, opsPerSecond.plaintext),
+            hardenedVsKubeadmP99: ratio(p99Ms.hardened, p99Ms.kubeadm),
+        };
+    };
+    return { put: table("put"), range: table("range") };
+}
