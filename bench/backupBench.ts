@@ -10,6 +10,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { Etcd3 } from "etcd3";
 import { BenchMode } from "./backupChild";
+import { median } from "./stats";
 import { freePort, startThrowawayEtcd } from "../src/backup/agent/throwawayEtcd";
 import { startS3Server } from "../test/harness/s3Server";
 
@@ -37,8 +38,6 @@ export interface BackupBenchResult {
     uploadRatio: Record<string, number>;
     peakRssMiB: Record<string, number>;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function fillTo(client: Etcd3, targetBytes: number, written: { bytes: number; n: number }): Promise<void> {
     const value = crypto.randomBytes(MiB - 1024);

@@ -3,7 +3,13 @@
 // Every measurement is a fresh process; component and bare runs alternate within each round.
 import { SecureEtcdCluster } from "../src/cluster";
 import { runProgram } from "../src/local/program";
-import { BENCH_CLUSTER_ARGS, benchClusterName, ComponentMeasurementRaw, ComponentSpec, TemplateRegistration } from "./componentChild";
+import {
+    BENCH_CLUSTER_ARGS,
+    benchClusterName,
+    ComponentMeasurementRaw,
+    ComponentSpec,
+    TemplateRegistration,
+} from "./componentChild";
 import { median, runChild } from "./stats";
 
 export interface ComponentMeasurement extends ComponentMeasurementRaw {

@@ -53,7 +53,6 @@ export const BENCH_CLUSTER_ARGS = {
 /** A resource class that takes its inputs as its arguments, as the provider SDKs' classes do. */
 type ResourceClass = new (name: string, args: pulumi.Inputs) => pulumi.CustomResource;
 
-
 /**
  * The class that registers a type token (`aws:s3/bucket:Bucket` is `aws.s3.Bucket`), so that the
  * baseline registers what a hand-written program would, output properties and one-off costs
@@ -90,11 +89,11 @@ function replay(spec: ComponentSpec, cluster: number, classes: Map<string, Resou
             new pulumi.ComponentResource(r.type, name);
             continue;
         }
-        const props: pulumi.Inputs = {};
-        for (const [k, v] of Object.entries(r.inputs)) {
-            props[k] = r.secretInputs.includes(k) ? pulumi.secret(v) : v;
+        const args: pulumi.Inputs = {};
+        // A dynamic resource's `__provider` is what its class serializes, not an argument.
+        for (const [k, v] of Object.entries(r.inputs).filter(([k]) => k !== "__provider")) {
+            args[k] = r.secretInputs.includes(k) ? pulumi.secret(v) : v;
         }
-        const { __provider: _serialized, ...args } = props;
         new (classes.get(r.type)!)(name, args);
     }
 }

@@ -111,9 +111,15 @@ function negotiated(member: Member): string {
     return `${version} ${cipher}`;
 }
 
-export async function benchHandshakes(rounds: number, secondsPerRun: number, ips: string[]): Promise<HandshakeBenchResult> {
+export async function benchHandshakes(
+    rounds: number,
+    secondsPerRun: number,
+    ips: string[],
+): Promise<HandshakeBenchResult> {
     if (!onPath("openssl")) {
-        throw new Error("openssl is not installed; the key-type benchmark drives it: `sudo apt-get install -y openssl`");
+        throw new Error(
+            "openssl is not installed; the key-type benchmark drives it: `sudo apt-get install -y openssl`",
+        );
     }
     const members: Member[] = [];
     const runs: HandshakeMeasurement[] = [];

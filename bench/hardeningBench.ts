@@ -51,6 +51,9 @@ const KUBEADM_FLAGS = [
     "--listen-metrics-urls",
     "--experimental-initial-corrupt-check",
     "--experimental-watch-progress-notify-interval",
+    // Their names from etcd 3.6 on.
+    "--feature-gates",
+    "--watch-progress-notify-interval",
     // Not kubeadm's, but kept so that every configuration logs the same way.
     "--logger",
 ];
@@ -115,14 +118,15 @@ export interface HardeningBenchResult {
     componentWarnings: string[];
 }
 
-interface RunningConfig {
+export interface RunningConfig {
     cluster: LocalEtcdCluster;
     endpoints: string[];
     tls?: LoadSpec["tls"];
 }
 
-async function startConfig(config: HardeningConfig, ips: string[], warnings: string[]): Promise<RunningConfig> {
-    const args: Partial<SecureEtcdClusterArgs> = config === HardeningConfig.Kubeadm ? { keyAlgorithm: KeyAlgorithm.Rsa2048 } : {};
+export async function startConfig(config: HardeningConfig, ips: string[], warnings: string[]): Promise<RunningConfig> {
+    const args: Partial<SecureEtcdClusterArgs> =
+        config === HardeningConfig.Kubeadm ? { keyAlgorithm: KeyAlgorithm.Rsa2048 } : {};
     const rewriteCommand =
         config === HardeningConfig.Kubeadm
             ? kubeadmCommand

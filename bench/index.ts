@@ -1,58 +1,205 @@
-// `npm run bench`: measurements that are reported, never asserted. Prints a table (medians of
-// repeated runs, with min-max) and writes the raw figures to bench-results.json.
+// `npm run bench`: measurements that are reported, never asserted. Prints a table per benchmark
+// (medians of repeated runs, with min-max) and writes the raw figures to bench-results.json.
+// BENCH_ONLY=hardening,keytype,component,backup picks some; see README "Benchmarks" for the knobs.
 import * as fs from "fs";
 import * as os from "os";
-import { benchBackup, BackupMeasurement } from "./backupBench";
+import { execFileSync } from "child_process";
+import { KeyAlgorithm } from "../src/args";
+import { installedEtcdVersion } from "../src/local/etcdBinary";
+import { benchBackup, BackupBenchResult } from "./backupBench";
+import { benchComponent, ComponentBenchResult } from "./componentBench";
+import { benchHandshakes, HandshakeBenchResult } from "./handshakeBench";
+import { benchHardening, HardeningBenchResult, HardeningConfig } from "./hardeningBench";
+import { spread } from "./stats";
 
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+const REPEATS = Number(env("BENCH_REPEATS", "5"));
+const BACKUP_REPEATS = Number(env("BENCH_BACKUP_REPEATS", "3"));
+const ONLY = env("BENCH_ONLY", "hardening,keytype,component,backup").split(",");
+const MEMBER_IPS = ["127.0.1.1", "127.0.1.2", "127.0.1.3"];
 
-function summary(values: number[]): string {
-    const sorted = [...values].sort((a, b) => a - b);
-    const med = sorted[Math.floor(sorted.length / 2)];
-    return `${med.toFixed(1)} (${sorted[0].toFixed(1)}-${sorted[sorted.length - 1].toFixed(1)})`;
+const met = (ok: boolean) => (ok ? "met" : "MISSED");
+
+function machineInfo(): string {
+    let disk = "";
+    try {
+        disk = execFileSync("findmnt", ["-no", "FSTYPE,SOURCE", "-T", os.tmpdir()], { encoding: "utf8" }).trim();
+    } catch {
+        disk = "unknown filesystem";
+    }
+    return (
+        `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+        `Linux ${os.release()}, Node ${process.version}, etcd ${installedEtcdVersion()}, data on ${disk}`
+    );
+}
+
+function hardeningTable(r: HardeningBenchResult): string {
+    const rows = [
+        "| op | configuration | ops/s median (min-max) | p50 ms | p99 ms median (min-max) | etcd CPU us/op | load generator CPU us/op |",
+        "|---|---|---|---|---|---|---|",
+    ];
+    for (const op of ["put", "range"] as const) {
+        for (const config of r.options.configs) {
+            const runs = r.runs.filter((x) => x.op === op && x.config === config);
+            const s = r.summary[op];
+            rows.push(
+                `| ${op} | ${config} | ${spread(
+                    runs.map((x) => x.opsPerSecond),
+                    0,
+                )} | ${s.p50Ms[config]!.toFixed(1)} | ` +
+                    `${spread(runs.map((x) => x.p99Ms))} | ${s.serverCpuMicrosPerOp[config]!.toFixed(0)} | ` +
+                    `${s.clientCpuMicrosPerOp[config]!.toFixed(0)} |`,
+            );
+        }
+    }
+    const ratios = [
+        "",
+        "| op | hardened / kubeadm throughput (>= 0.90) | hardened / plaintext throughput (>= 0.80) | hardened / kubeadm p99 (<= 1.25) |",
+        "|---|---|---|---|",
+    ];
+    for (const op of ["put", "range"] as const) {
+        const s = r.summary[op];
+        ratios.push(
+            `| ${op} | ${s.hardenedVsKubeadmThroughput.toFixed(2)}x ${met(s.hardenedVsKubeadmThroughput >= 0.9)} | ` +
+                `${s.hardenedVsPlaintextThroughput.toFixed(2)}x ${met(s.hardenedVsPlaintextThroughput >= 0.8)} | ` +
+                `${s.hardenedVsKubeadmP99.toFixed(2)}x ${met(s.hardenedVsKubeadmP99 <= 1.25)} |`,
+        );
+    }
+    const l = r.options.load;
+    return (
+        `Hardening tax (${r.options.rounds} rounds; 3 members on ${r.options.ips.join(", ")}; etcd3 client, ` +
+        `${l.clients} clients over ${l.conns} connections, ${l.valueBytes}-byte values, ${l.total} timed requests per op)\n` +
+        [...rows, ...ratios].join("\n")
+    );
+}
+
+function handshakeTable(r: HandshakeBenchResult): string {
+    const rows = ["| key | handshakes/s median (min-max) | etcd CPU us per handshake |", "|---|---|---|"];
+    for (const k of [KeyAlgorithm.EcdsaP256, KeyAlgorithm.Rsa2048]) {
+        const runs = r.runs.filter((x) => x.keyAlgorithm === k);
+        rows.push(
+            `| ${k} | ${spread(
+                runs.map((x) => x.handshakesPerSecond),
+                0,
+            )} | ${spread(
+                runs.map((x) => x.serverCpuMicrosPerHandshake),
+                0,
+            )} |`,
+        );
+    }
+    rows.push(`| ECDSA-P256 / RSA-2048 | ${r.ecdsaVsRsa.toFixed(2)}x | |`);
+    return (
+        `Key type (${REPEATS} rounds of ${r.secondsPerRun} s; openssl s_time -new, mutual TLS, ${r.protocol})\n` +
+        rows.join("\n")
+    );
+}
+
+function componentTable(r: ComponentBenchResult): string {
+    const rows = [
+        "| clusters | registrations | component s median (min-max) | bare s median (min-max) | time ratio (<= 1.2) | ms per cluster component / bare | peak RSS MiB component / bare |",
+        "|---|---|---|---|---|---|---|",
+    ];
+    for (const s of r.sizes) {
+        const of = (mode: string) => r.runs.filter((x) => x.clusters === s.clusters && x.mode === mode);
+        rows.push(
+            `| ${s.clusters} | ${s.registrations} | ${spread(
+                of("component").map((x) => x.seconds),
+                2,
+            )} | ` +
+                `${spread(
+                    of("bare").map((x) => x.seconds),
+                    2,
+                )} | ${s.timeRatio.toFixed(2)}x ${met(s.timeRatio <= 1.2)} | ` +
+                `${s.componentMsPerCluster.toFixed(0)} / ${s.bareMsPerCluster.toFixed(0)} | ` +
+                `${s.componentMaxRssMiB.toFixed(0)} / ${s.bareMaxRssMiB.toFixed(0)} (${s.memoryRatio.toFixed(2)}x) |`,
+        );
+    }
+    const [first, last] = [r.sizes[0], r.sizes[r.sizes.length - 1]];
+    const growth = last.componentSeconds / first.componentSeconds;
+    return (
+        `Component cost (${REPEATS} rounds; ${r.registrationsPerCluster} registrations per cluster; fresh process per run)\n` +
+        rows.join("\n") +
+        `\n${first.clusters} -> ${last.clusters} clusters: component time x${growth.toFixed(1)} for x${last.clusters / first.clusters} the clusters` +
+        ` (bare x${(last.bareSeconds / first.bareSeconds).toFixed(1)})`
+    );
+}
+
+function backupTable(r: BackupBenchResult): string {
+    const rows = ["| snapshot | mode | MiB/s median (min-max) | peak RSS MiB median (min-max) |", "|---|---|---|---|"];
+    const label: Record<string, string> = {
+        plain: "plain read (no encryption, no upload)",
+        encrypt: "check + encrypt (no upload)",
+        upload: "upload only (no check, no encryption)",
+        backup: "backup (check, encrypt, upload)",
+    };
+    const keys = [...new Set(r.runs.map((x) => `${x.sizeMiB}|${x.mode}`))];
+    for (const key of keys) {
+        const [size, mode] = key.split("|");
+        const runs = r.runs.filter((x) => `${x.sizeMiB}|${x.mode}` === key);
+        rows.push(
+            `| ${size} MiB | ${label[mode]} | ${spread(runs.map((x) => x.mibPerSecond))} | ${spread(runs.map((x) => x.maxRssMiB))} |`,
+        );
+    }
+    const size = (k: string) => k.replace("MiB", " MiB");
+    for (const [k, ratio] of Object.entries(r.pipelineRatio)) {
+        rows.push(`| ${size(k)} | check + encrypt / plain throughput | ${ratio.toFixed(2)}x | |`);
+    }
+    for (const [k, ratio] of Object.entries(r.uploadRatio)) {
+        rows.push(`| ${size(k)} | upload only / plain throughput | ${ratio.toFixed(2)}x | |`);
+    }
+    for (const [k, ratio] of Object.entries(r.throughputRatio)) {
+        rows.push(
+            `| ${size(k)} | backup / plain throughput | ${ratio.toFixed(2)}x (target >= 0.80x) | peak ${r.peakRssMiB[k].toFixed(0)} MiB (target < 200) |`,
+        );
+    }
+    return `Backup (${BACKUP_REPEATS} runs each)\n${rows.join("\n")}`;
 }
 
 async function main(): Promise<void> {
-    const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+    const machine = machineInfo();
     process.stderr.write(`secure-etcd benchmarks on ${machine}\n`);
-    const backup = await benchBackup(REPEATS);
-    const rows: string[] = [
-        "| snapshot | mode | MiB/s median (min-max) | peak RSS MiB median (min-max) |",
-        "|---|---|---|---|",
-    ];
-    const groups = new Map<string, BackupMeasurement[]>();
-    for (const r of backup.runs) {
-        const key = `${r.sizeMiB}|${r.mode}`;
-        groups.set(key, [...(groups.get(key) ?? []), r]);
+    const results: Record<string, unknown> = { machine, date: new Date().toISOString() };
+    const tables: string[] = [];
+    if (ONLY.includes("hardening")) {
+        const r = await benchHardening({
+            rounds: REPEATS,
+            ips: MEMBER_IPS,
+            configs: [
+                HardeningConfig.Plaintext,
+                HardeningConfig.Kubeadm,
+                HardeningConfig.PackageTlsOnly,
+                HardeningConfig.Hardened,
+            ],
+            load: {
+                total: Number(env("BENCH_OPS", "10000")),
+                warmup: 1000,
+                clients: Number(env("BENCH_CLIENTS", "64")),
+                conns: Number(env("BENCH_CONNS", "8")),
+                valueBytes: 256,
+                keySpace: 10_000,
+                prefix: "/registry/bench/",
+            },
+        });
+        results.hardening = r;
+        tables.push(hardeningTable(r));
     }
-    for (const [key, runs] of groups) {
-        const [size, mode] = key.split("|");
-        const label = {
-            plain: "plain read (no encryption, no upload)",
-            encrypt: "check + encrypt (no upload)",
-            upload: "upload only (no check, no encryption)",
-            backup: "backup (check, encrypt, upload)",
-        }[mode];
-        rows.push(
-            `| ${size} MiB | ${label} | ${summary(runs.map((r) => r.mibPerSecond))} | ${summary(runs.map((r) => r.maxRssMiB))} |`,
-        );
+    if (ONLY.includes("keytype")) {
+        const r = await benchHandshakes(REPEATS, Number(env("BENCH_HANDSHAKE_SECONDS", "5")), MEMBER_IPS);
+        results.keyType = r;
+        tables.push(handshakeTable(r));
     }
-    for (const [size, ratio] of Object.entries(backup.pipelineRatio)) {
-        rows.push(`| ${size.replace("MiB", " MiB")} | check + encrypt / plain throughput | ${ratio.toFixed(2)}x | |`);
+    if (ONLY.includes("component")) {
+        const r = await benchComponent(REPEATS, env("BENCH_CLUSTERS", "1,10,50").split(",").map(Number));
+        results.component = r;
+        tables.push(componentTable(r));
     }
-    for (const [size, ratio] of Object.entries(backup.uploadRatio)) {
-        rows.push(`| ${size.replace("MiB", " MiB")} | upload only / plain throughput | ${ratio.toFixed(2)}x | |`);
+    if (ONLY.includes("backup")) {
+        const r = await benchBackup(BACKUP_REPEATS);
+        results.backup = r;
+        tables.push(backupTable(r));
     }
-    for (const [size, ratio] of Object.entries(backup.throughputRatio)) {
-        rows.push(
-            `| ${size.replace("MiB", " MiB")} | backup / plain throughput | ${ratio.toFixed(2)}x (target >= 0.80x) | peak ${backup.peakRssMiB[size].toFixed(0)} MiB (target < 200) |`,
-        );
-    }
-    process.stdout.write(`\nBackup (${REPEATS} runs each; ${machine})\n${rows.join("\n")}\n`);
-    fs.writeFileSync(
-        "bench-results.json",
-        JSON.stringify({ machine, date: new Date().toISOString(), backup }, null, 2) + "\n",
-    );
+    process.stdout.write(`\nsecure-etcd benchmarks on ${machine}\n\n${tables.join("\n\n")}\n`);
+    fs.writeFileSync("bench-results.json", JSON.stringify(results, null, 2) + "\n");
     process.stdout.write("\nraw figures: bench-results.json\n");
 }
 
