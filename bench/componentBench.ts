@@ -3,6 +3,7 @@
 // Every measurement is a fresh process; component and bare runs alternate within each round.
 import { SecureEtcdCluster } from "../src/cluster";
 import { runProgram } from "../src/local/program";
+import { collectingWarnings } from "../src/local/warnings";
 import {
     BENCH_CLUSTER_ARGS,
     benchClusterName,
@@ -41,20 +42,18 @@ export interface ComponentBenchResult {
 
 /** One cluster's registrations, recorded under the stand-ins, as the bare replay needs them. */
 async function recordTemplate(): Promise<TemplateRegistration[]> {
-    const original = console.warn;
-    console.warn = () => undefined;
-    try {
-        const { mocks } = await runProgram(() => new SecureEtcdCluster(benchClusterName(0), BENCH_CLUSTER_ARGS));
-        return mocks.registrations.map((r) => ({
-            type: r.type,
-            name: r.name,
-            custom: r.custom,
-            inputs: r.inputs,
-            secretInputs: r.secretInputs,
-        }));
-    } finally {
-        console.warn = original;
-    }
+    // The component's warnings are not what is measured.
+    const { mocks } = await collectingWarnings(
+        () => runProgram(() => new SecureEtcdCluster(benchClusterName(0), BENCH_CLUSTER_ARGS)),
+        [],
+    );
+    return mocks.registrations.map((r) => ({
+        type: r.type,
+        name: r.name,
+        custom: r.custom,
+        inputs: r.inputs,
+        secretInputs: r.secretInputs,
+    }));
 }
 
 export async function benchComponent(rounds: number, sizes: number[]): Promise<ComponentBenchResult> {

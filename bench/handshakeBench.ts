@@ -11,8 +11,7 @@ import { KeyAlgorithm } from "../src/args";
 import { onPath } from "../src/local/etcdBinary";
 import { LocalEtcdCluster } from "../src/local/etcdCluster";
 import { collectingWarnings } from "../src/local/warnings";
-import { processCpuSeconds } from "./loadChild";
-import { median } from "./stats";
+import { median, processCpuSeconds } from "./stats";
 
 const execFileAsync = promisify(execFile);
 

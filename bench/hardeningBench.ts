@@ -28,7 +28,19 @@ export enum HardeningConfig {
     Hardened = "hardened",
 }
 
-/** Flags kubeadm sets on etcd (facts §2), besides the ones every configuration shares. */
+/** Mutual TLS for clients and for peers: what kubeadm has and plaintext drops. */
+const MUTUAL_TLS_FLAGS = [
+    "--cert-file",
+    "--key-file",
+    "--trusted-ca-file",
+    "--client-cert-auth",
+    "--peer-cert-file",
+    "--peer-key-file",
+    "--peer-trusted-ca-file",
+    "--peer-client-cert-auth",
+];
+
+/** Flags kubeadm sets on etcd (facts §2); every other rendered flag is dropped for its configuration. */
 const KUBEADM_FLAGS = [
     "--name",
     "--data-dir",
@@ -39,14 +51,7 @@ const KUBEADM_FLAGS = [
     "--initial-cluster",
     "--initial-cluster-state",
     "--initial-cluster-token",
-    "--cert-file",
-    "--key-file",
-    "--trusted-ca-file",
-    "--client-cert-auth",
-    "--peer-cert-file",
-    "--peer-key-file",
-    "--peer-trusted-ca-file",
-    "--peer-client-cert-auth",
+    ...MUTUAL_TLS_FLAGS,
     "--snapshot-count",
     "--listen-metrics-urls",
     "--experimental-initial-corrupt-check",
@@ -56,17 +61,6 @@ const KUBEADM_FLAGS = [
     "--watch-progress-notify-interval",
     // Not kubeadm's, but kept so that every configuration logs the same way.
     "--logger",
-];
-
-const TLS_FLAGS = [
-    "--cert-file",
-    "--key-file",
-    "--trusted-ca-file",
-    "--client-cert-auth",
-    "--peer-cert-file",
-    "--peer-key-file",
-    "--peer-trusted-ca-file",
-    "--peer-client-cert-auth",
 ];
 
 const flagName = (arg: string) => arg.split("=")[0];
@@ -79,7 +73,7 @@ export function kubeadmCommand(rendered: string[]): string[] {
 /** kubeadm's flags without any TLS: plain HTTP for clients and peers. */
 export function plaintextCommand(rendered: string[]): string[] {
     return kubeadmCommand(rendered)
-        .filter((arg) => !TLS_FLAGS.includes(flagName(arg)))
+        .filter((arg) => !MUTUAL_TLS_FLAGS.includes(flagName(arg)))
         .map((arg) => arg.replace(/https:\/\//g, "http://"));
 }
 

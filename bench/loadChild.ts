@@ -3,9 +3,8 @@
 // `benchmark` tool nor its source): `clients` workers over `conns` client instances, each worker
 // with one request in flight at a time, like etcd's own `benchmark --conns --clients`.
 // Reads a LoadSpec as JSON on stdin (it may carry a client key), prints a LoadResult as JSON.
-import * as fs from "fs";
 import { Etcd3 } from "etcd3";
-import { childMain } from "./stats";
+import { childMain, processCpuSeconds } from "./stats";
 
 export interface LoadSpec {
     endpoints: string[];
@@ -38,16 +37,6 @@ export interface LoadResult {
     /** CPU time the server processes spent per request, all members together, in microseconds. */
     serverCpuMicrosPerOp: number;
 }
-
-/** User + system CPU seconds of a process so far, from /proc (clock ticks are 1/100 s on Linux). */
-export function processCpuSeconds(pid: number): number {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces) start at ")"; utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-const CLOCK_TICKS = 100;
 
 /** The q-quantile (nearest rank) of ascending values. */
 export function quantile(sorted: Float64Array, q: number): number {

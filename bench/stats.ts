@@ -1,6 +1,7 @@
 // What every benchmark shares: medians and spreads of repeated runs, and running a measurement in a
 // child process of its own (its heap, event loop and peak RSS are its own).
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -16,9 +17,9 @@ export function spread(values: number[], digits = 1): string {
  * Runs `bench/<script>.js` with `input` as JSON on its standard input (never on its command line,
  * where `ps` would show a key) and returns the JSON of its last line of output.
  */
-export function runChild<T>(script: string, input: unknown, nodeArgs: string[] = []): Promise<T> {
+export function runChild<T>(script: string, input: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, `${script}.js`)], {
+        const child = spawn(process.execPath, [path.join(__dirname, `${script}.js`)], {
             stdio: ["pipe", "pipe", "pipe"],
         });
         let stdout = "";
@@ -55,3 +56,13 @@ export function childMain<I, O>(measure: (input: I) => Promise<O>): void {
             process.exit(1);
         });
 }
+
+/** User + system CPU seconds of a process so far, from /proc (clock ticks are 1/100 s on Linux). */
+export function processCpuSeconds(pid: number): number {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) start at ")"; utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = 100;
