@@ -25,6 +25,10 @@ export interface RegistrationOptions {
     protect: boolean;
     /** URNs this resource depends on. */
     dependencies: string[];
+    /** The resource's URN, as the engine computes it from its parent, type and name. */
+    urn: string;
+    /** The URNs its aliases stand for: the engine moves state from any of them instead of replacing. */
+    aliases: string[];
 }
 
 /** What the engine would do with a resource, given the previous run's state. */

@@ -42,12 +42,70 @@ export async function runProgram<T>(program: () => T | Promise<T>, options: RunO
     return { result, mocks };
 }
 
+interface AliasSpec {
+    getName(): string;
+    getType(): string;
+    getParenturn(): string;
+    getNoparent(): boolean;
+}
+
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): AliasSpec | undefined;
+}
+
 interface RegisterResourceRequest {
     getType(): string;
     getName(): string;
+    getParent(): string;
     getRetainondelete(): boolean;
     getProtect(): boolean;
     getDependenciesList(): string[];
+    getAliasesList(): AliasMessage[];
+}
+
+/**
+ * The URN the engine gives a resource: the parent's whole type chain qualifies the type. (The mock
+ * monitor keeps only the parent's own type, so its URNs are mapped to the engine's first.)
+ */
+export function urnOf(stack: string, project: string, parentUrn: string, type: string, name: string): string {
+    const qualified = parentUrn ? `${parentUrn.split("::")[2]}$${type}` : type;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/** Computes engine URNs for registrations, given the mock monitor's URNs of their parents. */
+class EngineUrns {
+    private readonly byMockUrn = new Map<string, string>();
+
+    private parentOf(mockParentUrn: string): string {
+        return mockParentUrn ? (this.byMockUrn.get(mockParentUrn) ?? mockParentUrn) : "";
+    }
+
+    urn(req: RegisterResourceRequest): string {
+        const stack = pulumi.getStack();
+        const project = pulumi.getProject();
+        const urn = urnOf(stack, project, this.parentOf(req.getParent()), req.getType(), req.getName());
+        const mockParent = req.getParent();
+        const mockQualified = mockParent
+            ? `${mockParent.split("::")[2].split("$").pop()!}$${req.getType()}`
+            : req.getType();
+        this.byMockUrn.set(`urn:pulumi:${stack}::${project}::${mockQualified}::${req.getName()}`, urn);
+        return urn;
+    }
+
+    /** The URNs a registration's aliases stand for, resolved as the engine does. */
+    aliases(req: RegisterResourceRequest): string[] {
+        const stack = pulumi.getStack();
+        const project = pulumi.getProject();
+        return req.getAliasesList().map((alias) => {
+            const spec = alias.getSpec();
+            if (!spec) {
+                return alias.getUrn();
+            }
+            const parent = spec.getNoparent() ? "" : this.parentOf(spec.getParenturn() || req.getParent());
+            return urnOf(stack, project, parent, spec.getType() || req.getType(), spec.getName() || req.getName());
+        });
+    }
 }
 
 /** The mocks API drops resource options; the monitor sees them. Record them for tests. */
@@ -56,11 +114,14 @@ function recordResourceOptions(mocks: ProviderMocks): void {
         registerResource(req: RegisterResourceRequest, callback: unknown): unknown;
     };
     const register = monitor.registerResource.bind(monitor);
+    const urns = new EngineUrns();
     monitor.registerResource = (req, callback) => {
         mocks.recordOptions(req.getType(), req.getName(), {
             retainOnDelete: req.getRetainondelete(),
             protect: req.getProtect(),
             dependencies: req.getDependenciesList(),
+            urn: urns.urn(req),
+            aliases: urns.aliases(req),
         });
         return register(req, callback);
     };
