@@ -11,7 +11,7 @@ import { promisify } from "util";
 import { Etcd3 } from "etcd3";
 import { BenchMode } from "./backupChild";
 import { median } from "./stats";
-import { freePort, startThrowawayEtcd } from "../src/backup/agent/throwawayEtcd";
+import { freePort, startThrowawayEtcd } from "../agent/backup/throwawayEtcd";
 import { startS3Server } from "../test/harness/s3Server";
 
 const run = promisify(execFile);

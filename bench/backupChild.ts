@@ -5,10 +5,10 @@
 import { Upload } from "@aws-sdk/lib-storage";
 import { PassThrough, Writable } from "stream";
 import { pipeline } from "stream/promises";
-import { DEFAULT_PART_SIZE, runBackup } from "../src/backup/agent/backup";
-import { s3Client } from "../src/backup/agent/s3";
-import { structuredLog } from "../src/backup/agent/log";
-import { buildKeyring, encryptingStream, FRAME_LENGTH } from "../src/backup/agent/envelope";
+import { DEFAULT_PART_SIZE, runBackup } from "../agent/backup/backup";
+import { s3Client } from "../agent/backup/s3";
+import { structuredLog } from "../agent/backup/log";
+import { buildKeyring, encryptingStream, FRAME_LENGTH } from "../agent/backup/envelope";
 import {
     connect,
     EtcdConnection,
@@ -16,7 +16,7 @@ import {
     SnapshotBytes,
     snapshotStream,
     SnapshotIntegrity,
-} from "../src/backup/agent/snapshot";
+} from "../agent/backup/snapshot";
 
 export type BenchMode = "plain" | "encrypt" | "upload" | "backup";
 

@@ -2,8 +2,8 @@
 // local stand-ins, against replaying the same registrations as bare resources (componentChild.ts).
 // Every measurement is a fresh process; component and bare runs alternate within each round.
 import { SecureEtcdCluster } from "../src/cluster";
-import { runProgram } from "../src/local/program";
-import { collectingWarnings } from "../src/local/warnings";
+import { runProgram } from "../testing/program";
+import { collectingWarnings } from "../testing/warnings";
 import {
     BENCH_CLUSTER_ARGS,
     benchClusterName,

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SecureEtcdCluster } from "../src/cluster";
 import { KEY_RING_GUARD_TYPE, KeyRingGuard } from "../src/encryption/keyRingGuard";
 import { KeyRing } from "../src/encryption/rotation";
-import { runProgram } from "../src/local/program";
+import { runProgram } from "../testing/program";
 import { childMain } from "./stats";
 
 /** One registration of the template cluster. */

@@ -8,9 +8,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { KeyAlgorithm } from "../src/args";
-import { onPath } from "../src/local/etcdBinary";
-import { LocalEtcdCluster } from "../src/local/etcdCluster";
-import { collectingWarnings } from "../src/local/warnings";
+import { onPath } from "../agent/etcdBinary";
+import { LocalEtcdCluster } from "../testing/etcdCluster";
+import { collectingWarnings } from "../testing/warnings";
 import { median, processCpuSeconds } from "./stats";
 
 const execFileAsync = promisify(execFile);

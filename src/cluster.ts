@@ -14,7 +14,7 @@ import { EncryptionAtRest } from "./encryption/encryptionAtRest";
 import { EncryptionProvider } from "./encryption/encryptionConfig";
 import { renderKmsPluginPod } from "./encryption/kmsPlugin";
 import { rewriteCommand } from "./encryption/rotation";
-import { encryptionProviderOrderFor } from "./policy/encryptionProviders";
+import { encryptionProviderOrderFor } from "./rules/encryptionProviders";
 import { defaultBundlePaths, renderUserData, secretBundle } from "./nodes/cloudInit";
 import { accountKeyPolicy, kmsPluginPolicy, PolicyDocument, secretsReadPolicy } from "./secrets/policies";
 import { SecretStore, StoredSecret } from "./secrets/secretStore";

@@ -7,7 +7,7 @@
 // read from the YAML; nothing from it is ever put in a message.
 import { PolicyResource, ReportViolation, StackValidationArgs } from "@pulumi/policy";
 import * as YAML from "yaml";
-import { firstProviderFinding, ProviderVerdict, providerOrderOf } from "../../src/policy/encryptionProviders";
+import { firstProviderFinding, ProviderVerdict, providerOrderOf } from "secure-etcd/rules";
 import { ofType, propsOf } from "./stack";
 import { COMPONENT } from "./types";
 import { isUnknown, readArray, readString, UNKNOWN, Unknown } from "./values";

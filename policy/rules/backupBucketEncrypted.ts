@@ -1,6 +1,6 @@
 // Backups hold every key etcd stores: they are encrypted at rest under a key the cluster's owner
 // controls (SSE-KMS with a customer-managed key), not the AWS-managed aws/s3 key or SSE-S3.
-import { sseKmsProblem } from "../../src/policy/bucketRules";
+import { sseKmsProblem } from "secure-etcd/rules";
 import { attachedTo, backupBucketsOrSkip } from "../lib/backupBuckets";
 import { propsOf } from "../lib/stack";
 import { EtcdStackPolicy, TYPES } from "../lib/types";

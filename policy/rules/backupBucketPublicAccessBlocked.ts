@@ -1,5 +1,5 @@
 // No ACL or bucket policy can ever make a backup public: all four S3 public-access blocks are on.
-import { missingPublicAccessBlocks, PUBLIC_ACCESS_BLOCK_FLAGS } from "../../src/policy/bucketRules";
+import { missingPublicAccessBlocks, PUBLIC_ACCESS_BLOCK_FLAGS } from "secure-etcd/rules";
 import { attachedTo, backupBucketsOrSkip } from "../lib/backupBuckets";
 import { propsOf } from "../lib/stack";
 import { EtcdStackPolicy, TYPES } from "../lib/types";

@@ -1,5 +1,5 @@
 // Backups travel only over TLS: the bucket policy denies every S3 action when aws:SecureTransport is false.
-import { tlsOnlyPolicyProblem } from "../../src/policy/bucketRules";
+import { tlsOnlyPolicyProblem } from "secure-etcd/rules";
 import { attachedTo, backupBucketsOrSkip } from "../lib/backupBuckets";
 import { propsOf } from "../lib/stack";
 import { EtcdStackPolicy, TYPES } from "../lib/types";

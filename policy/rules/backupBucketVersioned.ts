@@ -1,6 +1,6 @@
 // A snapshot overwritten or deleted by mistake (or by an attacker with write access) stays
 // recoverable as a previous version.
-import { versioningProblem } from "../../src/policy/bucketRules";
+import { versioningProblem } from "secure-etcd/rules";
 import { attachedTo, backupBucketsOrSkip } from "../lib/backupBuckets";
 import { propsOf } from "../lib/stack";
 import { EtcdStackPolicy, TYPES } from "../lib/types";

@@ -1,6 +1,6 @@
 // Every SecureEtcdCluster keeps its network access control: security-group rules for the client
 // (2379) and peer (2380) ports. Removing them is allowed only by a named suppression with a reason.
-import { ETCD_PORTS } from "../../src/manifests/nodeLayout";
+import { ETCD_PORTS } from "secure-etcd/rules";
 import { ingressRuleResources } from "../lib/etcdGroups";
 import { coversPort, ingressOf } from "../lib/ingress";
 import { isDescendantOf, ofType, propsOf } from "../lib/stack";

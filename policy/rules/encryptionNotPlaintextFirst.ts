@@ -1,6 +1,6 @@
 // kube-apiserver encrypts every write with the first provider: identity there means Secrets are
 // stored in etcd (and in every etcd backup) in plain text.
-import { ProviderVerdict } from "../../src/policy/encryptionProviders";
+import { ProviderVerdict } from "secure-etcd/rules";
 import { reportProviderFindings } from "../lib/encryptionOrder";
 import { EtcdStackPolicy } from "../lib/types";
 

@@ -1,6 +1,6 @@
 // aescbc and aesgcm do encrypt, but the Kubernetes docs discourage them (padding oracles; nonce reuse
 // without frequent rotation): a warning, with the component's own explanation of why.
-import { ProviderVerdict } from "../../src/policy/encryptionProviders";
+import { ProviderVerdict } from "secure-etcd/rules";
 import { reportProviderFindings } from "../lib/encryptionOrder";
 import { EtcdStackPolicy } from "../lib/types";
 

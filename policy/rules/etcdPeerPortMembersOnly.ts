@@ -3,7 +3,7 @@
 // etcd group (and whether a source is that same group) needs the resource tree and, during a
 // preview, the property dependencies that link a rule to a group whose id is not known yet.
 import { PolicyResource } from "@pulumi/policy";
-import { ETCD_PORTS } from "../../src/manifests/nodeLayout";
+import { ETCD_PORTS } from "secure-etcd/rules";
 import { EtcdGroup, etcdGroups, ingressRuleResources, ruleIsOn } from "../lib/etcdGroups";
 import { coversPort, IngressView, ingressOf } from "../lib/ingress";
 import { labelOf, propsOf } from "../lib/stack";

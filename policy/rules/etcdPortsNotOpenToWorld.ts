@@ -2,8 +2,8 @@
 // any security group of the stack, however the rule is spelled. Resource-level: it stops the rule
 // before it is created. The whole-internet test and its wording are the component's own
 // (sourceCidrProblem), so a rule the component would refuse as an argument is refused here too.
-import { ETCD_PORTS } from "../../src/manifests/nodeLayout";
-import { isOpenToWorld, parseCidr, sourceCidrProblem } from "../../src/network/networkRules";
+import { ETCD_PORTS } from "secure-etcd/rules";
+import { isOpenToWorld, parseCidr, sourceCidrProblem } from "secure-etcd/rules";
 import { numberListSetting, numberSetting } from "../lib/config";
 import { coversPort, ingressOf } from "../lib/ingress";
 import { EtcdResourcePolicy, TYPES } from "../lib/types";

@@ -2,7 +2,7 @@
 // etcd's root password) are encrypted under a customer-managed KMS key, never the account's
 // AWS-managed aws/secretsmanager key, whose policy lets every principal of the account with
 // secretsmanager access decrypt. An alias is refused as the component refuses it (kmsKeyArnProblem).
-import { kmsKeyArnProblem } from "../../src/secrets/policies";
+import { kmsKeyArnProblem } from "secure-etcd/rules";
 import { clusterOf, labelOf, ofType, propsOf } from "../lib/stack";
 import { EtcdStackPolicy, TYPES } from "../lib/types";
 import { readString, UNKNOWN } from "../lib/values";

@@ -4,7 +4,7 @@ import {
     DEFAULT_MAX_LEAF_VALIDITY_DAYS,
     DEFAULT_MIN_EARLY_RENEWAL_HOURS,
     leafValidityProblems,
-} from "../../src/policy/certificateValidity";
+} from "secure-etcd/rules";
 import { numberSetting } from "../lib/config";
 import { EtcdResourcePolicy, TYPES } from "../lib/types";
 import { plainProps, readBoolean, readNumber, UNKNOWN } from "../lib/values";

@@ -1,12 +1,7 @@
 // No weak keys anywhere in the stack: RSA below 2048 bits, or ECDSA on P224 (which is also what the
 // tls provider picks when ecdsaCurve is omitted). The rule is the same pure predicate that the
 // component's own key table is tested against.
-import {
-    DEFAULT_KEY_STRENGTH_LIMITS,
-    MIN_RSA_BITS,
-    privateKeyProblem,
-    STRONG_ECDSA_CURVES,
-} from "../../src/policy/keyStrength";
+import { DEFAULT_KEY_STRENGTH_LIMITS, MIN_RSA_BITS, privateKeyProblem, STRONG_ECDSA_CURVES } from "secure-etcd/rules";
 import { numberSetting, stringListSetting } from "../lib/config";
 import { EtcdResourcePolicy, TYPES } from "../lib/types";
 import { plainProps, readNumber, readString, UNKNOWN } from "../lib/values";

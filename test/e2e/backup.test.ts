@@ -9,14 +9,14 @@ import * as os from "os";
 import * as path from "path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Etcd3 } from "etcd3";
-import { BackupManifest } from "../../src/backup/agent/objects";
-import { LocalEtcdCluster } from "../../src/local/etcdCluster";
+import { BackupManifest } from "../../agent/backup/objects";
+import { LocalEtcdCluster } from "../../testing/etcdCluster";
 import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
 import { LocalS3, startS3Server } from "../harness/s3Server";
 import { startNetnsCluster } from "./localCluster";
 
-const CLI = path.resolve(__dirname, "../../src/cli/main.js");
+const CLI = path.resolve(__dirname, "../../agent/cli/main.js");
 const BUCKET = "etcd-backups-e2e";
 const CLUSTER = "e2e";
 const KEY_COUNT = 10_000;

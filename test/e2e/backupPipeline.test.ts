@@ -10,8 +10,8 @@ import * as os from "os";
 import * as path from "path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { Readable } from "stream";
-import { uploadSnapshot, UploadTarget } from "../../src/backup/agent/backup";
-import { structuredLog } from "../../src/backup/agent/log";
+import { uploadSnapshot, UploadTarget } from "../../agent/backup/backup";
+import { structuredLog } from "../../agent/backup/log";
 import { LocalS3, startS3Server } from "../harness/s3Server";
 
 const MiB = 1024 * 1024;

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { runProgram, valueOf } from "../harness/program";
+import { runProgram, valueOf } from "../../testing/program";
 import { SecureEtcdCluster } from "../../src";
 
 function schemaCheck(userData: string): { status: number | null; output: string } {

@@ -1,12 +1,12 @@
 // The rendered artifacts run a real etcd cluster; every security promise is probed from outside.
-// The probes themselves live in src/local/probes.ts, where the demo runs the same ones as a report.
+// The probes themselves live in testing/probes.ts, where the demo runs the same ones as a report.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import { X509Certificate } from "crypto";
 import { Etcd3 } from "etcd3";
-import { LocalEtcdCluster, LocalMember } from "../../src/local/etcdCluster";
-import { issueLeaf } from "../../src/local/issue";
-import { CONFORMANCE_PROBES, ProbeTarget, servedCertificate } from "../../src/local/probes";
+import { LocalEtcdCluster, LocalMember } from "../../testing/etcdCluster";
+import { issueLeaf } from "../../agent/issue";
+import { CONFORMANCE_PROBES, ProbeTarget, servedCertificate } from "../../testing/probes";
 import { HOST_IP, leftovers, SUBNET } from "./netns";
 import { startNetnsCluster } from "./localCluster";
 

@@ -6,10 +6,10 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { CONFORMANCE_PROBES } from "../../src/local/probes";
+import { CONFORMANCE_PROBES } from "../../testing/probes";
 
-/** The compiled CLI next to this compiled test: build/src/cli/main.js. */
-const CLI = path.resolve(__dirname, "../../src/cli/main.js");
+/** The compiled demo entry next to this compiled test: build/testing/demoCommand.js. */
+const CLI = path.resolve(__dirname, "../../testing/demoCommand.js");
 
 interface DemoRun {
     child: ChildProcess;
@@ -21,7 +21,7 @@ interface DemoRun {
 const runs: DemoRun[] = [];
 
 function startDemo(args: string[], options: { env?: NodeJS.ProcessEnv; asNobody?: boolean } = {}): DemoRun {
-    const argv = [process.execPath, CLI, "demo", ...args];
+    const argv = [process.execPath, CLI, ...args];
     const command = options.asNobody ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...argv] : argv;
     // A process group of its own: a terminal's Ctrl-C reaches the group, and cleanup can kill all of it.
     const child = spawn(command[0], command.slice(1), {

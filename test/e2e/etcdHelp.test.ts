@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import { renderEtcdFlags } from "../../src/manifests/etcdFlags";
 import { parseEtcdVersion } from "../../src/manifests/etcdVersion";
-import { installedEtcdVersion } from "../../src/local/etcdBinary";
+import { installedEtcdVersion } from "../../agent/etcdBinary";
 
 describe("flags against the installed etcd binary", function () {
     it("renders only flags that `etcd --help` of the installed version lists", () => {

@@ -1,10 +1,10 @@
 // The conformance suite's cluster: the component's own artifacts on real etcd, one network namespace
 // per member, so the rendered flags (client port on 127.0.0.1 and the member address, metrics on
-// 127.0.0.1) run unchanged. The engine is the one the demo uses (src/local/etcdCluster.ts).
+// 127.0.0.1) run unchanged. The engine is the one the demo uses (testing/etcdCluster.ts).
 import { execFile, execFileSync } from "child_process";
 import { promisify } from "util";
 import { SecureEtcdClusterArgs } from "../../src";
-import { LocalEtcdCluster, LocalMember } from "../../src/local/etcdCluster";
+import { LocalEtcdCluster, LocalMember } from "../../testing/etcdCluster";
 import { createHosts, memberIp, namespaceOf, removeHosts } from "./netns";
 
 export const MEMBER_COUNT = 3;

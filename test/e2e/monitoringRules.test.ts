@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { buildCluster, THREE_MEMBERS } from "../harness/cluster";
-import { valueOf } from "../harness/program";
+import { valueOf } from "../../testing/program";
 import {
     AlertRule,
     CertificateExpiry,

@@ -11,15 +11,15 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { Etcd3 } from "etcd3";
-import { LocalEtcdCluster, LocalMember } from "../../src/local/etcdCluster";
-import { issueLeaf, newCa } from "../../src/local/issue";
+import { LocalEtcdCluster, LocalMember } from "../../testing/etcdCluster";
+import { issueLeaf, newCa } from "../../agent/issue";
 import { prometheusRulesYaml, renderPrometheusRules, ruleMetricNames } from "../../src/monitoring/prometheusRules";
 import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
-import { CheckResult, CheckStatus, VerifyReport } from "../../src/verify/verify";
+import { CheckResult, CheckStatus, VerifyReport } from "../../agent/verify/verify";
 import { startNetnsCluster } from "./localCluster";
 
-const CLI = path.resolve(__dirname, "../../src/cli/main.js");
+const CLI = path.resolve(__dirname, "../../agent/cli/main.js");
 
 interface Ran {
     code: number;

@@ -2,8 +2,8 @@ import { strict as assert } from "assert";
 // Builds a SecureEtcdCluster under the mocks and resolves its outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
-import { runProgram, resolve, Resolved } from "./program";
-import { ProviderMocks } from "./mocks";
+import { runProgram, resolve, Resolved } from "../../testing/program";
+import { ProviderMocks } from "../../testing/mocks";
 
 export const THREE_MEMBERS = [
     { name: "etcd-0", ip: "10.0.1.10" },

@@ -14,9 +14,9 @@ import {
     objectBase,
     parseManifest,
     snapshotKey,
-} from "../../src/backup/agent/objects";
-import { Rechunk, SnapshotIntegrity } from "../../src/backup/agent/snapshot";
-import { structuredLog } from "../../src/backup/agent/log";
+} from "../../agent/backup/objects";
+import { Rechunk, SnapshotIntegrity } from "../../agent/backup/snapshot";
+import { structuredLog } from "../../agent/backup/log";
 
 async function collect(chunks: Buffer[], ...stages: NodeJS.ReadWriteStream[]): Promise<Buffer[]> {
     const out: Buffer[] = [];

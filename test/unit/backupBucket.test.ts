@@ -15,9 +15,9 @@ import {
 import { bucketNameProblem, derivedBucketName, sanitizeForBucketName } from "../../src/backup/bucketNaming";
 import { accountKeyPolicy, PolicyDocument, secretsReadPolicy } from "../../src/secrets/policies";
 import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/awsEmulator";
-import { ProviderMocks, Registration } from "../harness/mocks";
-import { runProgram, valueOf } from "../harness/program";
+import { MOCK_ACCOUNT, MOCK_REGION } from "../../testing/awsEmulator";
+import { ProviderMocks, Registration } from "../../testing/mocks";
+import { runProgram, valueOf } from "../../testing/program";
 
 const KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const INPUT: BackupPolicyInput = {

@@ -23,7 +23,7 @@ import { secretBundle, defaultBundlePaths } from "../../src/nodes/cloudInit";
 import { PolicyDocument } from "../../src/secrets/policies";
 import { isBackupInterval } from "../../src/validation";
 import { buildCluster, capturedWarnings, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { runProgram, resolve, valueOf } from "../harness/program";
+import { runProgram, resolve, valueOf } from "../../testing/program";
 
 const VALID_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
 const BACKUP_PATHS = [

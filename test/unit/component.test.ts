@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { SecureEtcdCluster } from "../../src";
 import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { runProgram } from "../harness/program";
+import { runProgram } from "../../testing/program";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";
 const TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";

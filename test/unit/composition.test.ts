@@ -14,8 +14,8 @@ import {
     SecureEtcdClusterArgs,
 } from "../../src";
 import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { ProviderMocks, Registration } from "../harness/mocks";
-import { resolve, runProgram, valueOf } from "../harness/program";
+import { ProviderMocks, Registration } from "../../testing/mocks";
+import { resolve, runProgram, valueOf } from "../../testing/program";
 
 const KEY = "aws:kms/key:Key";
 const ALIAS = "aws:kms/alias:Alias";

@@ -4,10 +4,10 @@ import { strict as assert } from "assert";
 import * as YAML from "yaml";
 import { EncryptionProvider, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { EncryptionConfiguration, encryptionConfigViolations } from "../../src/encryption/encryptionConfig";
-import { containsSecret, ProviderMocks, Registration } from "../harness/mocks";
-import { resolve, runProgram, valueOf } from "../harness/program";
+import { containsSecret, ProviderMocks, Registration } from "../../testing/mocks";
+import { resolve, runProgram, valueOf } from "../../testing/program";
 import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/awsEmulator";
+import { MOCK_ACCOUNT, MOCK_REGION } from "../../testing/awsEmulator";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";

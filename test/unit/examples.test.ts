@@ -7,8 +7,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { Volume } from "../../src";
-import { runProgram, resolve, valueOf } from "../harness/program";
-import { ProviderMocks, Registration } from "../harness/mocks";
+import { runProgram, resolve, valueOf } from "../../testing/program";
+import { ProviderMocks, Registration } from "../../testing/mocks";
 import { certFacts } from "../harness/certs";
 
 type Exports = Record<string, pulumi.Output<unknown>>;

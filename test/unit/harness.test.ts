@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import * as x509 from "@peculiar/x509";
-import { runProgram, resolve } from "../harness/program";
-import { ProviderMocks } from "../harness/mocks";
+import { runProgram, resolve } from "../../testing/program";
+import { ProviderMocks } from "../../testing/mocks";
 
 describe("test harness: fidelity to the real providers", function () {
     it("issues tls keys in the provider's PEM formats, with P-224 as the unset ECDSA curve", async () => {

@@ -12,10 +12,10 @@ import {
     MAX_ALARM_WINDOW_MINUTES,
 } from "../../src/monitoring/backupAlarms";
 import { RuleFile } from "../../src/monitoring/prometheusRules";
-import { MOCK_ACCOUNT } from "../../src/local/awsEmulator";
+import { MOCK_ACCOUNT } from "../../testing/awsEmulator";
 import { buildCluster, capturedWarnings, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { ProviderMocks } from "../harness/mocks";
-import { resolve, runProgram, valueOf } from "../harness/program";
+import { ProviderMocks } from "../../testing/mocks";
+import { resolve, runProgram, valueOf } from "../../testing/program";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const METRIC = "aws:s3/bucketMetric:BucketMetric";

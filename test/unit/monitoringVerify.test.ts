@@ -7,9 +7,9 @@ import * as crypto from "crypto";
 import * as https from "https";
 import { AddressInfo } from "net";
 import * as x509 from "@peculiar/x509";
-import { issueLeaf, Issued, newCa } from "../../src/local/issue";
-import { decodeFields, decodeMemberList, stringField } from "../../src/verify/etcdGrpc";
-import { chainTo, CheckStatus, parseCertificates, renderTable, verifyCluster } from "../../src/verify/verify";
+import { issueLeaf, Issued, newCa } from "../../agent/issue";
+import { decodeFields, decodeMemberList, stringField } from "../../agent/verify/etcdGrpc";
+import { chainTo, CheckStatus, parseCertificates, renderTable, verifyCluster } from "../../agent/verify/verify";
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 

@@ -6,8 +6,8 @@ import YAML from "yaml";
 import { SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { isOpenToWorld, parseCidr, sourceCidrProblem } from "../../src/network/networkRules";
 import { buildCluster, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { valueOf } from "../harness/program";
-import { ProviderMocks } from "../harness/mocks";
+import { valueOf } from "../../testing/program";
+import { ProviderMocks } from "../../testing/mocks";
 
 const GROUP = "aws:ec2/securityGroup:SecurityGroup";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";

@@ -5,7 +5,7 @@ import { EtcdPermission, NodeFile } from "../../src";
 import { RBAC_SCRIPT_PATH, RBAC_UNIT_PATH, ROOT_PASSWORD_PATH } from "../../src/rbac/rbacNodeFiles";
 import { BOOTSTRAP_DEFAULTS } from "../../src/rbac/bootstrapScript";
 import { buildCluster, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { resolve } from "../harness/program";
+import { resolve } from "../../testing/program";
 
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 

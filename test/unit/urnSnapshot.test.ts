@@ -16,7 +16,7 @@ import {
     SecureEtcdClusterArgs,
 } from "../../src";
 import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { runProgram } from "../harness/program";
+import { runProgram } from "../../testing/program";
 
 const SNAPSHOT = path.join(__dirname, "../../../test/unit/urn-snapshot.json");
 

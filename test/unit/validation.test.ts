@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
-import { ProviderMocks } from "../harness/mocks";
-import { runProgram, valueOf } from "../harness/program";
+import { ProviderMocks } from "../../testing/mocks";
+import { runProgram, valueOf } from "../../testing/program";
 import { capturedWarnings, rejectedArgs, TEST_VPC_ID } from "../harness/cluster";
 
 const ok = { name: "etcd-0", ip: "10.0.1.10" };

@@ -5,8 +5,8 @@
 // dependencies and component outputs is captured from the mock monitor's requests.
 import { PolicyResource } from "@pulumi/policy";
 import * as pulumi from "@pulumi/pulumi";
-import { ProviderMocks } from "../../harness/mocks";
-import { runProgram, RunOptions } from "../../harness/program";
+import { ProviderMocks } from "../../../testing/mocks";
+import { runProgram, RunOptions } from "../../../testing/program";
 import { NO_OPTIONS, UNKNOWN } from "./policyHarness";
 
 /** The engine's wire marker for a secret value (a policy receives the value itself). */

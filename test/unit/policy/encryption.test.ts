@@ -8,7 +8,7 @@ import {
     encryptionProviderOrderFor,
     firstProviderFinding,
     ProviderVerdict,
-} from "../../../src/policy/encryptionProviders";
+} from "../../../src/rules/encryptionProviders";
 import { COMPONENT, EtcdPolicy } from "../../../policy/lib/types";
 import { encryptionNotPlaintextFirst } from "../../../policy/rules/encryptionNotPlaintextFirst";
 import { encryptionRecommendedProvider } from "../../../policy/rules/encryptionRecommendedProvider";

@@ -3,8 +3,8 @@
 import { strict as assert } from "assert";
 import { DEFAULTS, KeyAlgorithm } from "../../../src/args";
 import { privateKeySpec } from "../../../src/pki/keyAlgorithm";
-import { leafValidityProblems } from "../../../src/policy/certificateValidity";
-import { privateKeyProblem } from "../../../src/policy/keyStrength";
+import { leafValidityProblems } from "../../../src/rules/certificateValidity";
+import { privateKeyProblem } from "../../../src/rules/keyStrength";
 import { COMPONENT, EtcdPolicy, TYPES } from "../../../policy/lib/types";
 import { tlsCaCertificatesIntended } from "../../../policy/rules/tlsCaCertificatesIntended";
 import { tlsLeafCertificateValidity } from "../../../policy/rules/tlsLeafCertificateValidity";

@@ -10,10 +10,10 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { SecureEtcdClusterArgs } from "../args";
-import { NodeFile } from "../manifests/nodeFiles";
-import { NODE_PATHS } from "../manifests/nodeLayout";
-import { installedEtcdVersion, onPath } from "./etcdBinary";
+import { SecureEtcdClusterArgs } from "../src/args";
+import { NodeFile } from "../src/manifests/nodeFiles";
+import { NODE_PATHS } from "../src/manifests/nodeLayout";
+import { installedEtcdVersion, onPath } from "../agent/etcdBinary";
 import { ProbeTarget } from "./probes";
 import { renderCluster, RenderedCluster } from "./render";
 

@@ -2,7 +2,7 @@
 // commands still live). Used to judge a restored file the way an operator's restore would.
 import { execFile } from "child_process";
 import { promisify } from "util";
-import { onPath } from "../../local/etcdBinary";
+import { onPath } from "../etcdBinary";
 
 const run = promisify(execFile);
 

@@ -1,9 +1,9 @@
 // Builds a SecureEtcdCluster in-process under the local stand-ins and returns what a local cluster
 // needs: each member's node files, the client credentials, and both CAs (with their keys, which
 // never leave Pulumi state in a real deployment: the negative probes sign with them).
-import { ClientCredentials, SecureEtcdCluster } from "../cluster";
-import { SecureEtcdClusterArgs } from "../args";
-import { NodeFile } from "../manifests/nodeFiles";
+import { ClientCredentials, SecureEtcdCluster } from "../src/cluster";
+import { SecureEtcdClusterArgs } from "../src/args";
+import { NodeFile } from "../src/manifests/nodeFiles";
 import { ProviderMocks } from "./mocks";
 import { runProgram, valueOf } from "./program";
 

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { Etcd3 } from "etcd3";
-import { issueLeaf, newCa } from "../../local/issue";
+import { issueLeaf, newCa } from "../issue";
 
 export interface ThrowawayEtcd {
     client: Etcd3;

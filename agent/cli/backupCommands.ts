@@ -2,11 +2,16 @@
 // systemd timer with the file the component rendered; a person can give every setting as options.
 import { Command, Option } from "commander";
 import * as fs from "fs";
-import { agentConfigProblems, BackupAgentConfig, BACKUP_CLIENT_PATHS, backupPrefix } from "../backup/agentConfig";
-import { describeError, runBackup } from "../backup/agent/backup";
-import { KeyringChoice } from "../backup/agent/envelope";
-import { AgentLog, defaultLog, structuredLog } from "../backup/agent/log";
-import { runRestoreVerify } from "../backup/agent/restoreVerify";
+import {
+    agentConfigProblems,
+    BackupAgentConfig,
+    BACKUP_CLIENT_PATHS,
+    backupPrefix,
+} from "../../src/backup/agentConfig";
+import { describeError, runBackup } from "../backup/backup";
+import { KeyringChoice } from "../backup/envelope";
+import { AgentLog, defaultLog, structuredLog } from "../backup/log";
+import { runRestoreVerify } from "../backup/restoreVerify";
 
 interface CommonOptions {
     cluster?: string;

@@ -2,82 +2,12 @@
 // against running members. The conformance suite runs each as a test; the demo runs them as a report.
 import { strict as assert } from "assert";
 import { X509Certificate } from "crypto";
-import * as http from "http";
-import * as https from "https";
 import * as tls from "tls";
-import { isLoopbackIp } from "../manifests/nodeLayout";
-import { issueLeaf, Issued, newCa } from "./issue";
+import { isLoopbackIp } from "../src/manifests/nodeLayout";
+import { issueLeaf, Issued, newCa } from "../agent/issue";
+import { ClientCreds, httpsGet, httpsRequest, Outcome, plainGet, refusal } from "../agent/verify/http";
 
-export interface Outcome {
-    /** An HTTP 200 came back. */
-    ok: boolean;
-    status?: number;
-    body?: string;
-    /** Why no answer came: a refused connection or handshake. */
-    error?: string;
-    /** The negotiated TLS version and suite (IANA name), when a TLS answer came. */
-    protocol?: string;
-    cipher?: string;
-}
-
-export type ClientCreds = Partial<Issued> & { ca?: string };
-
-/** An HTTPS request with the given client credentials (none, if left out); never throws. */
-export function httpsRequest(
-    url: string,
-    creds: ClientCreds,
-    options: { extra?: tls.ConnectionOptions; json?: unknown; localAddress?: string } = {},
-): Promise<Outcome> {
-    return new Promise((resolve) => {
-        const body = options.json === undefined ? undefined : JSON.stringify(options.json);
-        const req = https.request(
-            url,
-            {
-                method: body === undefined ? "GET" : "POST",
-                headers: body === undefined ? {} : { "content-type": "application/json" },
-                ca: creds.ca,
-                cert: creds.certPem,
-                key: creds.keyPem,
-                agent: false,
-                timeout: 5000,
-                localAddress: options.localAddress,
-                ...options.extra,
-            },
-            (res) => {
-                const socket = res.socket as tls.TLSSocket;
-                const protocol = socket.getProtocol() ?? undefined;
-                const cipher = socket.getCipher()?.standardName;
-                let text = "";
-                res.on("data", (d: Buffer) => (text += d.toString()));
-                res.on("end", () =>
-                    resolve({ ok: res.statusCode === 200, status: res.statusCode, body: text, protocol, cipher }),
-                );
-                res.on("error", (e) => resolve({ ok: false, error: e.message }));
-            },
-        );
-        req.on("error", (e) => resolve({ ok: false, error: e.message }));
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.end(body);
-    });
-}
-
-/** GET over HTTPS, as `httpsRequest`. */
-export function httpsGet(url: string, creds: ClientCreds, extra: tls.ConnectionOptions = {}): Promise<Outcome> {
-    return httpsRequest(url, creds, { extra });
-}
-
-/** A plaintext HTTP GET; never throws. */
-export function plainGet(url: string): Promise<Outcome> {
-    return new Promise((resolve) => {
-        const req = http.get(url, { agent: false, timeout: 5000 }, (res) => {
-            let body = "";
-            res.on("data", (d: Buffer) => (body += d.toString()));
-            res.on("end", () => resolve({ ok: res.statusCode === 200, status: res.statusCode, body }));
-        });
-        req.on("error", (e) => resolve({ ok: false, error: e.message }));
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-    });
-}
+export { ClientCreds, httpsGet, httpsRequest, Outcome, plainGet, refusal };
 
 /** The serial number of the certificate a member serves on a fresh TLS connection. */
 export function servedCertificate(host: string, port: number, creds: Issued & { ca: string }): Promise<string> {
@@ -133,22 +63,6 @@ const peerUrl = (m: ProbeMember) => `https://${m.ip.includes(":") ? `[${m.ip}]` 
 const flag = (m: ProbeMember, name: string) => m.command.find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1);
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const show = (o: Outcome) => JSON.stringify(o);
-/** The refusal, in a few words, from the client's side of a refused handshake or connection. */
-export function refusal(o: Outcome): string {
-    const error = o.error ?? "";
-    const alert = /(?:sslv3|tlsv1\d*) alert ([a-z ]+)/.exec(error);
-    if (alert) {
-        return `TLS handshake refused (${alert[1]})`;
-    }
-    if (/socket hang up|ECONNRESET/.test(error)) {
-        return "connection closed without an answer";
-    }
-    if (/ECONNREFUSED/.test(error)) {
-        return "connection refused";
-    }
-    return error ? error.split("\n")[0].slice(0, 80) : `HTTP ${o.status}`;
-}
-
 /** etcd's v3 JSON gateway (the same API kube-apiserver uses over gRPC). */
 async function v3(target: ProbeTarget, member: ProbeMember, call: string, body: unknown): Promise<unknown> {
     const outcome = await httpsRequest(`${clientUrl(member)}/v3/${call}`, target.apiserver, { json: body });

@@ -6,7 +6,7 @@
 import { randomBytes, X509Certificate, createPrivateKey } from "crypto";
 import * as net from "net";
 import * as tls from "tls";
-import { httpsGet, httpsRequest, plainGet, refusal } from "../local/probes";
+import { httpsGet, httpsRequest, plainGet, refusal } from "./http";
 import { authenticate, GrpcCredentials, memberList, MemberList } from "./etcdGrpc";
 
 export enum CheckStatus {

@@ -13,7 +13,7 @@ import {
     RawAesWrappingSuiteIdentifier,
 } from "@aws-crypto/client-node";
 import { KMS } from "@aws-sdk/client-kms";
-import { CLUSTER_CONTEXT_KEY } from "../agentConfig";
+import { CLUSTER_CONTEXT_KEY } from "../../src/backup/agentConfig";
 import { Duplex } from "stream";
 
 /** Identifies what the ciphertext holds, so nothing else is mistaken for a backup. */

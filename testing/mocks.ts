@@ -117,7 +117,7 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
         }
-        const error = new Error(`unmocked invoke ${args.token}: add it to src/local/mocks.ts if the package needs it`);
+        const error = new Error(`unmocked invoke ${args.token}: add it to testing/mocks.ts if the package needs it`);
         this.errors.push(error);
         throw error;
     }
@@ -213,7 +213,7 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
         if (type.startsWith("aws:")) {
             return emulateAwsResource(type, name, inputs);
         }
-        throw new Error(`no emulation for resource type ${type}: add one to src/local/mocks.ts`);
+        throw new Error(`no emulation for resource type ${type}: add one to testing/mocks.ts`);
     }
 
     /** Records the options the engine received with a registration. */

@@ -3,11 +3,11 @@
 // conformance probes as a short report. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
 import * as fs from "fs";
 import * as path from "path";
-import { etcdVersionProblem } from "../manifests/etcdVersion";
-import { EtcdNotInstalledError, installedEtcdVersion, onPath } from "../local/etcdBinary";
-import { LocalEtcdCluster } from "../local/etcdCluster";
-import { collectingWarnings } from "../local/warnings";
-import { runProbes } from "../local/probes";
+import { etcdVersionProblem } from "../src/manifests/etcdVersion";
+import { EtcdNotInstalledError, installedEtcdVersion, onPath } from "../agent/etcdBinary";
+import { LocalEtcdCluster } from "./etcdCluster";
+import { collectingWarnings } from "./warnings";
+import { runProbes } from "./probes";
 
 export interface DemoOptions {
     /** Run the report, then stop; succeed only if every probe passed. */

@@ -1,1 +1,0 @@
-export * from "../../src/local/issue"; // moved: the shipped demo runs it too

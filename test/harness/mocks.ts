@@ -1,1 +1,0 @@
-export * from "../../src/local/mocks"; // moved: the shipped demo runs it too

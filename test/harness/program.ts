@@ -1,1 +1,0 @@
-export * from "../../src/local/program"; // moved: the shipped demo runs it too

@@ -1,1 +1,0 @@
-export * from "../../src/local/randomEmulator"; // moved: the shipped demo runs it too

@@ -1,1 +1,0 @@
-export * from "../../src/local/secretOutputs"; // moved: the shipped demo runs it too

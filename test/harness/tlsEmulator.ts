@@ -1,1 +1,0 @@
-export * from "../../src/local/tlsEmulator"; // moved: the shipped demo runs it too
