@@ -1,7 +1,7 @@
 // Component cost: time and peak memory to construct 1, 10 and 50 three-member clusters under the
 // local stand-ins, against replaying the same registrations as bare resources (componentChild.ts).
 // Every measurement is a fresh process; component and bare runs alternate within each round.
-import { SecureEtcdCluster } from "../src/cluster";
+import { SecureEtcdCluster } from "../src";
 import { runProgram } from "../testing/program";
 import { collectingWarnings } from "../testing/warnings";
 import {

@@ -6,7 +6,7 @@
 // validation, rendering, Output plumbing, parents.
 // Reads a ComponentSpec as JSON on stdin, prints a ComponentMeasurementRaw as JSON.
 import * as pulumi from "@pulumi/pulumi";
-import { SecureEtcdCluster } from "../src/cluster";
+import { SecureEtcdCluster } from "../src";
 import { KEY_RING_GUARD_TYPE, KeyRingGuard } from "../src/encryption/keyRingGuard";
 import { KeyRing } from "../src/encryption/rotation";
 import { runProgram } from "../testing/program";

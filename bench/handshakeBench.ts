@@ -7,7 +7,7 @@ import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { KeyAlgorithm } from "../src/args";
+import { KeyAlgorithm } from "../src";
 import { onPath } from "../agent/etcdBinary";
 import { LocalEtcdCluster } from "../testing/etcdCluster";
 import { collectingWarnings } from "../testing/warnings";

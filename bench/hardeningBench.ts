@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { KeyAlgorithm, SecureEtcdClusterArgs } from "../src/args";
+import { KeyAlgorithm, SecureEtcdClusterArgs } from "../src";
 import { LocalEtcdCluster } from "../testing/etcdCluster";
 import { collectingWarnings } from "../testing/warnings";
 import { renderBootstrapScript } from "../src/rbac/bootstrapScript";

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import { execFileSync } from "child_process";
-import { KeyAlgorithm } from "../src/args";
+import { KeyAlgorithm } from "../src";
 import { installedEtcdVersion } from "../agent/etcdBinary";
 import { benchBackup, BackupBenchResult } from "./backupBench";
 import { benchComponent, ComponentBenchResult } from "./componentBench";

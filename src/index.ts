@@ -1,23 +1,13 @@
-export {
-    BackupObjectLockMode,
-    ClientArgs,
-    DEFAULTS,
-    EtcdPermission,
-    EtcdRoleArgs,
-    EtcdRolePermissionArgs,
-    KeyAlgorithm,
-    MemberArgs,
-    SecureEtcdClusterArgs,
-} from "./args";
-export {
-    CertificateInfo,
-    ClientCredentials,
-    MemberCertificates,
-    MemberCredentials,
-    SecureEtcdCluster,
-} from "./cluster";
+export { SecureEtcdCluster } from "./component/secureEtcdCluster";
+export { DEFAULTS, SecureEtcdClusterArgs } from "./component/args";
+export { MemberArgs } from "./nodes/args";
+export { ClientArgs, KeyAlgorithm } from "./pki/args";
+export { BackupObjectLockMode } from "./backup/args";
+export { EtcdPermission, EtcdRoleArgs, EtcdRolePermissionArgs } from "./rbac/roles";
+export { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "./pki/outputs";
 export { BUILT_IN_CLIENTS, BuiltInClient } from "./pki/profiles";
-export { Problem, validateArgs } from "./validation";
+export { Problem } from "./core/problems";
+export { validateArgs } from "./component/validate";
 export { NodeFile } from "./manifests/nodeFiles";
 export { DEFAULT_ETCD_VERSION } from "./manifests/etcdVersion";
 export { CisResult, checkEtcdMember, MemberArtifactsForCis } from "./cis/etcdChecks";

@@ -10,7 +10,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { SecureEtcdClusterArgs } from "../src/args";
+import { SecureEtcdClusterArgs } from "../src";
 import { NodeFile } from "../src/manifests/nodeFiles";
 import { NODE_PATHS } from "../src/manifests/nodeLayout";
 import { installedEtcdVersion, onPath } from "../agent/etcdBinary";

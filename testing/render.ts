@@ -1,8 +1,8 @@
 // Builds a SecureEtcdCluster in-process under the local stand-ins and returns what a local cluster
 // needs: each member's node files, the client credentials, and both CAs (with their keys, which
 // never leave Pulumi state in a real deployment: the negative probes sign with them).
-import { ClientCredentials, SecureEtcdCluster } from "../src/cluster";
-import { SecureEtcdClusterArgs } from "../src/args";
+import { ClientCredentials, SecureEtcdCluster } from "../src";
+import { SecureEtcdClusterArgs } from "../src";
 import { NodeFile } from "../src/manifests/nodeFiles";
 import { ProviderMocks } from "./mocks";
 import { runProgram, valueOf } from "./program";

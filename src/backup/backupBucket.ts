@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { BackupObjectLockMode } from "../args";
+import { BackupObjectLockMode } from "./args";
 import { backupPrefix } from "./agentConfig";
 import { backupBucketPolicy, BackupPolicyInput, backupRestorePolicy, backupWriterPolicy } from "./backupPolicies";
 import { BUCKET_SUFFIX_BYTES, derivedBucketName } from "./bucketNaming";

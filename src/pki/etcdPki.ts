@@ -3,7 +3,7 @@
 // (IPs, key type, validity) flow through outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { KeyAlgorithm } from "../args";
+import { KeyAlgorithm } from "./args";
 import { privateKeySpec } from "./keyAlgorithm";
 import { CA_PROFILES, LEAF_PROFILES, LeafProfile, memberSans } from "./profiles";
 

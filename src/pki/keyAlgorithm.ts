@@ -1,4 +1,4 @@
-import { KeyAlgorithm } from "../args";
+import { KeyAlgorithm } from "./args";
 
 /** The `tls.PrivateKey` arguments for a key algorithm. ECDSA always names its curve: the provider's default is P-224. */
 export interface PrivateKeySpec {

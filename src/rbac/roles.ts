@@ -2,7 +2,7 @@
 // client-certificate CN (the etcd user name once auth is enabled) holds which roles. Pure: the
 // bootstrap script (bootstrapScript.ts) converges a cluster to what `resolveRbac` returns.
 import { BUILT_IN_CLIENTS } from "../pki/profiles";
-import type { Problem } from "../validation";
+import { Problem } from "../core/problems";
 
 /** What a role may do with a key or prefix; the values are etcdctl's spelling. */
 export enum EtcdPermission {
@@ -260,29 +260,24 @@ export function rbacProblems(args: RbacArgs): Problem[] {
     });
 
     const known = [ROOT_ROLE, KUBE_APISERVER_ROLE, ...firstRole.keys()];
-    const firstUser = new Map<string, string>([[ROOT_USER, "etcd's root user"]]);
-    for (const c of BUILT_IN_CLIENTS) {
-        firstUser.set(c.commonName, `the built-in client ${c.name}`);
-    }
+    // A client's CN is its certificate's identity first: emptiness and collisions with the built-in
+    // clients, the members and other clients are the PKI rules' to report. Here, only what makes it
+    // unusable as an etcd user name.
     clients.forEach((client, i) => {
         const at = `clients[${i}]`;
         const cn = client.commonName;
-        if (typeof cn !== "string" || cn.trim() === "") {
-            add(`${at}.commonName`, "is empty; the CN is the etcd user name, so give the client one");
-        } else if (cn.includes(":") || cn !== cn.trim() || cn.startsWith("-")) {
+        if (typeof cn === "string" && (cn.includes(":") || cn !== cn.trim() || cn.startsWith("-"))) {
             add(
                 `${at}.commonName`,
                 `${JSON.stringify(cn)} cannot be an etcd user name (etcdctl reads "user:password", flags start with "-", ` +
                     `and edge spaces are invisible); drop the ":", leading "-" or spaces`,
             );
-        } else if (firstUser.has(cn)) {
+        } else if (cn === ROOT_USER) {
             add(
                 `${at}.commonName`,
-                `"${cn}" is already the user of ${firstUser.get(cn)}; etcd would give both certificates the same ` +
+                `"${cn}" is already the user of etcd's root user; etcd would give both certificates the same ` +
                     `permissions, so give this client a CN of its own`,
             );
-        } else {
-            firstUser.set(cn, `clients[${i}]`);
         }
         const granted = new Set<string>();
         (client.roles ?? []).forEach((name, j) => {

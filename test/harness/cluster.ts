@@ -98,3 +98,42 @@ export async function capturedWarnings(fn: () => Promise<unknown>): Promise<stri
     }
     return warnings;
 }
+
+/**
+ * Constructs the component with arguments whose problem is only seen when an Output resolves: the
+ * deferred rules refuse them, and no resource registers meanwhile. Returns the distinct errors the
+ * SDK raised (as unhandled rejections in-process; under the engine they fail the deployment) and
+ * the mocks, asserting there was exactly one, clean, and nothing registered.
+ */
+export async function refusedWhenResolved(
+    args: SecureEtcdClusterArgs,
+    name = "late",
+): Promise<{ error: pulumi.InputPropertiesError; mocks: ProviderMocks }> {
+    const mocks = new ProviderMocks();
+    await pulumi.runtime.setMocks(mocks);
+    const saved = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    const errors = new Set<unknown>();
+    const collect = (e: unknown) => errors.add(e);
+    process.on("unhandledRejection", collect);
+    try {
+        new SecureEtcdCluster(name, withNetwork(args));
+        for (let turn = 0; turn < 20; turn++) {
+            await new Promise((r) => setTimeout(r, 10));
+        }
+    } finally {
+        process.removeListener("unhandledRejection", collect);
+        saved.forEach((listener) => process.on("unhandledRejection", listener));
+    }
+    const all = [...errors];
+    assert.equal(all.length, 1, `one error, got ${all.map(String).join("\n---\n")}`);
+    const [error] = all;
+    assert.ok(pulumi.InputPropertiesError.isInstance(error), `an InputPropertiesError: ${String(error)}`);
+    assert.ok(!error.message.includes("error serializing"), error.message);
+    assert.deepEqual(
+        mocks.registrations.map((r) => r.name),
+        [],
+        "nothing registered",
+    );
+    return { error, mocks };
+}

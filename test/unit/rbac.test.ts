@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { validateArgs } from "../../src";
 import {
     BOOTSTRAP_DEFAULTS,
     BOOTSTRAP_ENV,
@@ -184,25 +185,20 @@ describe("rbac: problems, each with its path and fix", () => {
         expectProblem({ roles: [{ ...appRole, name: "a:b" }] }, "etcdRoles[0].name", "not a valid role name");
     });
 
-    it("duplicate users: a CN twice, or a built-in or root CN", () => {
-        expectProblem(
-            {
-                clients: [
-                    { commonName: "app", roles: [] },
-                    { commonName: "app", roles: [] },
-                ],
-            },
-            "clients[1].commonName",
-            "already the user of clients[0]",
-            "a CN of its own",
-        );
-        expectProblem(
-            { clients: [{ commonName: "etcd-backup", roles: [] }] },
-            "clients[0].commonName",
-            "built-in client etcd-backup",
-        );
+    it("duplicate users: root's CN here; a CN twice or a built-in's is the PKI rules' (reported once)", () => {
         expectProblem({ clients: [{ commonName: "root", roles: [] }] }, "clients[0].commonName", "root user");
         expectProblem({ clients: [{ commonName: "a:b", roles: [] }] }, "clients[0].commonName", '"user:password"');
+        assert.deepEqual(rbacProblems({ clients: [{ commonName: "etcd-backup", roles: [] }] }), []);
+        const members = [{ name: "etcd-0", ip: "10.0.1.10" }];
+        for (const [clients, fragment] of [
+            [[{ name: "app" }, { name: "app-2", commonName: "app" }], "already the common name of clients[0]"],
+            [[{ name: "x" }, { name: "backup", commonName: "etcd-backup" }], "common name of a built-in client"],
+        ] as const) {
+            const problems = validateArgs({ members, vpcId: "vpc-0a1b2c3d4e5f60718", clients: [...clients] });
+            const at = problems.filter((p) => p.path === "clients[1].commonName");
+            assert.equal(at.length, 1, JSON.stringify(problems));
+            assert.ok(at[0].reason.includes(fragment), at[0].reason);
+        }
     });
 
     it("an empty permission list", () => {

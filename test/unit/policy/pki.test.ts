@@ -1,7 +1,7 @@
 // PKI policies: key strength, leaf lifetimes, and CA certificates only where the component puts them.
 // The key rule is the pure predicate the component's own key table is checked against here.
 import { strict as assert } from "assert";
-import { DEFAULTS, KeyAlgorithm } from "../../../src/args";
+import { DEFAULTS, KeyAlgorithm } from "../../../src";
 import { privateKeySpec } from "../../../src/pki/keyAlgorithm";
 import { leafValidityProblems } from "../../../src/rules/certificateValidity";
 import { privateKeyProblem } from "../../../src/rules/keyStrength";

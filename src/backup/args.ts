@@ -1,0 +1,96 @@
+// Encrypted backups: the bucket, its key and lifecycle, and the agent's schedule on every member.
+import * as pulumi from "@pulumi/pulumi";
+
+/** How S3 Object Lock protects each backup version for `backupObjectLockDays`. */
+export enum BackupObjectLockMode {
+    /**
+     * Principals with `s3:BypassGovernanceRetention` can still shorten or lift a lock: protects from
+     * mistakes and from a compromised writer, while an administrator can clean up.
+     */
+    Governance = "GOVERNANCE",
+    /** Nobody, not even the account's root user, can delete a locked version or shorten its lock. */
+    Compliance = "COMPLIANCE",
+}
+
+export interface BackupArgs {
+    /**
+     * Encrypted backups to S3: a bucket under a KMS key of its own (versioned, SSE-KMS, public
+     * access blocked, TLS-only, expiring old backups), and on every member the backup agent's
+     * configuration, the backup client's credentials and a systemd timer. Every member runs the
+     * timer; only the member that leads takes the snapshot. Plain: it decides which resources exist.
+     * @default true
+     */
+    backups?: boolean;
+    /**
+     * An existing bucket for the backups, instead of a new one: then no bucket resources are
+     * created, and only the policies are rendered. It must meet what a created bucket has: in the
+     * provider's region, versioning on, default encryption SSE-KMS with `backupKmsKeyArn` and bucket
+     * keys, all four public access blocks, ownership `BucketOwnerEnforced`, `backupBucketPolicy`
+     * as (part of) its policy, and a lifecycle for the prefix `etcd-backups/<cluster>/`.
+     * @default a new bucket named `etcd-backup-<cluster>-<random hex>`
+     */
+    backupBucketName?: pulumi.Input<string>;
+    /**
+     * The ARN of an existing symmetric KMS key for the backups (envelope encryption and SSE-KMS);
+     * never an alias. A key with rotation enabled and an explicit key policy is created when omitted.
+     * @default a new key
+     */
+    backupKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Days a backup stays current before the bucket's lifecycle expires it (1 to 36500).
+     * Not with `backupBucketName`: the lifecycle of a bucket you bring is yours.
+     * @default 30
+     */
+    backupRetentionDays?: pulumi.Input<number>;
+    /**
+     * Days an expired or overwritten backup version stays recoverable before it is deleted for
+     * good (1 to 36500). Not with `backupBucketName`.
+     * @default 7
+     */
+    backupNoncurrentVersionRetentionDays?: pulumi.Input<number>;
+    /**
+     * Locks every backup version against deletion with S3 Object Lock, for `backupObjectLockDays`.
+     * Object Lock cannot be turned off again on the bucket once on. Not with `backupBucketName`.
+     * Plain: it decides whether the lock configuration exists.
+     * @default none (no Object Lock)
+     */
+    backupObjectLockMode?: BackupObjectLockMode;
+    /**
+     * Days each backup version stays locked (1 to 36500). Only with `backupObjectLockMode`.
+     * @default backupRetentionDays
+     */
+    backupObjectLockDays?: pulumi.Input<number>;
+    /**
+     * Minutes between backups. Every member's timer fires at the same wall-clock moments (UTC), so
+     * the interval must divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) or a day in
+     * whole hours (120, 180, 240, 360, 480, 720, 1440).
+     * @default 30
+     */
+    backupIntervalMinutes?: pulumi.Input<number>;
+    /**
+     * Where the `secure-etcd` command (the backup agent) is installed on the members: the timer
+     * runs `<backupAgentPath> backup --config /etc/secure-etcd/backup.json`. An absolute path.
+     * @default "/usr/local/bin/secure-etcd"
+     */
+    backupAgentPath?: pulumi.Input<string>;
+    /**
+     * Names of existing IAM roles that get the writer policy (`backupWriterPolicy`) as an inline
+     * policy, typically the members' instance roles. Plain: one policy resource per role.
+     * @default none (attach `backupWriterPolicy` or `memberInstancePolicies` yourself)
+     */
+    backupWriterRoleNames?: string[];
+    /**
+     * Names of existing IAM roles that get the restore policy (`backupRestorePolicy`) as an inline
+     * policy, e.g. a disaster-recovery role. Plain: one policy resource per role.
+     * @default none
+     */
+    backupReaderRoleNames?: string[];
+}
+
+export const BACKUP_DEFAULTS = {
+    backups: true,
+    backupRetentionDays: 30,
+    backupNoncurrentVersionRetentionDays: 7,
+    backupIntervalMinutes: 30,
+    backupAgentPath: "/usr/local/bin/secure-etcd",
+} as const;

@@ -1,0 +1,211 @@
+// Rules for backups: the arguments that go with the switch and with a bucket you bring, and each
+// setting's own range. Settings are judged only while backups are on (else the switch rule speaks).
+import { Problem, quote } from "../core/problems";
+import { argRule, ArgRule } from "../core/rules";
+import { kmsKeyArnProblems } from "../secrets/validate";
+import { BACKUP_DEFAULTS, BackupObjectLockMode } from "./args";
+import { bucketNameProblem } from "./bucketNaming";
+
+/** Every backup argument other than the `backups` switch. */
+export const BACKUP_ARGS = [
+    "backupBucketName",
+    "backupKmsKeyArn",
+    "backupRetentionDays",
+    "backupNoncurrentVersionRetentionDays",
+    "backupObjectLockMode",
+    "backupObjectLockDays",
+    "backupIntervalMinutes",
+    "backupAgentPath",
+    "backupWriterRoleNames",
+    "backupReaderRoleNames",
+] as const;
+
+/** Arguments that configure a bucket this component creates. */
+const CREATED_BUCKET_ARGS = [
+    "backupRetentionDays",
+    "backupNoncurrentVersionRetentionDays",
+    "backupObjectLockMode",
+    "backupObjectLockDays",
+] as const;
+
+/**
+ * Intervals that repeat evenly every day, so every member's timer fires at the same wall-clock
+ * moments: divisors of an hour, or whole hours that divide a day.
+ */
+export function isBackupInterval(minutes: unknown): minutes is number {
+    return (
+        Number.isInteger(minutes) &&
+        (minutes as number) > 0 &&
+        (60 % (minutes as number) === 0 || ((minutes as number) % 60 === 0 && 1440 % (minutes as number) === 0))
+    );
+}
+
+export function backupIntervalProblems(value: unknown): Problem[] {
+    if (isBackupInterval(value)) {
+        return [];
+    }
+    const valid = Array.from({ length: 1440 }, (_, i) => i + 1).filter(isBackupInterval);
+    return [
+        {
+            path: "backupIntervalMinutes",
+            reason: `${quote(value)} does not repeat evenly every day, so the members' timers could not fire at the same moments; use a divisor of an hour or a whole number of hours that divides a day: ${valid.join(", ")} (e.g. ${BACKUP_DEFAULTS.backupIntervalMinutes})`,
+        },
+    ];
+}
+
+export function backupAgentPathProblems(value: unknown): Problem[] {
+    return typeof value === "string" && /^(\/[A-Za-z0-9._+-]+)+$/.test(value)
+        ? []
+        : [
+              {
+                  path: "backupAgentPath",
+                  reason: `${quote(value)} is not an absolute path of letters, digits and ._+- (the systemd unit runs it as is); give where the secure-etcd command is installed, e.g. "${BACKUP_DEFAULTS.backupAgentPath}"`,
+              },
+          ];
+}
+
+export function backupBucketNameProblems(value: unknown): Problem[] {
+    if (value === undefined) {
+        return [];
+    }
+    const reason = typeof value === "string" ? bucketNameProblem(value) : `${quote(value)} is not a bucket name`;
+    return reason ? [{ path: "backupBucketName", reason }] : [];
+}
+
+/** Day counts of the lifecycle and the lock: whole days, 1 to 100 years. */
+export function backupDaysProblems(path: string, value: unknown): Problem[] {
+    return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 36500
+        ? []
+        : [{ path, reason: `${quote(value)} is not a whole number of days from 1 to 36500` }];
+}
+
+export function isBackupObjectLockMode(value: unknown): value is BackupObjectLockMode {
+    return Object.values(BackupObjectLockMode).includes(value as BackupObjectLockMode);
+}
+
+/** IAM role names: 1 to 64 of letters, digits and +=,.@_- (a name, not an ARN). */
+export function roleNameListProblems(path: string, list: unknown): Problem[] {
+    if (!Array.isArray(list)) {
+        return [{ path, reason: 'must be a list of IAM role names, e.g. ["etcd-member"]' }];
+    }
+    const problems: Problem[] = [];
+    const seen = new Map<string, number>();
+    list.forEach((role: unknown, i) => {
+        if (typeof role !== "string" || !/^[\w+=,.@-]{1,64}$/.test(role)) {
+            problems.push({
+                path: `${path}[${i}]`,
+                reason: `${quote(role)} is not an IAM role name; give the role's name (not its ARN): 1 to 64 letters, digits and +=,.@_-`,
+            });
+        } else if (seen.has(role)) {
+            problems.push({
+                path: `${path}[${i}]`,
+                reason: `${quote(role)} is already ${path}[${seen.get(role)}]; name each role once`,
+            });
+        } else {
+            seen.set(role, i);
+        }
+    });
+    return problems;
+}
+
+/** Which backup arguments may be given together: the switch, a bucket you bring, the lock. */
+export function backupShapeProblems(v: { backups: unknown; mode: unknown; given: readonly string[] }): Problem[] {
+    if (typeof v.backups !== "boolean") {
+        return [{ path: "backups", reason: `${quote(v.backups)} is not true or false` }];
+    }
+    const given = new Set(v.given);
+    if (!v.backups) {
+        return BACKUP_ARGS.filter((k) => given.has(k)).map((k) => ({
+            path: k,
+            reason: "only applies when backups are on, and backups is false; remove it, or set backups to true",
+        }));
+    }
+    const problems: Problem[] = [];
+    if (given.has("backupBucketName")) {
+        for (const k of CREATED_BUCKET_ARGS.filter((key) => given.has(key))) {
+            problems.push({
+                path: k,
+                reason: "configures the bucket this component creates, and backupBucketName names a bucket you manage; configure that bucket's lifecycle and lock yourself, or remove backupBucketName",
+            });
+        }
+    }
+    if (given.has("backupObjectLockMode") && !isBackupObjectLockMode(v.mode)) {
+        problems.push({
+            path: "backupObjectLockMode",
+            reason: `${quote(v.mode)} is not an Object Lock mode; use one of ${Object.values(BackupObjectLockMode).join(", ")}`,
+        });
+    }
+    if (given.has("backupObjectLockDays") && !given.has("backupObjectLockMode")) {
+        problems.push({
+            path: "backupObjectLockDays",
+            reason: "only applies with backupObjectLockMode; set the mode (BackupObjectLockMode.Governance or Compliance), or remove it",
+        });
+    }
+    return problems;
+}
+
+/**
+ * The component's name becomes the backups' object-key prefix and the encryption context: no
+ * character that a policy would read as a wildcard or variable (`*`, `?`, `$`), and no `/`.
+ */
+export function backupClusterNameProblems(name: string, backups: unknown): Problem[] {
+    if (backups !== true || /^[A-Za-z0-9._-]{1,128}$/.test(name)) {
+        return [];
+    }
+    return [
+        {
+            path: "name",
+            reason: `${quote(name)} becomes the backups' key prefix and encryption context, where only letters, digits and ._- are safe (1 to 128); rename the component, e.g. "prod-etcd", or set backups to false`,
+        },
+    ];
+}
+
+interface BackupView {
+    backups: unknown;
+    backupBucketName?: unknown;
+    backupKmsKeyArn?: unknown;
+    backupRetentionDays: unknown;
+    backupNoncurrentVersionRetentionDays: unknown;
+    backupObjectLockMode?: unknown;
+    backupObjectLockDays: unknown;
+    backupIntervalMinutes: unknown;
+    backupAgentPath: unknown;
+    backupWriterRoleNames: unknown;
+    backupReaderRoleNames: unknown;
+}
+
+/** A rule over one backup setting, judged while backups are on (and, where said, when it was given). */
+function setting<K extends keyof BackupView>(
+    key: K,
+    check: (value: unknown) => Problem[],
+    onlyIfGiven = false,
+): ArgRule<BackupView> {
+    return argRule(
+        ["backups", key],
+        (a, given) => (a.backups === true && (!onlyIfGiven || given.has(key)) ? { value: a[key] } : undefined),
+        (v) => (v === undefined ? [] : check(v.value)),
+    );
+}
+
+export const BACKUP_RULES: ArgRule<BackupView>[] = [
+    argRule(
+        ["backups", "backupObjectLockMode"],
+        (a, given) => ({
+            backups: a.backups,
+            mode: a.backupObjectLockMode,
+            given: BACKUP_ARGS.filter((k) => given.has(k)),
+        }),
+        backupShapeProblems,
+    ),
+    setting("backupBucketName", backupBucketNameProblems),
+    setting("backupKmsKeyArn", (arn) => kmsKeyArnProblems("backupKmsKeyArn", arn)),
+    setting("backupRetentionDays", (d) => backupDaysProblems("backupRetentionDays", d)),
+    setting("backupNoncurrentVersionRetentionDays", (d) =>
+        backupDaysProblems("backupNoncurrentVersionRetentionDays", d),
+    ),
+    setting("backupObjectLockDays", (d) => backupDaysProblems("backupObjectLockDays", d), true),
+    setting("backupIntervalMinutes", backupIntervalProblems),
+    setting("backupAgentPath", backupAgentPathProblems),
+    setting("backupWriterRoleNames", (l) => roleNameListProblems("backupWriterRoleNames", l)),
+    setting("backupReaderRoleNames", (l) => roleNameListProblems("backupReaderRoleNames", l)),
+];

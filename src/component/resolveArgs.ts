@@ -1,0 +1,123 @@
+// The one place defaults are applied. Pure and total: it accepts whatever a caller passes (the rules
+// then say what is wrong with it) and never looks inside an Output except to derive a default.
+import { lift } from "../core/rules";
+import { EncryptionProvider } from "../encryption/encryptionConfig";
+import { ExpiryThresholds, expiryThresholds } from "../monitoring/validate";
+import { DEFAULT_MIN_PREFIX_LENGTH } from "../network/networkRules";
+import { MemberArgs } from "../nodes/args";
+import { ClientArgs } from "../pki/args";
+import { DEFAULTS, SecureEtcdClusterArgs } from "./args";
+
+/** Arguments whose absence means "create one" or "none": they have no default value. */
+type WithoutDefault =
+    | "vpcId"
+    | "securityGroupId"
+    | "etcdImageDigest"
+    | "encryptionKmsKeyArn"
+    | "kmsPluginImage"
+    | "secretsKmsKeyArn"
+    | "backupBucketName"
+    | "backupKmsKeyArn"
+    | "backupObjectLockMode"
+    | "alarmTopicArn"
+    | "apiServerPrefix";
+
+export type ResolvedMember = Required<MemberArgs>;
+export type ResolvedClient = Required<ClientArgs>;
+
+/** Every argument with its default applied; members and clients complete. */
+export type ResolvedArgs = {
+    [K in Exclude<keyof SecureEtcdClusterArgs, WithoutDefault | "members" | "clients">]-?: Exclude<
+        SecureEtcdClusterArgs[K],
+        undefined
+    >;
+} & Pick<SecureEtcdClusterArgs, WithoutDefault> & { members: ResolvedMember[]; clients: ResolvedClient[] };
+
+/** A list argument as given, or an empty list; anything else passes through for the rules to name. */
+function listOr<T>(value: T[] | undefined): T[] {
+    return value ?? [];
+}
+
+export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
+    const d = DEFAULTS;
+    const provider = args.encryptionProvider ?? d.encryptionProvider;
+    const certificateValidityHours = args.certificateValidityHours ?? d.certificateValidityHours;
+    const backupRetentionDays = args.backupRetentionDays ?? d.backupRetentionDays;
+    const backupIntervalMinutes = args.backupIntervalMinutes ?? d.backupIntervalMinutes;
+    const clientCidrs = listOr(args.clientCidrs);
+    // The scaled expiry defaults follow the certificates' validity, which may arrive as an Output.
+    const thresholds = (pick: keyof ExpiryThresholds) =>
+        lift(
+            [args.certificateExpiryWarningDays, args.certificateExpiryCriticalDays, certificateValidityHours],
+            ([warning, critical, validity]) =>
+                expiryThresholds({
+                    certificateExpiryWarningDays: warning,
+                    certificateExpiryCriticalDays: critical,
+                    certificateValidityHours: validity,
+                })[pick],
+        );
+    return {
+        ...args,
+        members: (Array.isArray(args.members) ? args.members : []).map((m) => ({
+            name: m?.name,
+            ip: m?.ip,
+            dnsNames: m?.dnsNames ?? [],
+        })),
+        allowPublicMemberIps: args.allowPublicMemberIps ?? d.allowPublicMemberIps,
+        keyAlgorithm: args.keyAlgorithm ?? d.keyAlgorithm,
+        caValidityHours: args.caValidityHours ?? d.caValidityHours,
+        certificateValidityHours,
+        certificateRenewalHours: args.certificateRenewalHours ?? d.certificateRenewalHours,
+        maxCertificateValidityHours: args.maxCertificateValidityHours ?? d.maxCertificateValidityHours,
+        maxCaValidityHours: args.maxCaValidityHours ?? d.maxCaValidityHours,
+        clients: (Array.isArray(args.clients) ? args.clients : []).map((c) => ({
+            name: c?.name,
+            commonName: c?.commonName ?? c?.name,
+            roles: c?.roles ?? [],
+        })),
+        etcdVersion: args.etcdVersion ?? d.etcdVersion,
+        etcdImageRepository: args.etcdImageRepository ?? d.etcdImageRepository,
+        etcdUid: args.etcdUid ?? d.etcdUid,
+        etcdGid: args.etcdGid ?? d.etcdGid,
+        etcdRoles: listOr(args.etcdRoles),
+        clientSecurityGroupIds: listOr(args.clientSecurityGroupIds),
+        clientCidrs,
+        minClientCidrPrefixLength: args.minClientCidrPrefixLength ?? DEFAULT_MIN_PREFIX_LENGTH.ipv4,
+        minClientCidrPrefixLengthIpv6: args.minClientCidrPrefixLengthIpv6 ?? DEFAULT_MIN_PREFIX_LENGTH.ipv6,
+        metricsSecurityGroupIds: listOr(args.metricsSecurityGroupIds),
+        hostFirewall: args.hostFirewall ?? d.hostFirewall,
+        hostFirewallClientCidrs: args.hostFirewallClientCidrs ?? clientCidrs,
+        hostFirewallMetricsCidrs: listOr(args.hostFirewallMetricsCidrs),
+        allowPublicClientCidrs: args.allowPublicClientCidrs ?? d.allowPublicClientCidrs,
+        encryptionProvider: provider,
+        // KMS keeps its key in AWS: no local key names.
+        encryptionKeyNames:
+            provider === EncryptionProvider.Kms ? [] : (args.encryptionKeyNames ?? [...d.encryptionKeyNames]),
+        encryptedResources: args.encryptedResources ?? [...d.encryptedResources],
+        encryptionIdentityFallback: args.encryptionIdentityFallback ?? d.encryptionIdentityFallback,
+        encryptionConfigAutomaticReload: args.encryptionConfigAutomaticReload ?? d.encryptionConfigAutomaticReload,
+        kmsPluginHealthPort: args.kmsPluginHealthPort ?? d.kmsPluginHealthPort,
+        secretNamePrefix: args.secretNamePrefix ?? d.secretNamePrefix,
+        secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? d.secretRecoveryWindowDays,
+        kmsKeyDeletionWindowDays: args.kmsKeyDeletionWindowDays ?? d.kmsKeyDeletionWindowDays,
+        backups: args.backups ?? d.backups,
+        backupRetentionDays,
+        backupNoncurrentVersionRetentionDays:
+            args.backupNoncurrentVersionRetentionDays ?? d.backupNoncurrentVersionRetentionDays,
+        backupObjectLockDays: args.backupObjectLockDays ?? backupRetentionDays,
+        backupIntervalMinutes,
+        backupAgentPath: args.backupAgentPath ?? d.backupAgentPath,
+        backupWriterRoleNames: listOr(args.backupWriterRoleNames),
+        backupReaderRoleNames: listOr(args.backupReaderRoleNames),
+        monitoringEtcdJob: args.monitoringEtcdJob ?? d.monitoringEtcdJob,
+        monitoringApiServerJob: args.monitoringApiServerJob ?? d.monitoringApiServerJob,
+        certificateExpiryWarningDays: thresholds("warningDays"),
+        certificateExpiryCriticalDays: thresholds("criticalDays"),
+        etcdDeniedRequestsThreshold: args.etcdDeniedRequestsThreshold ?? d.etcdDeniedRequestsThreshold,
+        secretReadRateThreshold: args.secretReadRateThreshold ?? d.secretReadRateThreshold,
+        prometheusRuleNamespace: args.prometheusRuleNamespace ?? d.prometheusRuleNamespace,
+        prometheusRuleLabels: args.prometheusRuleLabels ?? {},
+        backupFreshnessAlarm: args.backupFreshnessAlarm ?? d.backupFreshnessAlarm,
+        backupMaxAgeMinutes: args.backupMaxAgeMinutes ?? lift([backupIntervalMinutes], ([interval]) => 2 * interval),
+    };
+}

@@ -1,0 +1,40 @@
+// The members: one host, one server certificate and one peer certificate each.
+import * as pulumi from "@pulumi/pulumi";
+
+/** etcd clusters larger than this slow every write. */
+export const MAX_MEMBERS = 9;
+
+export const MEMBER_DEFAULTS = {
+    allowPublicMemberIps: false,
+} as const;
+
+/** One etcd member: one host, one server certificate, one peer certificate. */
+export interface MemberArgs {
+    /**
+     * The member's etcd name, also the CN and a DNS SAN of its certificates. A DNS-1123 label
+     * (lowercase letters, digits, '-'). Plain: it names the member's child resources.
+     */
+    name: string;
+    /** The member's private IP address; its certificates carry it as an IP SAN. */
+    ip: pulumi.Input<string>;
+    /**
+     * Extra DNS names clients or peers use to reach this member; added as DNS SANs.
+     * @default none
+     */
+    dnsNames?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export interface ClusterMembersArgs {
+    /**
+     * The etcd members, 1 to 9 (an odd number: 3 or 5 for production). Plain: one set of
+     * child resources is created per member.
+     */
+    members: MemberArgs[];
+    /**
+     * Accept members on public addresses (IPv4 outside the private ranges, or global IPv6, which is
+     * what an AWS VPC hands out). Off, such an address is refused: etcd's ports are for the VPC only,
+     * and a typo that names a public host is caught before anything is created. Plain.
+     * @default false
+     */
+    allowPublicMemberIps?: boolean;
+}

@@ -1,0 +1,160 @@
+// Wires what lands on each member: the static pod and the node file bundle (certificates, keys, the
+// host firewall, the RBAC bootstrap on the first member, the backup agent's files), and the
+// cloud-init user-data that fetches that bundle at boot.
+import * as pulumi from "@pulumi/pulumi";
+import { BackupBucket } from "../backup/backupBucket";
+import { backupNodeFiles, mergeNodeFiles } from "../backup/backupNodeFiles";
+import { AwsAccount, recordOf } from "../core/account";
+import { EtcdVersion, etcdVersionWarning, parseEtcdVersion } from "../manifests/etcdVersion";
+import { NodeFile } from "../manifests/nodeFiles";
+import { configDirFile, hostFirewallNodeFiles } from "../network/hostFirewallFiles";
+import { EtcdPki, IssuedCertificate } from "../pki/etcdPki";
+import { defaultBundlePaths, renderUserData } from "./cloudInit";
+import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
+
+export interface MemberInputs {
+    members: { name: string; ip: pulumi.Input<string> }[];
+    etcdVersion: pulumi.Input<string>;
+    etcdImageRepository: pulumi.Input<string>;
+    etcdImageDigest?: pulumi.Input<string>;
+    etcdUid: pulumi.Input<number>;
+    etcdGid: pulumi.Input<number>;
+    metricsSecurityGroupIds: unknown[];
+    hostFirewall: pulumi.Input<boolean>;
+    hostFirewallClientCidrs: string[];
+    hostFirewallMetricsCidrs: string[];
+    backupIntervalMinutes: pulumi.Input<number>;
+    backupAgentPath: pulumi.Input<string>;
+}
+
+export interface MemberDependencies {
+    pki: EtcdPki;
+    backupClient: IssuedCertificate;
+    bucket?: BackupBucket;
+    account: AwsAccount;
+    /** Files only the bootstrapping member (the first) gets. */
+    bootstrapFiles: pulumi.Output<NodeFile[]>;
+}
+
+export interface MemberOutputs {
+    etcdManifests: pulumi.Output<Record<string, string>>;
+    nodeFiles: pulumi.Output<Record<string, NodeFile[]>>;
+    etcdVersion: pulumi.Output<string>;
+}
+
+export interface MemberWiring {
+    artifacts: Record<string, MemberArtifacts>;
+    podSettings: pulumi.Output<PodSettings>;
+    outputs: MemberOutputs;
+}
+
+export function wireMembers(
+    parent: pulumi.Resource,
+    name: string,
+    args: MemberInputs,
+    deps: MemberDependencies,
+): MemberWiring {
+    const podSettings = pulumi
+        .all([args.etcdVersion, args.etcdImageRepository, args.etcdImageDigest, args.etcdUid, args.etcdGid])
+        .apply(([versionText, imageRepository, imageDigest, uid, gid]) => {
+            // Validated before this runs: the version parses.
+            const version = parseEtcdVersion(versionText) as EtcdVersion;
+            const warning = etcdVersionWarning(version);
+            if (warning) {
+                void pulumi.log.warn(warning, parent);
+            }
+            return { version, imageRepository, imageDigest, uid, gid };
+        });
+    // Every member runs the backup timer; the agent uploads only on the leader.
+    const backupSettings = deps.bucket
+        ? pulumi
+              .all([
+                  deps.bucket.bucketName,
+                  deps.bucket.kmsKeyArn,
+                  deps.account.region,
+                  args.backupIntervalMinutes,
+                  args.backupAgentPath,
+                  deps.backupClient.certPem,
+                  deps.backupClient.keyPem,
+              ])
+              .apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
+                  cluster: name,
+                  bucket,
+                  kmsKeyArn,
+                  region,
+                  intervalMinutes,
+                  agentPath,
+                  backupCertPem,
+                  backupKeyPem,
+              }))
+        : pulumi.output(undefined);
+    const bootstrapMember = args.members[0].name;
+    const artifacts = memberArtifacts(
+        name,
+        args.members.map((m) => ({ name: m.name, ip: pulumi.output(m.ip) })),
+        deps.pki,
+        podSettings,
+        {
+            exposeMetrics: args.metricsSecurityGroupIds.length > 0,
+            files: (member, addresses) =>
+                pulumi
+                    .all([
+                        addresses,
+                        args.hostFirewall,
+                        member === bootstrapMember ? deps.bootstrapFiles : pulumi.output([]),
+                        backupSettings,
+                    ])
+                    .apply(([all, firewall, rbac, backupAgent]) => {
+                        const memberIp = all.find((a) => a.name === member)!.ip;
+                        // The first member has the backup client's credentials for the RBAC
+                        // bootstrap already: each path once.
+                        return mergeNodeFiles([
+                            configDirFile(),
+                            ...(firewall
+                                ? hostFirewallNodeFiles({
+                                      memberIp,
+                                      memberIps: all.map((a) => a.ip),
+                                      clientCidrs: args.hostFirewallClientCidrs,
+                                      metricsCidrs: args.hostFirewallMetricsCidrs,
+                                  })
+                                : []),
+                            ...rbac,
+                            ...(backupAgent ? backupNodeFiles({ ...backupAgent, memberIp }) : []),
+                        ]);
+                    }),
+        },
+    );
+    return {
+        artifacts,
+        podSettings,
+        outputs: {
+            etcdManifests: recordOf(artifacts, (a) => a.manifestYaml),
+            nodeFiles: pulumi.secret(recordOf(artifacts, (a) => a.nodeFiles)),
+            etcdVersion: podSettings.version.text,
+        },
+    };
+}
+
+/** Per member, cloud-init user-data that fetches its bundle from Secrets Manager at boot. */
+export function wireUserData(
+    artifacts: Record<string, MemberArtifacts>,
+    secretArns: Record<string, pulumi.Output<string>>,
+    podSettings: pulumi.Output<PodSettings>,
+    account: AwsAccount,
+): { memberUserData: pulumi.Output<Record<string, string>> } {
+    return {
+        memberUserData: recordOf(artifacts, (a, member) =>
+            pulumi
+                .all([a.fileLayout, secretArns[member], account.region, podSettings])
+                .apply(([layout, secretArn, region, s]) =>
+                    renderUserData({
+                        files: layout,
+                        bundlePaths: defaultBundlePaths(layout),
+                        secretArn,
+                        region,
+                        user: { name: "etcd", uid: s.uid, gid: s.gid },
+                    }),
+                ),
+        ),
+    };
+}

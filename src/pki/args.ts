@@ -1,0 +1,86 @@
+// The cluster's PKI: key type, validities and the extra clients that get a certificate.
+import * as pulumi from "@pulumi/pulumi";
+
+/** Key types for every certificate the cluster issues (kubeadm offers the same set). */
+export enum KeyAlgorithm {
+    /** ECDSA on NIST P-256: small, fast handshakes; the default. */
+    EcdsaP256 = "ECDSA-P256",
+    /** ECDSA on NIST P-384. */
+    EcdsaP384 = "ECDSA-P384",
+    /** RSA with a 2048-bit modulus (kubeadm's default). */
+    Rsa2048 = "RSA-2048",
+    /** RSA with a 3072-bit modulus. */
+    Rsa3072 = "RSA-3072",
+    /** RSA with a 4096-bit modulus. */
+    Rsa4096 = "RSA-4096",
+}
+
+/** An extra consumer of etcd that gets its own client certificate from the etcd CA. */
+export interface ClientArgs {
+    /** The key under which its credentials appear in `clientCredentials`. A DNS-1123 label. */
+    name: string;
+    /**
+     * The certificate's CN, which etcd uses as the user name once auth is enabled. Plain, because
+     * it is an identity that must not collide with the built-in clients or the members.
+     * @default the client's `name`
+     */
+    commonName?: string;
+    /**
+     * etcd roles this client's user gets once auth is enabled: names from `etcdRoles`. Plain: the
+     * bootstrap script and its checks are rendered from it.
+     * @default none (the client can authenticate but read and write nothing)
+     */
+    roles?: string[];
+}
+
+export interface PkiArgs {
+    /**
+     * Key type of every key the cluster generates (both CAs, members and clients).
+     * @default KeyAlgorithm.EcdsaP256
+     */
+    keyAlgorithm?: pulumi.Input<KeyAlgorithm>;
+    /**
+     * Validity of the etcd CA and the peer CA, in hours. CAs are not renewed automatically:
+     * replacing a CA is a planned rotation.
+     * @default 87600 (10 years)
+     */
+    caValidityHours?: pulumi.Input<number>;
+    /**
+     * Validity of every member and client certificate, in hours.
+     * @default 8760 (1 year)
+     */
+    certificateValidityHours?: pulumi.Input<number>;
+    /**
+     * How long before expiry a `pulumi up` re-issues a member or client certificate (same key,
+     * new certificate). Must be shorter than `certificateValidityHours`.
+     * @default 720 (30 days)
+     */
+    certificateRenewalHours?: pulumi.Input<number>;
+    /**
+     * Extra client certificates, signed by the etcd CA with clientAuth only and no SANs. The
+     * built-in clients `kube-apiserver-etcd-client`, `kube-etcd-healthcheck-client` and
+     * `etcd-backup` always exist.
+     * @default none
+     */
+    clients?: ClientArgs[];
+    /**
+     * The longest `certificateValidityHours` accepted, in hours: the policy pack's leaf limit (398
+     * days, what public CAs may issue) unless you raise it here deliberately.
+     * @default 9552 (398 days)
+     */
+    maxCertificateValidityHours?: pulumi.Input<number>;
+    /**
+     * The longest `caValidityHours` accepted, in hours.
+     * @default 175200 (20 years)
+     */
+    maxCaValidityHours?: pulumi.Input<number>;
+}
+
+export const PKI_DEFAULTS = {
+    keyAlgorithm: KeyAlgorithm.EcdsaP256,
+    caValidityHours: 87600,
+    certificateValidityHours: 8760,
+    certificateRenewalHours: 720,
+    maxCertificateValidityHours: 9552,
+    maxCaValidityHours: 175200,
+} as const;

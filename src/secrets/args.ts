@@ -1,0 +1,33 @@
+// The secrets store: Secrets Manager under a customer-managed key.
+import * as pulumi from "@pulumi/pulumi";
+
+export interface SecretStoreArgs {
+    /**
+     * The ARN of an existing KMS key for the Secrets Manager secrets. A customer-managed key with
+     * rotation enabled and an explicit key policy is created when omitted.
+     * @default a new key
+     */
+    secretsKmsKeyArn?: pulumi.Input<string>;
+    /**
+     * Prefix of every secret name; the cluster name and a random suffix follow, so two clusters
+     * in one account never collide.
+     * @default "secure-etcd/"
+     */
+    secretNamePrefix?: pulumi.Input<string>;
+    /**
+     * Days a deleted secret stays recoverable (7 to 30).
+     * @default 30
+     */
+    secretRecoveryWindowDays?: pulumi.Input<number>;
+    /**
+     * Waiting period, in days, before a KMS key this component created is deleted (7 to 30).
+     * @default 30
+     */
+    kmsKeyDeletionWindowDays?: pulumi.Input<number>;
+}
+
+export const SECRETS_DEFAULTS = {
+    secretNamePrefix: "secure-etcd/",
+    secretRecoveryWindowDays: 30,
+    kmsKeyDeletionWindowDays: 30,
+} as const;

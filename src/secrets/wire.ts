@@ -1,0 +1,147 @@
+// Wires the secrets store: every member's bundle, kube-apiserver's bundles, root's password and the
+// encryption keys in Secrets Manager under a customer-managed key, and the read policies per role.
+import * as pulumi from "@pulumi/pulumi";
+import { combinePolicies } from "../backup/backupPolicies";
+import { AwsAccount, forAccount, recordOf } from "../core/account";
+import { NodeFile } from "../manifests/nodeFiles";
+import { defaultBundlePaths, secretBundle } from "../nodes/cloudInit";
+import { MemberArtifacts } from "../nodes/memberArtifacts";
+import { accountKeyPolicy, PolicyDocument, secretsReadPolicy } from "./policies";
+import { SecretStore, StoredSecret } from "./secretStore";
+
+export interface SecretsInputs {
+    secretsKmsKeyArn?: pulumi.Input<string>;
+    secretNamePrefix: pulumi.Input<string>;
+    secretRecoveryWindowDays: pulumi.Input<number>;
+    kmsKeyDeletionWindowDays: pulumi.Input<number>;
+}
+
+export interface SecretsDependencies {
+    artifacts: Record<string, MemberArtifacts>;
+    apiServerNodeFiles: pulumi.Output<NodeFile[]>;
+    rootPassword: pulumi.Output<string>;
+    /** Per key name, the key's material (base64), retained when removed. */
+    keyMaterial: Record<string, pulumi.Output<string>>;
+    backupWriterPolicy: pulumi.Output<string | undefined>;
+    account: AwsAccount;
+}
+
+export interface SecretsOutputs {
+    secretsKmsKeyArn: pulumi.Output<string>;
+    secretArns: pulumi.Output<Record<string, string>>;
+    memberSecretsPolicies: pulumi.Output<Record<string, string>>;
+    apiServerSecretsPolicy: pulumi.Output<string>;
+    memberInstancePolicies: pulumi.Output<Record<string, string>>;
+}
+
+const isEncryptionConfig = (f: NodeFile) => f.path.endsWith("/encryption-config.yaml");
+
+/** One bundle from some of the files: what a node fetches at boot. */
+function bundleOf(files: pulumi.Output<NodeFile[]>, select: (f: NodeFile) => boolean): pulumi.Output<string> {
+    return files.apply((list) =>
+        JSON.stringify(
+            secretBundle(
+                list,
+                list.filter((f) => !f.directory && select(f)).map((f) => f.path),
+            ),
+        ),
+    );
+}
+
+function storedSecrets(name: string, deps: SecretsDependencies): StoredSecret[] {
+    return [
+        ...Object.entries(deps.artifacts).map(([member, a]) => ({
+            id: `member-${member}`,
+            path: `members/${member}`,
+            description: `etcd member ${member} of ${name}: keys and certificates (secure-etcd)`,
+            value: a.nodeFiles.apply((files) => JSON.stringify(secretBundle(files, defaultBundlePaths(files)))),
+        })),
+        {
+            id: "kube-apiserver-etcd-client",
+            path: "kube-apiserver/etcd-client",
+            description: `kube-apiserver's etcd client certificate, key and etcd CA for ${name} (secure-etcd)`,
+            value: bundleOf(deps.apiServerNodeFiles, (f) => !isEncryptionConfig(f)),
+        },
+        {
+            id: "encryption-config",
+            path: "kube-apiserver/encryption-config",
+            description: `kube-apiserver EncryptionConfiguration for ${name} (secure-etcd)`,
+            value: bundleOf(deps.apiServerNodeFiles, isEncryptionConfig),
+        },
+        {
+            id: "etcd-root-password",
+            path: "etcd/root-password",
+            description: `Password of etcd's root user of ${name}; never needed in normal operation (secure-etcd)`,
+            value: deps.rootPassword,
+        },
+        // Key material outlives its place in the list: a key removed by mistake stays in
+        // Secrets Manager (retained, not scheduled for deletion), so no object is stranded.
+        ...Object.entries(deps.keyMaterial).map(([keyName, material]) => ({
+            id: `encryption-key-${keyName}`,
+            path: `encryption-keys/${keyName}`,
+            description: `Encryption-at-rest key ${keyName} of ${name}, base64 (secure-etcd; retained when removed)`,
+            value: material,
+            retain: true,
+        })),
+    ];
+}
+
+export function wireSecrets(
+    parent: pulumi.Resource,
+    name: string,
+    args: SecretsInputs,
+    deps: SecretsDependencies,
+): { store: SecretStore; outputs: SecretsOutputs } {
+    const stored = storedSecrets(name, deps);
+    const store = new SecretStore(
+        `${name}-secrets`,
+        name,
+        {
+            namePrefix: args.secretNamePrefix,
+            recoveryWindowDays: args.secretRecoveryWindowDays,
+            kmsKeyArn: args.secretsKmsKeyArn,
+            keyPolicy: forAccount(deps.account, accountKeyPolicy),
+            keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
+            secrets: stored,
+        },
+        { parent },
+    );
+    const readPolicy = (arns: pulumi.Output<string>[]) =>
+        pulumi
+            .all([pulumi.all(arns), store.kmsKeyArn, deps.account.region])
+            .apply(([secretArns, kmsKeyArn, region]) =>
+                JSON.stringify(secretsReadPolicy({ secretArns, kmsKeyArn, region })),
+            );
+    const memberSecretsPolicies = recordOf(deps.artifacts, (_, member) => readPolicy([store.arns[`member-${member}`]]));
+    return {
+        store,
+        outputs: {
+            secretsKmsKeyArn: store.kmsKeyArn,
+            secretArns: pulumi.all(
+                Object.fromEntries(stored.map((s): [string, pulumi.Output<string>] => [s.path, store.arns[s.id]])),
+            ),
+            memberSecretsPolicies,
+            apiServerSecretsPolicy: readPolicy([
+                store.arns["kube-apiserver-etcd-client"],
+                store.arns["encryption-config"],
+            ]),
+            memberInstancePolicies: pulumi
+                .all([memberSecretsPolicies, deps.backupWriterPolicy])
+                .apply(([perMember, writer]) =>
+                    Object.fromEntries(
+                        Object.entries(perMember).map(([member, secretsPolicy]) => [
+                            member,
+                            writer === undefined ? secretsPolicy : combined(secretsPolicy, writer),
+                        ]),
+                    ),
+                ),
+        },
+    };
+}
+
+/** One member's secrets policy and the backup writer policy in one document. */
+function combined(secretsPolicy: string, writer: string): string {
+    return JSON.stringify(
+        combinePolicies(JSON.parse(secretsPolicy) as PolicyDocument, JSON.parse(writer) as PolicyDocument),
+    );
+}
