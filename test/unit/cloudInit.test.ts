@@ -174,6 +174,19 @@ describe("cloud-init user-data", function () {
         assert.equal(fs.readFileSync(path.join(root, "etc/secure-etcd/firewall.nft"), "utf8"), firewall[0].content);
     });
 
+    it("its script writes inline content exactly, even with `$&`, quotes, backslashes and non-ASCII", () => {
+        // `$&` and `$'` once went through String.replace, which expanded them.
+        const awkward = 'env: "$& $\' $` $$"\npath: C:\\etc\\ """\nname: héllo ✓\n';
+        const files = memberFiles().map((f) =>
+            f.path.startsWith("/etc/kubernetes/manifests/") && !f.directory ? { ...f, content: awkward } : f,
+        );
+        const { script, env } = prepare(files, "serve");
+        const result = spawnSync("python3", [script], { env, encoding: "utf8", timeout: 20_000 });
+        assert.equal(result.status, 0, result.stderr);
+        const manifest = files.find((f) => f.content === awkward)!;
+        assert.equal(fs.readFileSync(path.join(dir, "root", manifest.path), "utf8"), awkward);
+    });
+
     it("its script stops with a clear message when the AWS CLI is missing, writing nothing", () => {
         const { script, env } = prepare(memberFiles(), "absent");
         const result = spawnSync("python3", [script], { env, encoding: "utf8", timeout: 20_000 });

@@ -1,4 +1,8 @@
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { validateArgs } from "../../src";
 import {
     BOOTSTRAP_DEFAULTS,
@@ -299,6 +303,42 @@ describe("rbac: the bootstrap script", () => {
             assert.ok(script.split(name).length >= 3, `${name} in the docstring and read`);
         }
         assert.ok(script.includes("--root-password-file"));
+    });
+
+    it("takes BOOTSTRAP_DEFAULTS as its defaults and BOOTSTRAP_ENV as its environment (the program's own copy)", () => {
+        // The program is a file of its own: ask its parser, with no variable set, then with each.
+        const parse = [
+            "import json, os, runpy, sys",
+            "parse_args = runpy.run_path(sys.argv[1])['parse_args']",
+            "out = []",
+            "for env in json.loads(sys.argv[2]):",
+            "    os.environ.update(env)",
+            "    out.append(vars(parse_args([])))",
+            "    for name in env:",
+            "        del os.environ[name]",
+            "print(json.dumps(out))",
+        ].join("\n");
+        const envs = [{}, ...Object.values(BOOTSTRAP_ENV).map((name) => ({ [name]: `/from/${name}` }))];
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-rbac-"));
+        try {
+            const file = path.join(dir, "rbac.py");
+            fs.writeFileSync(file, script);
+            const [defaults, ...fromEnv] = JSON.parse(
+                execFileSync("python3", ["-c", parse, file, JSON.stringify(envs)], {
+                    encoding: "utf8",
+                    env: { PATH: process.env.PATH },
+                }),
+            ) as Record<string, string>[];
+            for (const [option, value] of Object.entries(BOOTSTRAP_DEFAULTS)) {
+                assert.equal(defaults[option], value, option);
+            }
+            Object.entries(BOOTSTRAP_ENV).forEach(([option, name], i) => {
+                const dest = option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+                assert.equal(fromEnv[i][dest], `/from/${name}`, name);
+            });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("tells auth-enabled without `auth status` on 3.4, and enables auth last", () => {

@@ -1,0 +1,269 @@
+"""Unit tests of src/nodes/assets/node_bootstrap.py, the cloud-init boot script: fetching and
+decoding the bundle (with a stand-in aws CLI), writing files atomically with their mode and owner
+and directories, applying files, creating the service user, and the plan's order, all under a
+temporary root."""
+import contextlib
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+from unittest import mock
+
+from asset_loader import load_asset
+
+node = load_asset("nodes/assets/node_bootstrap.py", "node_bootstrap")
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:secure-etcd/members/etcd-0-AbCdEf"
+OWNER = "%d:%d" % (os.getuid(), os.getgid())
+
+
+def entry(path, mode="0600", directory=False, **extra):
+    return dict({"path": path, "mode": mode, "owner": OWNER, "directory": directory}, **extra)
+
+
+class NodeTest(unittest.TestCase):
+    """Each test runs under a root of its own, as the script does when SECURE_ETCD_ROOT is set."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="secure-etcd-node-test-")
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.root = os.path.join(self.dir, "root")
+        os.mkdir(self.root)
+        for patch in (mock.patch.object(node, "ROOT", self.root),
+                      mock.patch.dict(os.environ, SECURE_ETCD_ROOT=self.root)):
+            patch.start()
+            self.addCleanup(patch.stop)
+
+    def host(self, path):
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def read(self, path):
+        with open(self.host(path)) as f:
+            return f.read()
+
+    def mode(self, path):
+        return "%04o" % stat.S_IMODE(os.stat(self.host(path)).st_mode)
+
+    def stand_in_aws(self, *answers):
+        """An aws CLI on PATH that checks its arguments and gives these answers, one per call."""
+        bin_dir = os.path.join(self.dir, "bin")
+        os.makedirs(bin_dir, exist_ok=True)
+        lines = ["#!/bin/sh", 'echo "$*" >> "%s/calls"' % self.dir, 'n=$(wc -l < "%s/calls" | tr -d " ")' % self.dir]
+        for i, (status, out) in enumerate(answers, 1):
+            answer = os.path.join(self.dir, "answer-%d" % i)
+            with open(answer, "w") as f:
+                f.write(out)
+            stream = "" if status == 0 else " >&2"
+            lines.append('[ "$n" -eq %d ] && { cat "%s"%s; exit %d; }' % (i, answer, stream, status))
+        lines.append("exit 99")
+        aws = os.path.join(bin_dir, "aws")
+        with open(aws, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(aws, 0o755)
+        patch = mock.patch.dict(os.environ, PATH=bin_dir + os.pathsep + "/usr/bin:/bin")
+        patch.start()
+        self.addCleanup(patch.stop)
+
+    def aws_calls(self):
+        with open(os.path.join(self.dir, "calls")) as f:
+            return f.read().splitlines()
+
+
+class FetchBundleTest(NodeTest):
+    def setUp(self):
+        super().setUp()
+        plan = mock.patch.object(node, "PLAN", {"secretArn": SECRET_ARN, "region": "eu-west-1"})
+        plan.start()
+        self.addCleanup(plan.stop)
+        self.sleeps = []
+        sleep = mock.patch.object(node.time, "sleep", self.sleeps.append)
+        sleep.start()
+        self.addCleanup(sleep.stop)
+
+    def test_decodes_the_secret_string_into_files_by_path(self):
+        files = {"/etc/a.key": "-----BEGIN KEY-----\nAB\n-----END KEY-----\n", "/etc/b": "héllo \"q\" \\ ✓"}
+        self.stand_in_aws((0, json.dumps({"version": 1, "files": files}) + "\n"))
+        self.assertEqual(node.fetch_bundle(), files)
+        self.assertEqual(self.aws_calls(), [
+            "secretsmanager get-secret-value --secret-id %s --region eu-west-1 --query SecretString --output text"
+            % SECRET_ARN,
+        ])
+        self.assertEqual(self.sleeps, [])
+
+    def test_retries_while_the_network_and_role_come_up(self):
+        bundle = json.dumps({"version": 1, "files": {}})
+        self.stand_in_aws((255, "Unable to locate credentials"), (255, "Could not connect"), (0, bundle))
+        self.assertEqual(node.fetch_bundle(), {})
+        self.assertEqual(len(self.aws_calls()), 3)
+        self.assertEqual(self.sleeps, [1, 2])
+
+    def test_gives_up_after_twelve_attempts_with_the_last_error(self):
+        self.stand_in_aws(*[(255, "AccessDenied %d" % i) for i in range(12)])
+        with self.assertRaises(SystemExit) as caught:
+            node.fetch_bundle()
+        self.assertEqual(str(caught.exception), "secure-etcd: cannot read %s: AccessDenied 11" % SECRET_ARN)
+        self.assertEqual(self.sleeps, [1, 2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 30])
+
+    def test_refuses_a_bundle_version_it_does_not_know(self):
+        self.stand_in_aws((0, json.dumps({"version": 2, "files": {}})))
+        with self.assertRaises(SystemExit) as caught:
+            node.fetch_bundle()
+        self.assertEqual(str(caught.exception), "secure-etcd: unknown bundle version 2")
+
+    def test_says_how_to_get_the_aws_cli_when_it_is_missing(self):
+        with mock.patch.dict(os.environ, PATH=self.dir):
+            with self.assertRaises(SystemExit) as caught:
+                node.fetch_bundle()
+        self.assertIn("the AWS CLI (aws) is not on PATH; install AWS CLI v2", str(caught.exception))
+
+
+class WriteTest(NodeTest):
+    def test_writes_content_mode_and_owner_creating_parents(self):
+        node.write_file(entry("/etc/kubernetes/pki/etcd/server.key", "0600"), "KEY\n")
+        self.assertEqual(self.read("/etc/kubernetes/pki/etcd/server.key"), "KEY\n")
+        self.assertEqual(self.mode("/etc/kubernetes/pki/etcd/server.key"), "0600")
+        st = os.stat(self.host("/etc/kubernetes/pki/etcd/server.key"))
+        self.assertEqual("%d:%d" % (st.st_uid, st.st_gid), OWNER)
+
+    def test_replaces_a_file_whole_with_the_new_mode_and_leaves_no_temporary_file(self):
+        node.write_file(entry("/etc/x.conf", "0644"), "old\n")
+        node.write_file(entry("/etc/x.conf", "0600"), "new\n")
+        self.assertEqual((self.read("/etc/x.conf"), self.mode("/etc/x.conf")), ("new\n", "0600"))
+        self.assertEqual(os.listdir(self.host("/etc")), ["x.conf"])
+
+    def test_sets_mode_and_owner_before_any_byte_is_written(self):
+        sizes = []
+        real_fchmod, real_fchown = os.fchmod, os.fchown
+
+        def fchmod(fd, mode):
+            sizes.append(os.fstat(fd).st_size)
+            real_fchmod(fd, mode)
+
+        def fchown(fd, uid, gid):
+            sizes.append(os.fstat(fd).st_size)
+            real_fchown(fd, uid, gid)
+
+        with mock.patch.object(node.os, "fchmod", fchmod), mock.patch.object(node.os, "fchown", fchown):
+            node.write_file(entry("/etc/secret.key"), "SECRET")
+        self.assertEqual(sizes, [0, 0])
+
+    def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary_file(self):
+        node.write_file(entry("/etc/x.conf"), "old\n")
+        with mock.patch.object(node.os, "rename", side_effect=OSError("disk full")):
+            with self.assertRaises(OSError):
+                node.write_file(entry("/etc/x.conf"), "new\n")
+        self.assertEqual(self.read("/etc/x.conf"), "old\n")
+        self.assertEqual(os.listdir(self.host("/etc")), ["x.conf"])
+
+    def test_makes_directories_and_corrects_the_mode_of_existing_ones(self):
+        os.makedirs(self.host("/var/lib/etcd"), mode=0o755)
+        os.chmod(self.host("/var/lib/etcd"), 0o755)
+        node.make_dir(entry("/var/lib/etcd", "0700", directory=True))
+        node.make_dir(entry("/etc/secure-etcd/new/deep", "0750", directory=True))
+        self.assertEqual(self.mode("/var/lib/etcd"), "0700")
+        self.assertEqual(self.mode("/etc/secure-etcd/new/deep"), "0750")
+
+    def test_owner_and_paths(self):
+        self.assertEqual(node.owner_of({"owner": "2379:2380"}), (2379, 2380))
+        self.assertEqual(node.on_host("/etc/x"), os.path.join(self.root, "etc/x"))
+
+
+class ApplyTest(NodeTest):
+    def test_under_a_test_root_commands_are_recorded_never_run(self):
+        node.apply(entry("/etc/plain"))
+        node.apply(entry("/etc/fw.nft", apply=["nft", "-f", "{path}"]))
+        node.apply(entry("/etc/unit", apply=["systemctl", "enable", "x.service"]))
+        with open(self.host("/.secure-etcd-applied")) as f:
+            recorded = [json.loads(line) for line in f]
+        self.assertEqual(recorded, [["nft", "-f", self.host("/etc/fw.nft")], ["systemctl", "enable", "x.service"]])
+
+    def test_on_a_host_it_runs_the_command_with_the_files_path(self):
+        del os.environ["SECURE_ETCD_ROOT"]
+        mark = "import sys; open(sys.argv[1] + '.applied', 'w').write('yes')"
+        node.apply(entry("/x.conf", apply=[sys.executable, "-c", mark, "{path}"]))
+        self.assertEqual(self.read("/x.conf.applied"), "yes")
+        with self.assertRaises(SystemExit) as caught:
+            node.apply(entry("/x.conf", apply=[sys.executable, "-c", "import sys; sys.exit('bad rules')"]))
+        self.assertIn("failed: bad rules", str(caught.exception))
+
+
+class EnsureUserTest(NodeTest):
+    def run_with(self, existing):
+        """ensure_user on a host (no test root) where getent knows `existing`; the commands run."""
+        calls = []
+
+        def run(command, **kwargs):
+            calls.append(command)
+            known = command[0] == "getent" and command[2] in existing
+            return subprocess.CompletedProcess(command, 0 if known or command[0] != "getent" else 2)
+
+        del os.environ["SECURE_ETCD_ROOT"]
+        with mock.patch.object(node.subprocess, "run", run):
+            node.ensure_user({"name": "etcd", "uid": 2379, "gid": 2379})
+        return [c for c in calls if c[0] != "getent"]
+
+    def test_creates_a_system_group_and_user_without_a_home_or_shell(self):
+        self.assertEqual(self.run_with(existing=()), [
+            ["groupadd", "--system", "--gid", "2379", "etcd"],
+            ["useradd", "--system", "--uid", "2379", "--gid", "2379", "--no-create-home",
+             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "etcd"],
+        ])
+
+    def test_leaves_an_existing_user_alone(self):
+        self.assertEqual(self.run_with(existing=("etcd",)), [])
+
+    def test_does_nothing_under_a_test_root_or_without_a_user(self):
+        with mock.patch.object(node.subprocess, "run", side_effect=AssertionError("ran a command")):
+            node.ensure_user({"name": "etcd", "uid": 2379, "gid": 2379})
+            del os.environ["SECURE_ETCD_ROOT"]
+            node.ensure_user(None)
+
+
+class MainTest(NodeTest):
+    def run_main(self, plan, bundle):
+        out = io.StringIO()
+        with mock.patch.object(node, "PLAN", plan), \
+                mock.patch.object(node, "fetch_bundle", lambda: bundle), \
+                contextlib.redirect_stdout(out):
+            node.main()
+        return out.getvalue()
+
+    def test_writes_the_plan_in_order_from_inline_content_and_the_bundle(self):
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "files": [
+            entry("/etc/kubernetes/pki/etcd", "0700", directory=True),
+            entry("/etc/kubernetes/pki/etcd/ca.crt", "0644"),
+            entry("/etc/secure-etcd/firewall.nft", "0600", content="table inet x {}\n", apply=["nft", "-f", "{path}"]),
+            entry("/etc/kubernetes/manifests/etcd.yaml", "0600", content="kind: Pod\n"),
+        ]}
+        out = self.run_main(plan, {"/etc/kubernetes/pki/etcd/ca.crt": "CA\n", "/unused": "x"})
+        self.assertEqual(out, "secure-etcd: wrote 4 entries\n")
+        self.assertEqual(self.mode("/etc/kubernetes/pki/etcd"), "0700")
+        self.assertEqual((self.read("/etc/kubernetes/pki/etcd/ca.crt"), self.mode("/etc/kubernetes/pki/etcd/ca.crt")),
+                         ("CA\n", "0644"))
+        self.assertEqual(self.read("/etc/secure-etcd/firewall.nft"), "table inet x {}\n")
+        self.assertEqual(self.read("/etc/kubernetes/manifests/etcd.yaml"), "kind: Pod\n")
+        self.assertTrue(os.path.exists(self.host("/.secure-etcd-applied")))
+
+    def test_stops_at_a_file_missing_from_the_bundle_before_writing_later_ones(self):
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "files": [
+            entry("/etc/a.key"),
+            entry("/etc/kubernetes/manifests/etcd.yaml", content="kind: Pod\n"),
+        ]}
+        with self.assertRaises(SystemExit) as caught:
+            self.run_main(plan, {})
+        self.assertEqual(str(caught.exception), "secure-etcd: /etc/a.key is missing from the bundle")
+        self.assertFalse(os.path.exists(self.host("/etc/kubernetes/manifests/etcd.yaml")))
+
+    def test_the_unrendered_program_refuses_to_run(self):
+        with self.assertRaises(SystemExit) as caught:
+            self.run_main(None, {})
+        self.assertIn("unrendered", str(caught.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
