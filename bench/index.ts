@@ -1,6 +1,6 @@
 // `npm run bench`: measurements that are reported, never asserted. Prints a table per benchmark
 // (medians of repeated runs, with min-max) and writes the raw figures to bench-results.json.
-// BENCH_ONLY=hardening,keytype,component,backup picks some; see README "Benchmarks" for the knobs.
+// BENCH_ONLY=hardening,keytype,component,backup picks some; see docs/benchmarks.md for the knobs.
 import * as fs from "fs";
 import * as os from "os";
 import { execFileSync } from "child_process";

@@ -14,8 +14,8 @@ export interface EncryptionArgs {
     encryptionProvider?: EncryptionProvider;
     /**
      * Names of the local encryption keys, in order: the first encrypts, all decrypt. Rotate by
-     * plain edits to this list (see the README's runbook); unsafe edits are refused at preview.
-     * DNS-1123 labels (no ':'). Plain: one key resource per name. Not used with `kms`.
+     * plain edits to this list (the key rotation runbook in docs/runbooks.md); unsafe edits are
+     * refused at preview. DNS-1123 labels (no ':'). Plain: one key resource per name. Not used with `kms`.
      * @default ["key-1"]
      */
     encryptionKeyNames?: string[];

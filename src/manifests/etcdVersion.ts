@@ -1,4 +1,5 @@
-// etcd versions this package renders for, and what each one understands (the facts file, section 2).
+// etcd versions this package renders for, and what each one understands: from etcd's changelogs
+// (CHANGELOG/CHANGELOG-3.4.md to CHANGELOG-3.6.md in etcd-io/etcd) and each release's `etcd --help`.
 
 export interface EtcdVersion {
     major: number;
@@ -7,10 +8,13 @@ export interface EtcdVersion {
     text: string;
 }
 
-/** A current 3.6 patch release, past every security fix listed in the facts file. */
+/** A current 3.6 patch release: the 3.6 line's `SECURITY_FLOOR`, with the latest security fixes we know of. */
 export const DEFAULT_ETCD_VERSION = "3.6.14";
 
-/** The first release of each supported line that carries the latest security fixes we know of. */
+/**
+ * The first release of each supported line that carries the latest security fixes we know of, as
+ * etcd's changelog for that line lists them.
+ */
 export const SECURITY_FLOOR: Record<string, number> = { "3.5": 33, "3.6": 14 };
 
 export function parseEtcdVersion(text: string): EtcdVersion | undefined {

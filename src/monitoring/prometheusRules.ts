@@ -337,7 +337,7 @@ function certificateRules(input: PrometheusRulesInput, labels: Record<string, st
             ? "CAs are not renewed automatically: plan a CA rotation now (a new CA beside the old in every trust bundle, re-issue every certificate, then drop the old CA)."
             : "Run `pulumi up`: certificates within certificateRenewalHours of expiry are re-issued with the same key. Then refresh the nodes one at a time (re-run " +
               BOOTSTRAP_SCRIPT_PATH +
-              ", which fetches the new bundle from Secrets Manager, or replace the instance); etcd serves a replaced certificate on new connections, kube-apiserver needs a restart. See the README's certificate renewal runbook.";
+              ", which fetches the new bundle from Secrets Manager, or replace the instance); etcd serves a replaced certificate on new connections, kube-apiserver needs a restart. See the certificate renewal runbook in secure-etcd's docs/runbooks.md.";
         return thresholds.map(([severity, days]): AlertRule => ({
             alert: "EtcdCertificateExpiring",
             // vector(): a time comparison has no series to select; the value is the days left.

@@ -1,5 +1,6 @@
-// Certificate profiles as data, after kubeadm's table (see the facts file, section 1): who signs
-// what, for which uses, with which names. The wiring in etcdPki.ts only reads this table.
+// Certificate profiles as data, after kubeadm's etcd certificates (the Kubernetes docs' "PKI
+// certificates and requirements", https://kubernetes.io/docs/setup/best-practices/certificates/): who
+// signs what, for which uses, with which names. The wiring in etcdPki.ts only reads this table.
 
 /** Uses in the tls provider's snake_case spelling; the provider rejects any other spelling. */
 export type TlsUse =
