@@ -38,6 +38,24 @@ function listOr<T>(value: T[] | undefined): T[] {
     return value ?? [];
 }
 
+/** Members with their DNS names; not a list at all becomes none, which the member rules name. */
+function resolveMembers(members: MemberArgs[] | undefined): ResolvedMember[] {
+    return (Array.isArray(members) ? members : []).map((m) => ({
+        name: m?.name,
+        ip: m?.ip,
+        dnsNames: m?.dnsNames ?? [],
+    }));
+}
+
+/** Clients with their CN (the name unless given) and roles. */
+function resolveClients(clients: ClientArgs[] | undefined): ResolvedClient[] {
+    return (Array.isArray(clients) ? clients : []).map((c) => ({
+        name: c?.name,
+        commonName: c?.commonName ?? c?.name,
+        roles: c?.roles ?? [],
+    }));
+}
+
 export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const d = DEFAULTS;
     const provider = args.encryptionProvider ?? d.encryptionProvider;
@@ -58,11 +76,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         );
     return {
         ...args,
-        members: (Array.isArray(args.members) ? args.members : []).map((m) => ({
-            name: m?.name,
-            ip: m?.ip,
-            dnsNames: m?.dnsNames ?? [],
-        })),
+        members: resolveMembers(args.members),
         allowPublicMemberIps: args.allowPublicMemberIps ?? d.allowPublicMemberIps,
         keyAlgorithm: args.keyAlgorithm ?? d.keyAlgorithm,
         caValidityHours: args.caValidityHours ?? d.caValidityHours,
@@ -70,11 +84,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         certificateRenewalHours: args.certificateRenewalHours ?? d.certificateRenewalHours,
         maxCertificateValidityHours: args.maxCertificateValidityHours ?? d.maxCertificateValidityHours,
         maxCaValidityHours: args.maxCaValidityHours ?? d.maxCaValidityHours,
-        clients: (Array.isArray(args.clients) ? args.clients : []).map((c) => ({
-            name: c?.name,
-            commonName: c?.commonName ?? c?.name,
-            roles: c?.roles ?? [],
-        })),
+        clients: resolveClients(args.clients),
         etcdVersion: args.etcdVersion ?? d.etcdVersion,
         etcdImageRepository: args.etcdImageRepository ?? d.etcdImageRepository,
         etcdUid: args.etcdUid ?? d.etcdUid,

@@ -40,28 +40,8 @@ export class BackupMonitoring extends pulumi.ComponentResource {
         const tags = { "secure-etcd:cluster": clusterName };
         this.metricsFilterId = backupMetricsFilterId(clusterName);
 
-        if (args.topicArn !== undefined) {
-            this.topicArn = pulumi.output(args.topicArn);
-        } else {
-            const key = new aws.kms.Key(
-                `${name}-topic-kms-key`,
-                {
-                    description: `Alarm notifications of etcd cluster ${clusterName} (secure-etcd)`,
-                    keyUsage: "ENCRYPT_DECRYPT",
-                    customerMasterKeySpec: "SYMMETRIC_DEFAULT",
-                    enableKeyRotation: true,
-                    deletionWindowInDays: args.keyDeletionWindowDays,
-                    policy: args.topicKeyPolicy,
-                    tags,
-                },
-                { parent: this },
-            );
-            this.topicArn = new aws.sns.Topic(
-                `${name}-topic`,
-                { displayName: `etcd ${clusterName} alarms`.slice(0, 100), kmsMasterKeyId: key.arn, tags },
-                { parent: this },
-            ).arn;
-        }
+        this.topicArn =
+            args.topicArn !== undefined ? pulumi.output(args.topicArn) : this.newTopic(name, clusterName, args);
 
         const dependsOn: pulumi.Resource[] = [];
         if (args.createMetricsConfiguration) {
@@ -135,5 +115,28 @@ export class BackupMonitoring extends pulumi.ComponentResource {
             freshnessAlarmArn: this.freshnessAlarmArn,
             uploadErrorsAlarmArn: this.uploadErrorsAlarmArn,
         });
+    }
+
+    /** An SNS topic under a KMS key of its own, which CloudWatch may use to publish. */
+    private newTopic(name: string, clusterName: string, args: BackupMonitoringArgs): pulumi.Output<string> {
+        const tags = { "secure-etcd:cluster": clusterName };
+        const key = new aws.kms.Key(
+            `${name}-topic-kms-key`,
+            {
+                description: `Alarm notifications of etcd cluster ${clusterName} (secure-etcd)`,
+                keyUsage: "ENCRYPT_DECRYPT",
+                customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+                enableKeyRotation: true,
+                deletionWindowInDays: args.keyDeletionWindowDays,
+                policy: args.topicKeyPolicy,
+                tags,
+            },
+            { parent: this },
+        );
+        return new aws.sns.Topic(
+            `${name}-topic`,
+            { displayName: `etcd ${clusterName} alarms`.slice(0, 100), kmsMasterKeyId: key.arn, tags },
+            { parent: this },
+        ).arn;
     }
 }

@@ -136,6 +136,7 @@ function isCa(cert: CertificateExpiry): boolean {
     return cert.id === cert.issuer && !cert.id.includes("/");
 }
 
+// eslint-disable-next-line max-lines-per-function -- a table of alert rules, one entry per alert
 function etcdHealthRules(input: PrometheusRulesInput, labels: Record<string, string>): AlertRule[] {
     const cluster = templateLiteral(input.cluster);
     const job = `job=${promString(input.etcdJob)}`;

@@ -65,29 +65,7 @@ export function wireMembers(
             }
             return { version, imageRepository, imageDigest, uid, gid };
         });
-    // Every member runs the backup timer; the agent uploads only on the leader.
-    const backupSettings = deps.bucket
-        ? pulumi
-              .all([
-                  deps.bucket.bucketName,
-                  deps.bucket.kmsKeyArn,
-                  deps.account.region,
-                  args.backupIntervalMinutes,
-                  args.backupAgentPath,
-                  deps.backupClient.certPem,
-                  deps.backupClient.keyPem,
-              ])
-              .apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
-                  cluster: name,
-                  bucket,
-                  kmsKeyArn,
-                  region,
-                  intervalMinutes,
-                  agentPath,
-                  backupCertPem,
-                  backupKeyPem,
-              }))
-        : pulumi.output(undefined);
+    const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
     const artifacts = memberArtifacts(
         name,
@@ -133,6 +111,33 @@ export function wireMembers(
             etcdVersion: podSettings.version.text,
         },
     };
+}
+
+/** What every member's backup agent is configured with; the agent uploads only on the leader. */
+function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDependencies) {
+    if (!deps.bucket) {
+        return pulumi.output(undefined);
+    }
+    return pulumi
+        .all([
+            deps.bucket.bucketName,
+            deps.bucket.kmsKeyArn,
+            deps.account.region,
+            args.backupIntervalMinutes,
+            args.backupAgentPath,
+            deps.backupClient.certPem,
+            deps.backupClient.keyPem,
+        ])
+        .apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
+            cluster: name,
+            bucket,
+            kmsKeyArn,
+            region,
+            intervalMinutes,
+            agentPath,
+            backupCertPem,
+            backupKeyPem,
+        }));
 }
 
 /** Per member, cloud-init user-data that fetches its bundle from Secrets Manager at boot. */

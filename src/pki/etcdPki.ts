@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeyAlgorithm } from "./args";
-import { privateKeySpec } from "./keyAlgorithm";
+import { privateKeySpec, PrivateKeySpec } from "./keyAlgorithm";
 import { CA_PROFILES, LEAF_PROFILES, LeafProfile, memberSans } from "./profiles";
 
 export interface PkiMember {
@@ -53,121 +53,120 @@ export class EtcdPki extends pulumi.ComponentResource {
     public readonly members: Record<string, MemberPki>;
     public readonly clients: Record<string, IssuedCertificate>;
 
+    private readonly keySpec: pulumi.Output<PrivateKeySpec>;
+    private readonly args: EtcdPkiArgs;
+
     constructor(name: string, args: EtcdPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("secure-etcd:pki:EtcdPki", name, {}, opts);
-        const keySpec = args.keyAlgorithm.apply(privateKeySpec);
-        const newKey = (keyName: string) =>
-            new tls.PrivateKey(
-                keyName,
-                {
-                    algorithm: keySpec.algorithm,
-                    ecdsaCurve: keySpec.apply((s) => s.ecdsaCurve),
-                    rsaBits: keySpec.apply((s) => s.rsaBits),
-                },
-                { parent: this },
-            );
-
-        const newCa = (
-            prefix: string,
-            profile: { commonName: string; allowedUses: readonly string[] },
-        ): IssuedCertificate => {
-            const key = newKey(`${prefix}-key`);
-            const cert = new tls.SelfSignedCert(
-                prefix,
-                {
-                    privateKeyPem: key.privateKeyPem,
-                    subject: { commonName: profile.commonName },
-                    isCaCertificate: true,
-                    setSubjectKeyId: true,
-                    allowedUses: [...profile.allowedUses],
-                    validityPeriodHours: args.caValidityHours,
-                    // A CA is never renewed behind the operator's back: every leaf would be re-issued at once.
-                    earlyRenewalHours: 0,
-                },
-                { parent: this },
-            );
-            return {
-                id: profile.commonName,
-                commonName: profile.commonName,
-                issuer: profile.commonName,
-                certPem: cert.certPem,
-                keyPem: key.privateKeyPem,
-                notAfter: cert.validityEndTime,
-            };
-        };
-        this.etcdCa = newCa(`${name}-etcd-ca`, CA_PROFILES.etcd);
-        this.peerCa = newCa(`${name}-peer-ca`, CA_PROFILES.peer);
-
-        const issue = (
-            prefix: string,
-            id: string,
-            commonName: string,
-            profile: LeafProfile,
-            sans?: pulumi.Output<{ dnsNames: string[]; ipAddresses: string[] }>,
-        ): IssuedCertificate => {
-            const ca = profile.signer === "peer" ? this.peerCa : this.etcdCa;
-            const key = newKey(`${prefix}-key`);
-            const csr = new tls.CertRequest(
-                `${prefix}-csr`,
-                {
-                    privateKeyPem: key.privateKeyPem,
-                    subject: { commonName },
-                    dnsNames: sans?.dnsNames,
-                    ipAddresses: sans?.ipAddresses,
-                },
-                { parent: this },
-            );
-            const cert = new tls.LocallySignedCert(
-                prefix,
-                {
-                    certRequestPem: csr.certRequestPem,
-                    caPrivateKeyPem: ca.keyPem,
-                    caCertPem: ca.certPem,
-                    allowedUses: [...profile.allowedUses],
-                    validityPeriodHours: args.certificateValidityHours,
-                    earlyRenewalHours: args.certificateRenewalHours,
-                },
-                { parent: this },
-            );
-            return {
-                id,
-                commonName,
-                issuer: ca.commonName,
-                certPem: cert.certPem,
-                keyPem: key.privateKeyPem,
-                notAfter: cert.validityEndTime,
-            };
-        };
-
+        this.args = args;
+        this.keySpec = args.keyAlgorithm.apply(privateKeySpec);
+        this.etcdCa = this.newCa(`${name}-etcd-ca`, CA_PROFILES.etcd);
+        this.peerCa = this.newCa(`${name}-peer-ca`, CA_PROFILES.peer);
         this.members = {};
         for (const member of args.members) {
             const sans = pulumi
                 .all([member.ip, member.dnsNames])
                 .apply(([ip, dns]) => memberSans(member.name, ip, dns));
             const prefix = `${name}-member-${member.name}`;
-            this.members[member.name] = {
-                server: issue(
-                    `${prefix}-server`,
-                    `member/${member.name}/server`,
+            const leaf = (role: "server" | "peer") =>
+                this.issue(
+                    `${prefix}-${role}`,
+                    `member/${member.name}/${role}`,
                     member.name,
-                    LEAF_PROFILES.server,
+                    LEAF_PROFILES[role],
                     sans,
-                ),
-                peer: issue(`${prefix}-peer`, `member/${member.name}/peer`, member.name, LEAF_PROFILES.peer, sans),
-            };
+                );
+            this.members[member.name] = { server: leaf("server"), peer: leaf("peer") };
         }
-
         this.clients = {};
         for (const client of args.clients) {
-            this.clients[client.name] = issue(
+            this.clients[client.name] = this.issue(
                 `${name}-client-${client.name}`,
                 `client/${client.name}`,
                 client.commonName,
                 LEAF_PROFILES.client,
             );
         }
-
         this.registerOutputs({});
+    }
+
+    private newKey(keyName: string): tls.PrivateKey {
+        return new tls.PrivateKey(
+            keyName,
+            {
+                algorithm: this.keySpec.algorithm,
+                ecdsaCurve: this.keySpec.apply((s) => s.ecdsaCurve),
+                rsaBits: this.keySpec.apply((s) => s.rsaBits),
+            },
+            { parent: this },
+        );
+    }
+
+    private newCa(prefix: string, profile: { commonName: string; allowedUses: readonly string[] }): IssuedCertificate {
+        const key = this.newKey(`${prefix}-key`);
+        const cert = new tls.SelfSignedCert(
+            prefix,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName: profile.commonName },
+                isCaCertificate: true,
+                setSubjectKeyId: true,
+                allowedUses: [...profile.allowedUses],
+                validityPeriodHours: this.args.caValidityHours,
+                // A CA is never renewed behind the operator's back: every leaf would be re-issued at once.
+                earlyRenewalHours: 0,
+            },
+            { parent: this },
+        );
+        return {
+            id: profile.commonName,
+            commonName: profile.commonName,
+            issuer: profile.commonName,
+            certPem: cert.certPem,
+            keyPem: key.privateKeyPem,
+            notAfter: cert.validityEndTime,
+        };
+    }
+
+    private issue(
+        prefix: string,
+        id: string,
+        commonName: string,
+        profile: LeafProfile,
+        sans?: pulumi.Output<{ dnsNames: string[]; ipAddresses: string[] }>,
+    ): IssuedCertificate {
+        const ca = profile.signer === "peer" ? this.peerCa : this.etcdCa;
+        const key = this.newKey(`${prefix}-key`);
+        const csr = new tls.CertRequest(
+            `${prefix}-csr`,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName },
+                dnsNames: sans?.dnsNames,
+                ipAddresses: sans?.ipAddresses,
+            },
+            { parent: this },
+        );
+        const cert = new tls.LocallySignedCert(
+            prefix,
+            {
+                certRequestPem: csr.certRequestPem,
+                caPrivateKeyPem: ca.keyPem,
+                caCertPem: ca.certPem,
+                allowedUses: [...profile.allowedUses],
+                validityPeriodHours: this.args.certificateValidityHours,
+                earlyRenewalHours: this.args.certificateRenewalHours,
+            },
+            { parent: this },
+        );
+        return {
+            id,
+            commonName,
+            issuer: ca.commonName,
+            certPem: cert.certPem,
+            keyPem: key.privateKeyPem,
+            notAfter: cert.validityEndTime,
+        };
     }
 
     /** Every certificate, CAs first. */

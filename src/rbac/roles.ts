@@ -179,9 +179,15 @@ function keyProblem(key: unknown): string | undefined {
 export function rbacProblems(args: RbacArgs): Problem[] {
     const problems: Problem[] = [];
     const add = (path: string, reason: string) => problems.push({ path, reason });
-    const roles = args.roles ?? [];
-    const clients = args.clients ?? [];
+    apiServerPrefixProblems(args, add);
+    const defined = roleProblems(args.roles ?? [], add);
+    clientRoleProblems(args.clients ?? [], [ROOT_ROLE, KUBE_APISERVER_ROLE, ...defined], add);
+    return problems;
+}
 
+type AddProblem = (path: string, reason: string) => void;
+
+function apiServerPrefixProblems(args: RbacArgs, add: AddProblem): void {
     if (args.apiServerPrefix !== undefined) {
         const problem = keyProblem(args.apiServerPrefix);
         if (problem) {
@@ -193,7 +199,10 @@ export function rbacProblems(args: RbacArgs): Problem[] {
             );
         }
     }
+}
 
+/** The roles' own problems; returns the names of the roles defined. */
+function roleProblems(roles: EtcdRoleArgs[], add: AddProblem): string[] {
     const firstRole = new Map<string, number>();
     roles.forEach((role, i) => {
         const at = `etcdRoles[${i}]`;
@@ -258,8 +267,11 @@ export function rbacProblems(args: RbacArgs): Problem[] {
             }
         });
     });
+    return [...firstRole.keys()];
+}
 
-    const known = [ROOT_ROLE, KUBE_APISERVER_ROLE, ...firstRole.keys()];
+/** Each client's CN as an etcd user name, and the roles it names. */
+function clientRoleProblems(clients: NonNullable<RbacArgs["clients"]>, known: string[], add: AddProblem): void {
     // A client's CN is its certificate's identity first: emptiness and collisions with the built-in
     // clients, the members and other clients are the PKI rules' to report. Here, only what makes it
     // unusable as an etcd user name.
@@ -293,7 +305,6 @@ export function rbacProblems(args: RbacArgs): Problem[] {
             granted.add(name);
         });
     });
-    return problems;
 }
 
 /** The full desired auth state. Throws, listing every problem, when `rbacProblems` finds any. */
