@@ -180,6 +180,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             encryption.outputs.encryptionConfigYaml,
         );
         const secrets = wireSecrets(this, name, a, {
+            memberNames: a.members.map((m) => m.name),
             artifacts: members.artifacts,
             apiServerNodeFiles: apiServer.apiServerNodeFiles,
             rootPassword: rbac.rootPassword,

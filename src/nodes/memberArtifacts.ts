@@ -1,10 +1,13 @@
-// Lifts the pure renderers over outputs: per member, the etcd static pod and the node file bundle.
+// Lifts the pure renderers over outputs for every member at once: the etcd static pod, the node file
+// bundle, its public layout and its Secrets Manager bundle, all rendered in one Output step (each
+// step costs; one per file and value made the component noticeably slower than its resources).
 import * as pulumi from "@pulumi/pulumi";
 import { renderEtcdFlags } from "../manifests/etcdFlags";
 import { EtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile, renderMemberNodeFiles } from "../manifests/nodeFiles";
 import { renderEtcdPod, toYaml } from "../manifests/staticPod";
 import { EtcdPki } from "../pki/etcdPki";
+import { defaultBundlePaths, secretBundle } from "./cloudInit";
 
 export interface PodSettings {
     version: EtcdVersion;
@@ -14,88 +17,120 @@ export interface PodSettings {
     gid: number;
 }
 
-export interface MemberArtifacts {
-    manifestYaml: pulumi.Output<string>;
-    /** Secret: holds the member's keys. */
-    nodeFiles: pulumi.Output<NodeFile[]>;
-    /**
-     * The same files with the certificates' and keys' contents left empty: public, for what
-     * describes a node without carrying its secrets (the cloud-init user-data).
-     */
-    fileLayout: pulumi.Output<NodeFile[]>;
+export interface MemberAddress {
+    name: string;
+    ip: string;
 }
 
-export function memberArtifacts(
+export interface MemberArtifacts {
+    /** Per member, the static pod (YAML). Holds no secret. */
+    manifests: pulumi.Output<Record<string, string>>;
+    /** Per member, every file its node needs. Secret: the member's keys. */
+    nodeFiles: pulumi.Output<Record<string, NodeFile[]>>;
+    /**
+     * Per member, the same files with every content left empty: public, for what describes a node
+     * without carrying its secrets (the cloud-init user-data).
+     */
+    layouts: pulumi.Output<Record<string, NodeFile[]>>;
+    /** Per member, what the node fetches at boot from Secrets Manager (JSON). Secret. */
+    secretBundles: Record<string, pulumi.Output<string>>;
+}
+
+interface RenderedMember {
+    manifestYaml: string;
+    nodeFiles: NodeFile[];
+    layout: NodeFile[];
+    secretBundleJson: string;
+}
+
+interface MemberPems {
+    serverCertPem: string;
+    serverKeyPem: string;
+    peerCertPem: string;
+    peerKeyPem: string;
+}
+
+export interface MemberExtras<E> {
+    /** Serve metrics on the member's address too (a monitoring group is named). */
+    exposeMetrics: boolean;
+    /** What the extra files are rendered from. */
+    inputs: pulumi.Output<E>;
+    /** Per member, more files for its node (host firewall, RBAC bootstrap, backup agent). */
+    files: (member: string, addresses: MemberAddress[], inputs: E) => NodeFile[];
+}
+
+export function memberArtifacts<E>(
     clusterName: string,
-    members: { name: string; ip: pulumi.Output<string> }[],
+    members: { name: string; ip: pulumi.Input<string> }[],
     pki: EtcdPki,
     settings: pulumi.Output<PodSettings>,
-    extras: {
-        /** Serve metrics on the member's address too (a monitoring group is named). */
-        exposeMetrics: boolean;
-        /** Per member, more files for its node (host firewall, RBAC bootstrap). */
-        files: (member: string, addresses: pulumi.Output<{ name: string; ip: string }[]>) => pulumi.Output<NodeFile[]>;
-    },
-): Record<string, MemberArtifacts> {
-    const addresses = pulumi.all(members.map((m) => m.ip.apply((ip) => ({ name: m.name, ip }))));
-    const result: Record<string, MemberArtifacts> = {};
-    for (const member of members) {
-        const manifestYaml = pulumi.all([addresses, settings]).apply(([all, s]) => {
-            const self = all.find((a) => a.name === member.name)!;
-            const flags = renderEtcdFlags({
-                member: self,
-                members: all,
-                clusterToken: clusterName,
-                version: s.version,
-                exposeMetrics: extras.exposeMetrics,
-            });
-            return toYaml(renderEtcdPod({ flags, ...s }));
-        });
-        const creds = pki.members[member.name];
-        const extraFiles = extras.files(member.name, addresses);
-        const pems = pulumi.all([
-            pki.etcdCa.certPem,
-            pki.peerCa.certPem,
-            creds.server.certPem,
-            creds.server.keyPem,
-            creds.peer.certPem,
-            creds.peer.keyPem,
-        ]);
-        const nodeFiles = pulumi
-            .all([manifestYaml, settings, extraFiles, pems])
-            .apply(
-                ([yaml, s, extra, [caCertPem, peerCaCertPem, serverCertPem, serverKeyPem, peerCertPem, peerKeyPem]]) =>
-                    renderMemberNodeFiles({
-                        manifestYaml: yaml,
-                        caCertPem,
-                        peerCaCertPem,
-                        serverCertPem,
-                        serverKeyPem,
-                        peerCertPem,
-                        peerKeyPem,
-                        uid: s.uid,
-                        gid: s.gid,
-                        extraFiles: extra,
-                    }),
-            );
-        // Only the layout: every content is blanked, so the layout is public even though extra
-        // files may hold a secret (the RBAC root password).
-        const extraLayout = pulumi.unsecret(extraFiles.apply((files) => files.map((f) => ({ ...f, content: "" }))));
-        const fileLayout = pulumi.all([manifestYaml, settings, extraLayout]).apply(([yaml, s, extra]) =>
-            renderMemberNodeFiles({
-                manifestYaml: yaml,
-                caCertPem: "",
-                peerCaCertPem: "",
-                serverCertPem: "",
-                serverKeyPem: "",
-                peerCertPem: "",
-                peerKeyPem: "",
-                uid: s.uid,
-                gid: s.gid,
-                extraFiles: extra,
+    extras: MemberExtras<E>,
+): MemberArtifacts {
+    const pems = pulumi.output({
+        caCertPem: pki.etcdCa.certPem,
+        peerCaCertPem: pki.peerCa.certPem,
+        members: Object.fromEntries(
+            members.map((m) => {
+                const c = pki.members[m.name];
+                const own = {
+                    serverCertPem: c.server.certPem,
+                    serverKeyPem: c.server.keyPem,
+                    peerCertPem: c.peer.certPem,
+                    peerKeyPem: c.peer.keyPem,
+                };
+                return [m.name, own];
             }),
-        );
-        result[member.name] = { manifestYaml, nodeFiles: pulumi.secret(nodeFiles), fileLayout };
-    }
-    return result;
+        ),
+    });
+    const rendered = pulumi
+        .all([pulumi.all(members.map((m) => m.ip)), settings, extras.inputs, pems])
+        .apply(([ips, s, inputs, p]) => {
+            const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
+            return Object.fromEntries(
+                addresses.map((self): [string, RenderedMember] => {
+                    const flags = renderEtcdFlags({
+                        member: self,
+                        members: addresses,
+                        clusterToken: clusterName,
+                        version: s.version,
+                        exposeMetrics: extras.exposeMetrics,
+                    });
+                    const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }));
+                    const extra = extras.files(self.name, addresses, inputs as E);
+                    const files = (own: MemberPems, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
+                        renderMemberNodeFiles({
+                            manifestYaml,
+                            caCertPem: ca,
+                            peerCaCertPem: peerCa,
+                            ...own,
+                            uid: s.uid,
+                            gid: s.gid,
+                            extraFiles,
+                        });
+                    const nodeFiles = files(p.members[self.name], p.caCertPem, p.peerCaCertPem, extra);
+                    const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
+                    const blank = extra.map((f) => ({ ...f, content: "" }));
+                    return [
+                        self.name,
+                        {
+                            manifestYaml,
+                            nodeFiles,
+                            layout: files(none, "", "", blank),
+                            secretBundleJson: JSON.stringify(secretBundle(nodeFiles, defaultBundlePaths(nodeFiles))),
+                        },
+                    ];
+                }),
+            );
+        });
+    const each = <T>(pick: (r: RenderedMember) => T) =>
+        rendered.apply((all) => Object.fromEntries(Object.entries(all).map(([name, r]) => [name, pick(r)])));
+    return {
+        // Declassified on purpose: the manifests and the layout carry no key, password or content.
+        manifests: pulumi.unsecret(each((r) => r.manifestYaml)),
+        nodeFiles: pulumi.secret(each((r) => r.nodeFiles)),
+        layouts: pulumi.unsecret(each((r) => r.layout)),
+        secretBundles: Object.fromEntries(
+            members.map((m) => [m.name, pulumi.secret(rendered.apply((all) => all[m.name].secretBundleJson))]),
+        ),
+    };
 }

@@ -43,7 +43,7 @@ export interface MemberOutputs {
 }
 
 export interface MemberWiring {
-    artifacts: Record<string, MemberArtifacts>;
+    artifacts: MemberArtifacts;
     podSettings: pulumi.Output<PodSettings>;
     outputs: MemberOutputs;
 }
@@ -67,47 +67,34 @@ export function wireMembers(
         });
     const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
-    const artifacts = memberArtifacts(
-        name,
-        args.members.map((m) => ({ name: m.name, ip: pulumi.output(m.ip) })),
-        deps.pki,
-        podSettings,
-        {
-            exposeMetrics: args.metricsSecurityGroupIds.length > 0,
-            files: (member, addresses) =>
-                pulumi
-                    .all([
-                        addresses,
-                        args.hostFirewall,
-                        member === bootstrapMember ? deps.bootstrapFiles : pulumi.output([]),
-                        backupSettings,
-                    ])
-                    .apply(([all, firewall, rbac, backupAgent]) => {
-                        const memberIp = all.find((a) => a.name === member)!.ip;
-                        // The first member has the backup client's credentials for the RBAC
-                        // bootstrap already: each path once.
-                        return mergeNodeFiles([
-                            configDirFile(),
-                            ...(firewall
-                                ? hostFirewallNodeFiles({
-                                      memberIp,
-                                      memberIps: all.map((a) => a.ip),
-                                      clientCidrs: args.hostFirewallClientCidrs,
-                                      metricsCidrs: args.hostFirewallMetricsCidrs,
-                                  })
-                                : []),
-                            ...rbac,
-                            ...(backupAgent ? backupNodeFiles({ ...backupAgent, memberIp }) : []),
-                        ]);
-                    }),
+    const artifacts = memberArtifacts(name, args.members, deps.pki, podSettings, {
+        exposeMetrics: args.metricsSecurityGroupIds.length > 0,
+        inputs: pulumi.all([args.hostFirewall, deps.bootstrapFiles, backupSettings]),
+        files: (member, addresses, [firewall, bootstrapFiles, backupAgent]) => {
+            const memberIp = addresses.find((a) => a.name === member)!.ip;
+            // The first member has the backup client's credentials for the RBAC bootstrap already:
+            // each path once.
+            return mergeNodeFiles([
+                configDirFile(),
+                ...(firewall
+                    ? hostFirewallNodeFiles({
+                          memberIp,
+                          memberIps: addresses.map((a) => a.ip),
+                          clientCidrs: args.hostFirewallClientCidrs,
+                          metricsCidrs: args.hostFirewallMetricsCidrs,
+                      })
+                    : []),
+                ...(member === bootstrapMember ? bootstrapFiles : []),
+                ...(backupAgent ? backupNodeFiles({ ...backupAgent, memberIp }) : []),
+            ]);
         },
-    );
+    });
     return {
         artifacts,
         podSettings,
         outputs: {
-            etcdManifests: recordOf(artifacts, (a) => a.manifestYaml),
-            nodeFiles: pulumi.secret(recordOf(artifacts, (a) => a.nodeFiles)),
+            etcdManifests: artifacts.manifests,
+            nodeFiles: artifacts.nodeFiles,
             etcdVersion: podSettings.version.text,
         },
     };
@@ -142,24 +129,22 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
 
 /** Per member, cloud-init user-data that fetches its bundle from Secrets Manager at boot. */
 export function wireUserData(
-    artifacts: Record<string, MemberArtifacts>,
+    artifacts: MemberArtifacts,
     secretArns: Record<string, pulumi.Output<string>>,
     podSettings: pulumi.Output<PodSettings>,
     account: AwsAccount,
 ): { memberUserData: pulumi.Output<Record<string, string>> } {
     return {
-        memberUserData: recordOf(artifacts, (a, member) =>
-            pulumi
-                .all([a.fileLayout, secretArns[member], account.region, podSettings])
-                .apply(([layout, secretArn, region, s]) =>
-                    renderUserData({
-                        files: layout,
-                        bundlePaths: defaultBundlePaths(layout),
-                        secretArn,
-                        region,
-                        user: { name: "etcd", uid: s.uid, gid: s.gid },
-                    }),
-                ),
+        memberUserData: recordOf(secretArns, (secretArn, member) =>
+            pulumi.all([artifacts.layouts, secretArn, account.region, podSettings]).apply(([layouts, arn, region, s]) =>
+                renderUserData({
+                    files: layouts[member],
+                    bundlePaths: defaultBundlePaths(layouts[member]),
+                    secretArn: arn,
+                    region,
+                    user: { name: "etcd", uid: s.uid, gid: s.gid },
+                }),
+            ),
         ),
     };
 }

@@ -2,9 +2,9 @@
 // encryption keys in Secrets Manager under a customer-managed key, and the read policies per role.
 import * as pulumi from "@pulumi/pulumi";
 import { combinePolicies } from "../backup/backupPolicies";
-import { AwsAccount, forAccount, recordOf } from "../core/account";
+import { AwsAccount, forAccount } from "../core/account";
 import { NodeFile } from "../manifests/nodeFiles";
-import { defaultBundlePaths, secretBundle } from "../nodes/cloudInit";
+import { secretBundle } from "../nodes/cloudInit";
 import { MemberArtifacts } from "../nodes/memberArtifacts";
 import { accountKeyPolicy, PolicyDocument, secretsReadPolicy } from "./policies";
 import { SecretStore, StoredSecret } from "./secretStore";
@@ -17,7 +17,9 @@ export interface SecretsInputs {
 }
 
 export interface SecretsDependencies {
-    artifacts: Record<string, MemberArtifacts>;
+    /** The members' names, in order. */
+    memberNames: string[];
+    artifacts: MemberArtifacts;
     apiServerNodeFiles: pulumi.Output<NodeFile[]>;
     rootPassword: pulumi.Output<string>;
     /** Per key name, the key's material (base64), retained when removed. */
@@ -50,11 +52,11 @@ function bundleOf(files: pulumi.Output<NodeFile[]>, select: (f: NodeFile) => boo
 
 function storedSecrets(name: string, deps: SecretsDependencies): StoredSecret[] {
     return [
-        ...Object.entries(deps.artifacts).map(([member, a]) => ({
+        ...deps.memberNames.map((member) => ({
             id: `member-${member}`,
             path: `members/${member}`,
             description: `etcd member ${member} of ${name}: keys and certificates (secure-etcd)`,
-            value: a.nodeFiles.apply((files) => JSON.stringify(secretBundle(files, defaultBundlePaths(files)))),
+            value: deps.artifacts.secretBundles[member],
         })),
         {
             id: "kube-apiserver-etcd-client",
@@ -112,7 +114,9 @@ export function wireSecrets(
             .apply(([secretArns, kmsKeyArn, region]) =>
                 JSON.stringify(secretsReadPolicy({ secretArns, kmsKeyArn, region })),
             );
-    const memberSecretsPolicies = recordOf(deps.artifacts, (_, member) => readPolicy([store.arns[`member-${member}`]]));
+    const memberSecretsPolicies = pulumi.all(
+        Object.fromEntries(deps.memberNames.map((m) => [m, readPolicy([store.arns[`member-${m}`]])])),
+    );
     return {
         store,
         outputs: {
