@@ -4,6 +4,7 @@
 // - tls issues real keys and X.509 certificates, random draws real random bytes;
 // - outputs the provider declares secret, and outputs echoing a secret input, come back secret;
 // - AWS resources get ids and ARNs in the provider's formats;
+// - invokes that read AWS answer from what the previous run left there (SSM parameters);
 // - an invoke nobody mocked fails loudly instead of returning nothing.
 import * as pulumi from "@pulumi/pulumi";
 // The engine's own dynamic-provider host loads serialized providers with this package.
@@ -14,6 +15,8 @@ import { providerSecretOutputs } from "./secretOutputs";
 import { emulateCertRequest, emulateLocallySignedCert, emulatePrivateKey, emulateSelfSignedCert } from "./tlsEmulator";
 
 type State = Record<string, unknown>;
+
+const SSM_PARAMETER = "aws:ssm/parameter:Parameter";
 
 /** The engine's wire marker for a secret value. */
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -116,10 +119,41 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
                 return { name: MOCK_REGION, region: MOCK_REGION, id: MOCK_REGION };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            case "aws:ssm/getParametersByPath:getParametersByPath":
+                return this.parametersByPath(args.inputs as State);
         }
         const error = new Error(`unmocked invoke ${args.token}: add it to testing/mocks.ts if the package needs it`);
         this.errors.push(error);
         throw error;
+    }
+
+    /**
+     * GetParametersByPath over the parameters the previous run left (none on a first run): those
+     * directly under the path, or anywhere below it when recursive, by name; values as the
+     * provider returns them, always marked secret.
+     */
+    private parametersByPath(inputs: State): pulumi.runtime.MockCallResult {
+        const path = (inputs.path as string).replace(/\/+$/, "");
+        const recursive = inputs.recursive === true;
+        const found = (this.previous?.registrations ?? [])
+            .filter((r) => r.type === SSM_PARAMETER && r.state !== undefined)
+            .map((r) => r.state!)
+            .filter((state) => {
+                const name = state.name as string;
+                return name.startsWith(`${path}/`) && (recursive || !name.slice(path.length + 1).includes("/"));
+            })
+            .sort((a, b) => (a.name as string).localeCompare(b.name as string));
+        return {
+            id: path,
+            path,
+            recursive,
+            withDecryption: inputs.withDecryption ?? true,
+            region: MOCK_REGION,
+            arns: found.map((p) => p.arn),
+            names: found.map((p) => p.name),
+            types: found.map((p) => p.type),
+            values: pulumi.secret(found.map((p) => p.insecureValue ?? p.value)),
+        };
     }
 
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {

@@ -15,7 +15,7 @@ import { RuleFile } from "../../src/monitoring/prometheusRules";
 import { MOCK_ACCOUNT } from "../../testing/awsEmulator";
 import { buildCluster, capturedWarnings, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { ProviderMocks } from "../../testing/mocks";
-import { resolve, runProgram, valueOf } from "../../testing/program";
+import { attemptProgram, resolve, runProgram, valueOf } from "../../testing/program";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const METRIC = "aws:s3/bucketMetric:BucketMetric";
@@ -34,29 +34,6 @@ function expiryRules(yaml: string): { certificate: string; severity: string; exp
     const file = YAML.parse(yaml) as RuleFile;
     const group = file.groups.find((g) => g.name.endsWith(".certificates"))!;
     return group.rules.map((r) => ({ certificate: r.labels.certificate, severity: r.labels.severity, expr: r.expr }));
-}
-
-/**
- * Runs `program`, collecting the errors the SDK raises for resource inputs that fail to resolve:
- * under the engine they fail the deployment; in-process they arrive as unhandled rejections, which
- * mocha's own listener would report out of place.
- */
-async function withInputErrors<T>(program: () => Promise<T>): Promise<{ errors: string[] } & { mocks: T }> {
-    const saved = process.listeners("unhandledRejection");
-    process.removeAllListeners("unhandledRejection");
-    const errors: string[] = [];
-    const collect = (e: unknown) => errors.push(e instanceof Error ? e.message : String(e));
-    process.on("unhandledRejection", collect);
-    try {
-        const mocks = await program();
-        await new Promise((r) => setTimeout(r, 50));
-        return { errors, mocks };
-    } finally {
-        process.removeListener("unhandledRejection", collect);
-        for (const listener of saved) {
-            process.on("unhandledRejection", listener);
-        }
-    }
 }
 
 const monitoringTypes = (mocks: ProviderMocks) =>
@@ -495,11 +472,11 @@ describe("monitoring: refusals before anything is created", function () {
             ],
             [{ alarmTopicArn: pulumi.output("alarms") }, /alarmTopicArn: "alarms" is not an SNS topic ARN/],
         ] as [Partial<SecureEtcdClusterArgs>, RegExp][]) {
-            const { errors, mocks } = await withInputErrors(() => build(args, "late").then((r) => r.mocks));
-            assert.ok(
-                errors.some((e) => expected.test(e)),
-                errors.join("\n") || "no error",
+            // The alarm's input rejects, so it is never registered and the deployment fails.
+            const { error, mocks } = await attemptProgram(
+                () => new SecureEtcdCluster("late", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID, ...args }),
             );
+            assert.match(error?.message ?? "no error", expected);
             assert.deepEqual(mocks.ofType(ALARM), [], "no alarm registered");
         }
     });
