@@ -500,6 +500,8 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         const encryption = new EncryptionAtRest(
             `${name}-encryption`,
             {
+                clusterName: name,
+                invokeOpts,
                 provider,
                 keyNames: kms ? [] : [...(args.encryptionKeyNames ?? DEFAULTS.encryptionKeyNames)],
                 resources: encryptedResources,
@@ -584,6 +586,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
                 path: "kube-apiserver/encryption-config",
                 description: `kube-apiserver EncryptionConfiguration for ${name} (secure-etcd)`,
                 value: bundleOf(this.apiServerNodeFiles, isEncryptionConfig),
+                dependsOn: encryption.afterKeyRingCheck,
             },
             {
                 id: "etcd-root-password",
@@ -599,6 +602,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
                 description: `Encryption-at-rest key ${keyName} of ${name}, base64 (secure-etcd; retained when removed)`,
                 value: material,
                 retain: true,
+                dependsOn: encryption.afterKeyRingCheck,
             })),
         ];
         const secrets = new SecretStore(
@@ -619,6 +623,8 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // The ring is recorded once its keys and configuration are stored: never ahead of AWS.
+        encryption.recordKeyRing([secrets]);
         this.secretsKmsKeyArn = secrets.kmsKeyArn;
         this.secretArns = pulumi.all(
             Object.fromEntries(stored.map((s): [string, pulumi.Output<string>] => [s.path, secrets.arns[s.id]])),
