@@ -7,8 +7,6 @@
 // Reads a ComponentSpec as JSON on stdin, prints a ComponentMeasurementRaw as JSON.
 import * as pulumi from "@pulumi/pulumi";
 import { SecureEtcdCluster } from "../src";
-import { KEY_RING_GUARD_TYPE, KeyRingGuard } from "../src/encryption/keyRingGuard";
-import { KeyRing } from "../src/encryption/rotation";
 import { runProgram } from "../testing/program";
 import { childMain } from "./stats";
 
@@ -56,16 +54,9 @@ type ResourceClass = new (name: string, args: pulumi.Inputs) => pulumi.CustomRes
 /**
  * The class that registers a type token (`aws:s3/bucket:Bucket` is `aws.s3.Bucket`), so that the
  * baseline registers what a hand-written program would, output properties and one-off costs
- * included: the key-ring guard is a dynamic resource, and registering one serializes its provider.
+ * included.
  */
 function resourceClass(type: string): ResourceClass {
-    if (type === KEY_RING_GUARD_TYPE) {
-        return class extends KeyRingGuard {
-            constructor(name: string, args: pulumi.Inputs) {
-                super(name, { provider: args.provider as KeyRing["provider"], keyNames: args.keyNames as string[] });
-            }
-        };
-    }
     const m = /^(aws|tls|random):([^/]+)\/[^:]+:(\w+)$/.exec(type);
     if (!m) {
         throw new Error(`no class registers ${type}`);
@@ -90,8 +81,7 @@ function replay(spec: ComponentSpec, cluster: number, classes: Map<string, Resou
             continue;
         }
         const args: pulumi.Inputs = {};
-        // A dynamic resource's `__provider` is what its class serializes, not an argument.
-        for (const [k, v] of Object.entries(r.inputs).filter(([k]) => k !== "__provider")) {
+        for (const [k, v] of Object.entries(r.inputs)) {
             args[k] = r.secretInputs.includes(k) ? pulumi.secret(v) : v;
         }
         new (classes.get(r.type)!)(name, args);

@@ -53,6 +53,9 @@ function physicalId(type: string, name: string, inputs: State): string {
         case "aws:iam/rolePolicy:RolePolicy":
             // `<role>:<policy>`, as the provider imports it.
             return `${inputs.role as string}:${(inputs.name as string | undefined) ?? `terraform-${shortHex(13)}`}`;
+        case "aws:ssm/parameter:Parameter":
+            // The parameter's name (`/a/b` in a hierarchy); Pulumi names one given none.
+            return (inputs.name as string | undefined) ?? `${name}-${shortHex(4)}`;
         default:
             if (BUCKET_SETTINGS.has(type)) {
                 return inputs.bucket as string;
@@ -82,6 +85,9 @@ function arnFor(type: string, id: string, inputs: State): string {
             return `arn:aws:iam::${MOCK_ACCOUNT}:${type.split(":")[2].replace(/^./, (c) => c.toLowerCase())}/${id}`;
         case "aws:ec2/securityGroup:SecurityGroup":
             return `arn:aws:ec2:${MOCK_REGION}:${MOCK_ACCOUNT}:security-group/${id}`;
+        case "aws:ssm/parameter:Parameter":
+            // `parameter/a/b` for `/a/b`: the ARN does not repeat the name's leading slash.
+            return `arn:aws:ssm:${MOCK_REGION}:${MOCK_ACCOUNT}:parameter/${id.replace(/^\//, "")}`;
         default:
             return `arn:aws:${service}:${MOCK_REGION}:${MOCK_ACCOUNT}:${type.split(":")[2].toLowerCase()}/${id}`;
     }
@@ -119,6 +125,13 @@ export function emulateAwsResource(type: string, name: string, inputs: State): {
     if (type === "aws:secretsmanager/secretVersion:SecretVersion") {
         state.versionId = crypto.randomUUID();
         state.arn = inputs.secretId;
+    }
+    if (type === "aws:ssm/parameter:Parameter") {
+        // The provider reads back the name, tier and data type.
+        state.name = id;
+        state.tier = inputs.tier ?? "Standard";
+        state.dataType = inputs.dataType ?? "text";
+        state.version = 1;
     }
     if (type === "aws:ec2/securityGroup:SecurityGroup") {
         state.ownerId = MOCK_ACCOUNT;

@@ -4,16 +4,17 @@
 // - tls issues real keys and X.509 certificates, random draws real random bytes;
 // - outputs the provider declares secret, and outputs echoing a secret input, come back secret;
 // - AWS resources get ids and ARNs in the provider's formats;
+// - invokes that read AWS answer from what the previous run left there (SSM parameters);
 // - an invoke nobody mocked fails loudly instead of returning nothing.
 import * as pulumi from "@pulumi/pulumi";
-// The engine's own dynamic-provider host loads serialized providers with this package.
-import requireFromString from "require-from-string";
 import { emulateAwsResource, MOCK_ACCOUNT, MOCK_REGION } from "./awsEmulator";
 import { emulateRandomBytes, emulateRandomId, emulateRandomString } from "./randomEmulator";
 import { providerSecretOutputs } from "./secretOutputs";
 import { emulateCertRequest, emulateLocallySignedCert, emulatePrivateKey, emulateSelfSignedCert } from "./tlsEmulator";
 
 type State = Record<string, unknown>;
+
+const SSM_PARAMETER = "aws:ssm/parameter:Parameter";
 
 /** The engine's wire marker for a secret value. */
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -92,7 +93,7 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
     /**
      * @param previous the mocks of the previous run of the same stack: like the engine, an
      * unchanged resource keeps its id and state (so random bytes and certificates stay the
-     * same across runs), and dynamic providers see their previous inputs.
+     * same across runs), and like AWS, reads find what that run created.
      */
     constructor(readonly previous?: ProviderMocks) {}
 
@@ -116,10 +117,41 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
                 return { name: MOCK_REGION, region: MOCK_REGION, id: MOCK_REGION };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            case "aws:ssm/getParametersByPath:getParametersByPath":
+                return this.parametersByPath(args.inputs as State);
         }
         const error = new Error(`unmocked invoke ${args.token}: add it to testing/mocks.ts if the package needs it`);
         this.errors.push(error);
         throw error;
+    }
+
+    /**
+     * GetParametersByPath over the parameters the previous run left (none on a first run): those
+     * directly under the path, or anywhere below it when recursive, by name; values as the
+     * provider returns them, always marked secret.
+     */
+    private parametersByPath(inputs: State): pulumi.runtime.MockCallResult {
+        const path = (inputs.path as string).replace(/\/+$/, "");
+        const recursive = inputs.recursive === true;
+        const found = (this.previous?.registrations ?? [])
+            .filter((r) => r.type === SSM_PARAMETER && r.state !== undefined)
+            .map((r) => r.state!)
+            .filter((state) => {
+                const name = state.name as string;
+                return name.startsWith(`${path}/`) && (recursive || !name.slice(path.length + 1).includes("/"));
+            })
+            .sort((a, b) => (a.name as string).localeCompare(b.name as string));
+        return {
+            id: path,
+            path,
+            recursive,
+            withDecryption: inputs.withDecryption ?? true,
+            region: MOCK_REGION,
+            arns: found.map((p) => p.arn),
+            names: found.map((p) => p.name),
+            types: found.map((p) => p.type),
+            values: pulumi.secret(found.map((p) => p.insecureValue ?? p.value)),
+        };
     }
 
     async newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
@@ -170,9 +202,6 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
         inputs: State,
         custom: boolean,
     ): Promise<{ id: string | undefined; state: State; change: Change }> {
-        if (type.startsWith("pulumi-nodejs:dynamic")) {
-            return emulateDynamic(prior, name, inputs);
-        }
         if (prior?.state && sameInputs(prior.inputs, inputs)) {
             return { id: prior.id, state: prior.state, change: "same" };
         }
@@ -271,43 +300,4 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
 
 function sameInputs(a: State, b: State): boolean {
     return JSON.stringify(a) === JSON.stringify(b);
-}
-
-interface DynamicFailure {
-    property: string;
-    reason: string;
-}
-
-/**
- * A dynamic resource the way the engine's nodejs dynamic-provider host runs it: the provider is
- * loaded from its serialized `__provider` text (so serialization is exercised too), `check` sees
- * the previous inputs, then `create`, or `diff` and `update`.
- */
-async function emulateDynamic(
-    prior: Registration | undefined,
-    name: string,
-    inputs: State,
-): Promise<{ id: string; state: State; change: Change }> {
-    const provider = (
-        requireFromString(inputs.__provider as string) as { handler: () => pulumi.dynamic.ResourceProvider }
-    ).handler();
-    const olds = prior?.inputs ?? {};
-    const checked = provider.check ? await provider.check(olds, inputs) : { inputs, failures: [] };
-    const failures = (checked.failures ?? []) as DynamicFailure[];
-    if (failures.length > 0) {
-        throw new Error(`${name}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n")}`);
-    }
-    const news = (checked.inputs ?? inputs) as State;
-    if (!prior?.id || !prior.state) {
-        const created = await provider.create(news);
-        return { id: created.id, state: { ...news, ...(created.outs as State) }, change: "create" };
-    }
-    const diff = provider.diff
-        ? await provider.diff(prior.id, prior.state, news)
-        : { changes: !sameInputs(olds, news) };
-    if (!diff.changes) {
-        return { id: prior.id, state: prior.state, change: "same" };
-    }
-    const updated = provider.update ? await provider.update(prior.id, prior.state, news) : { outs: news };
-    return { id: prior.id, state: { ...news, ...(updated.outs as State) }, change: "update" };
 }

@@ -17,29 +17,96 @@ export interface RunOptions {
     previous?: ProviderMocks;
 }
 
+/** A run that may have failed: the mocks are kept either way, to see what was registered. */
+export interface Attempt<T> {
+    /** Undefined when the run failed. */
+    result?: T;
+    mocks: ProviderMocks;
+    /** Why the run failed, as the engine would report it; undefined when it succeeded. */
+    error?: Error;
+}
+
 /**
- * Installs fresh mocks, runs `program`, and waits for every registration to finish. Throws if
- * the program registered nothing (a forgotten `setMocks` fails silently otherwise) or if any
- * emulated provider call failed.
+ * Installs fresh mocks, runs `program`, and waits for every registration to finish. The run
+ * fails as the engine fails a program: when the program throws, when an emulated provider call
+ * fails, and when a rejection reaches no handler (a resource whose input or `dependsOn` rejects
+ * is never registered, and the language host stops the deployment on that rejection). It also
+ * fails if the program registered nothing (a forgotten `setMocks` fails silently otherwise).
  */
-export async function runProgram<T>(program: () => T | Promise<T>, options: RunOptions = {}): Promise<MockRun<T>> {
+export async function attemptProgram<T>(program: () => T | Promise<T>, options: RunOptions = {}): Promise<Attempt<T>> {
     const mocks = new ProviderMocks(options.previous);
-    await pulumi.runtime.setMocks(
-        mocks,
-        options.project ?? "project",
-        options.stack ?? "stack",
-        options.preview ?? false,
-    );
-    recordResourceOptions(mocks);
-    const result = await program();
-    await settle(mocks);
-    if (mocks.registrations.length === 0) {
-        throw new Error("the program registered no resources: were the mocks installed?");
+    const unhandled: Error[] = [];
+    const onUnhandled = (reason: unknown) => {
+        const error = reason instanceof Error ? reason : new Error(String(reason));
+        if (!unhandled.includes(error)) {
+            unhandled.push(error);
+        }
+    };
+    process.on("unhandledRejection", onUnhandled);
+    const pendingBefore = new Set(leakCandidates());
+    try {
+        await pulumi.runtime.setMocks(
+            mocks,
+            options.project ?? "project",
+            options.stack ?? "stack",
+            options.preview ?? false,
+        );
+        recordResourceOptions(mocks);
+        let result: T;
+        try {
+            result = await program();
+        } catch (e) {
+            await settle(mocks, unhandled);
+            forgetPending(pendingBefore);
+            return { mocks, error: e as Error };
+        }
+        await settle(mocks, unhandled);
+        const error =
+            mocks.errors[0] ??
+            unhandled[0] ??
+            (mocks.registrations.length === 0
+                ? new Error("the program registered no resources: were the mocks installed?")
+                : undefined);
+        if (error) {
+            forgetPending(pendingBefore);
+            return { mocks, error };
+        }
+        return { result, mocks };
+    } finally {
+        process.off("unhandledRejection", onUnhandled);
     }
-    if (mocks.errors.length > 0) {
-        throw mocks.errors[0];
+}
+
+/**
+ * The promises the SDK has not yet seen settle. At exit it reports any left as leaks, unless an
+ * error was logged: a run that failed leaves pending whatever waited on the failure.
+ */
+function leakCandidates(): Set<unknown> {
+    // The SDK's process-wide state (`runtime/state.ts`), which its typings do not expose.
+    const store = (globalThis as unknown as { globalStore?: { leakCandidates?: Set<unknown> } }).globalStore;
+    return store?.leakCandidates ?? new Set();
+}
+
+/**
+ * After a failed run: its process would have logged the failure (the language host does) and
+ * exited without a leak report; here the process goes on, so its pending promises are dropped.
+ */
+function forgetPending(before: Set<unknown>): void {
+    const candidates = leakCandidates();
+    for (const p of [...candidates]) {
+        if (!before.has(p)) {
+            candidates.delete(p);
+        }
     }
-    return { result, mocks };
+}
+
+/** {@link attemptProgram}, throwing why the run failed. */
+export async function runProgram<T>(program: () => T | Promise<T>, options: RunOptions = {}): Promise<MockRun<T>> {
+    const { result, mocks, error } = await attemptProgram(program, options);
+    if (error) {
+        throw error;
+    }
+    return { result: result as T, mocks };
 }
 
 interface AliasSpec {
@@ -127,21 +194,24 @@ function recordResourceOptions(mocks: ProviderMocks): void {
     };
 }
 
-/** Waits until no new registration has arrived for a few event-loop turns. */
-async function settle(mocks: ProviderMocks): Promise<void> {
-    let seen = -1;
+/**
+ * Waits until no new registration (and no new failure) has arrived for a few event-loop turns.
+ * Once something failed, registrations that wait on it never finish: only quiet is awaited then,
+ * so that every failure of this run is seen within it rather than in a later test's.
+ */
+async function settle(mocks: ProviderMocks, unhandled: Error[]): Promise<void> {
+    let seen = "";
     let quietTurns = 0;
     while (quietTurns < 5) {
         await new Promise((resolve) => setTimeout(resolve, 10));
-        const pending = mocks.registrations.filter((r) => r.custom && r.state === undefined).length;
-        if (mocks.registrations.length === seen && pending === 0) {
+        const failed = mocks.errors.length + unhandled.length > 0;
+        const pending = failed ? 0 : mocks.registrations.filter((r) => r.custom && r.state === undefined).length;
+        const now = `${mocks.registrations.length}/${mocks.errors.length}/${unhandled.length}`;
+        if (now === seen && pending === 0) {
             quietTurns++;
         } else {
             quietTurns = 0;
-            seen = mocks.registrations.length;
-        }
-        if (mocks.errors.length > 0) {
-            return;
+            seen = now;
         }
     }
 }

@@ -185,9 +185,12 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             apiServerNodeFiles: apiServer.apiServerNodeFiles,
             rootPassword: rbac.rootPassword,
             keyMaterial: encryption.encryption.keyMaterial,
+            afterKeyRingCheck: encryption.encryption.afterKeyRingCheck,
             backupWriterPolicy: backup.outputs.backupWriterPolicy,
             account,
         });
+        // The key ring is recorded once its keys and configuration are stored: never ahead of AWS.
+        encryption.encryption.recordKeyRing([secrets.store]);
         const monitoring = wireMonitoring(this, name, a, {
             certificates: pki.outputs.certificates,
             bucket: backup.bucket,

@@ -1,5 +1,6 @@
-// Resource wiring for encryption at rest: one RandomBytes per key name (or a KMS key), the
-// rotation guard, and the rendered EncryptionConfiguration.
+// Resource wiring for encryption at rest: the rotation guard (the last deployed key ring, read
+// back from its SSM record and compared with the program's), one RandomBytes per key name (or a
+// KMS key), the rendered EncryptionConfiguration, and the record of the ring once deployed.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -10,10 +11,15 @@ import {
     LocalKey,
     renderEncryptionConfig,
 } from "./encryptionConfig";
-import { KeyRingGuard } from "./keyRingGuard";
+import { keyRingCheck, keyRingParameter, keyRingRecordValue } from "./keyRingRecord";
 import { KMS_ENDPOINT } from "./kmsPlugin";
+import { KeyRing } from "./rotation";
 
 export interface EncryptionAtRestArgs {
+    /** The SecureEtcdCluster's name: it names the ring's record. */
+    clusterName: string;
+    /** The component's options for invokes (its parent, hence its providers). */
+    invokeOpts: pulumi.InvokeOutputOptions;
     provider: EncryptionProvider;
     /** Plain: one key resource per name. Empty for KMS. */
     keyNames: string[];
@@ -36,20 +42,50 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
     public readonly keyMaterial: Record<string, pulumi.Output<string>>;
     /** The KMS key of KMS v2 mode. */
     public readonly kmsKeyArn?: pulumi.Output<string>;
+    /** The SSM parameter that records the deployed ring. */
+    public readonly keyRingParameterName: string;
+    /**
+     * For `dependsOn` of every resource the key ring decides: resolves (to no resource) once the
+     * ring in the program is a safe step from the recorded one, and rejects with the refusal
+     * otherwise, so that such a resource is never registered, at preview as at update.
+     */
+    public readonly afterKeyRingCheck: pulumi.Output<pulumi.Resource[]>;
+
+    private readonly resourceName: string;
+    private readonly clusterName: string;
+    private readonly ring: KeyRing;
+    private readonly keyResources: pulumi.Resource[] = [];
 
     constructor(name: string, args: EncryptionAtRestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("secure-etcd:encryption:EncryptionAtRest", name, {}, opts);
-        const guard = new KeyRingGuard(
-            `${name}-guard`,
-            { provider: args.provider, keyNames: args.keyNames },
-            { parent: this },
+        this.resourceName = name;
+        this.clusterName = args.clusterName;
+        this.ring = { provider: args.provider, keyNames: [...args.keyNames] };
+        const parameter = keyRingParameter(pulumi.getProject(), pulumi.getStack(), args.clusterName);
+        this.keyRingParameterName = parameter.name;
+        // Lists nothing (rather than failing) before the first deployment has recorded a ring.
+        // The provider marks every listed value sensitive; a ring is key names only.
+        const listing = pulumi.unsecret(
+            aws.ssm.getParametersByPathOutput(
+                { path: parameter.path, recursive: false, withDecryption: false },
+                args.invokeOpts,
+            ),
         );
+        this.afterKeyRingCheck = listing.apply((found): pulumi.Resource[] => {
+            const refusal = keyRingCheck(args.clusterName, parameter.name, found, this.ring);
+            if (refusal !== undefined) {
+                // Shown as it is, against this component: the stack would say nothing useful.
+                throw new pulumi.ResourceError(refusal, this, true);
+            }
+            return [];
+        });
         // Nothing below changes before the guard has accepted the new key list.
-        const guarded = { parent: this, dependsOn: [guard] };
+        const guarded = { parent: this, dependsOn: this.afterKeyRingCheck };
 
         this.keyMaterial = {};
         for (const keyName of args.keyNames) {
             const bytes = new random.RandomBytes(`${name}-key-${keyName}`, { length: GENERATED_KEY_BYTES }, guarded);
+            this.keyResources.push(bytes);
             this.keyMaterial[keyName] = bytes.base64;
         }
         this.keys = pulumi.secret(
@@ -61,22 +97,25 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
         );
 
         if (args.provider === EncryptionProvider.Kms) {
-            this.kmsKeyArn =
-                args.kmsKeyArn !== undefined
-                    ? pulumi.output(args.kmsKeyArn)
-                    : new aws.kms.Key(
-                          `${name}-kms-key`,
-                          {
-                              description: `Encryption at rest of Kubernetes objects (${name}), KMS v2 through aws-encryption-provider`,
-                              keyUsage: "ENCRYPT_DECRYPT",
-                              customerMasterKeySpec: "SYMMETRIC_DEFAULT",
-                              enableKeyRotation: true,
-                              deletionWindowInDays: args.kmsDeletionWindowDays,
-                              policy: args.kmsKeyPolicy,
-                          },
-                          // Deleting it only schedules deletion: the window is the way back.
-                          guarded,
-                      ).arn;
+            if (args.kmsKeyArn !== undefined) {
+                this.kmsKeyArn = pulumi.output(args.kmsKeyArn);
+            } else {
+                const key = new aws.kms.Key(
+                    `${name}-kms-key`,
+                    {
+                        description: `Encryption at rest of Kubernetes objects (${name}), KMS v2 through aws-encryption-provider`,
+                        keyUsage: "ENCRYPT_DECRYPT",
+                        customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+                        enableKeyRotation: true,
+                        deletionWindowInDays: args.kmsDeletionWindowDays,
+                        policy: args.kmsKeyPolicy,
+                    },
+                    // Deleting it only schedules deletion: the window is the way back.
+                    guarded,
+                );
+                this.keyResources.push(key);
+                this.kmsKeyArn = key.arn;
+            }
         }
 
         this.configYaml = pulumi.secret(
@@ -95,5 +134,27 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
                 ),
         );
         this.registerOutputs({});
+    }
+
+    /**
+     * Records the ring in the program as the deployed one, once the key resources and everything
+     * in `after` (where the keys and the configuration are stored) have been created or updated:
+     * an update that fails before then leaves the previous record, never one ahead of AWS.
+     */
+    recordKeyRing(after: pulumi.Resource[]): aws.ssm.Parameter {
+        return new aws.ssm.Parameter(
+            `${this.resourceName}-ring-record`,
+            {
+                name: this.keyRingParameterName,
+                type: aws.ssm.ParameterType.String,
+                tier: "Standard",
+                // Key names only, never key material: kept readable in previews and state.
+                insecureValue: keyRingRecordValue(this.ring),
+                description:
+                    "Encryption-at-rest key ring (provider and key names, no key material) of the last deployment of the etcd cluster the path names; its rotation guard compares every update with it (secure-etcd)",
+                tags: { "secure-etcd:cluster": this.clusterName },
+            },
+            { parent: this, dependsOn: this.afterKeyRingCheck.apply(() => [...this.keyResources, ...after]) },
+        );
     }
 }

@@ -3,7 +3,7 @@
 // procedure, in which no apiserver ever meets data it has no key for.
 import { EncryptionProvider } from "./encryptionConfig";
 
-/** What the rotation guard remembers from the last deployment. */
+/** What the rotation guard records of each deployment (in an SSM parameter: keyRingRecord.ts). */
 export interface KeyRing {
     provider: EncryptionProvider;
     /** Key names in order; the first encrypts. Empty for KMS. */

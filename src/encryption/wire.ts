@@ -44,6 +44,8 @@ export function wireEncryption(
     const encryption = new EncryptionAtRest(
         `${name}-encryption`,
         {
+            clusterName: name,
+            invokeOpts: { parent },
             provider: args.encryptionProvider,
             keyNames: args.encryptionKeyNames,
             resources,

@@ -13,6 +13,8 @@ export interface StoredSecret {
     value: pulumi.Output<string>;
     /** Kept in Secrets Manager when it leaves the program (encryption key material). */
     retain?: boolean;
+    /** What the secret and its version wait for besides their inputs (the key-ring guard). */
+    dependsOn?: pulumi.Input<pulumi.Resource[]>;
 }
 
 export interface SecretStoreArgs {
@@ -64,12 +66,12 @@ export class SecretStore extends pulumi.ComponentResource {
                     kmsKeyId: this.kmsKeyArn,
                     recoveryWindowInDays: args.recoveryWindowDays,
                 },
-                { parent: this, retainOnDelete: retain },
+                { parent: this, retainOnDelete: retain, dependsOn: entry.dependsOn },
             );
             new aws.secretsmanager.SecretVersion(
                 `${name}-${entry.id}-version`,
                 { secretId: secret.arn, secretString: pulumi.secret(entry.value) },
-                { parent: this, retainOnDelete: retain },
+                { parent: this, retainOnDelete: retain, dependsOn: entry.dependsOn },
             );
             this.arns[entry.id] = secret.arn;
         }

@@ -24,6 +24,8 @@ export interface SecretsDependencies {
     rootPassword: pulumi.Output<string>;
     /** Per key name, the key's material (base64), retained when removed. */
     keyMaterial: Record<string, pulumi.Output<string>>;
+    /** The key-ring guard's check: the encryption configuration and keys wait for it. */
+    afterKeyRingCheck: pulumi.Output<pulumi.Resource[]>;
     backupWriterPolicy: pulumi.Output<string | undefined>;
     account: AwsAccount;
 }
@@ -69,6 +71,7 @@ function storedSecrets(name: string, deps: SecretsDependencies): StoredSecret[] 
             path: "kube-apiserver/encryption-config",
             description: `kube-apiserver EncryptionConfiguration for ${name} (secure-etcd)`,
             value: bundleOf(deps.apiServerNodeFiles, isEncryptionConfig),
+            dependsOn: deps.afterKeyRingCheck,
         },
         {
             id: "etcd-root-password",
@@ -84,6 +87,7 @@ function storedSecrets(name: string, deps: SecretsDependencies): StoredSecret[] 
             description: `Encryption-at-rest key ${keyName} of ${name}, base64 (secure-etcd; retained when removed)`,
             value: material,
             retain: true,
+            dependsOn: deps.afterKeyRingCheck,
         })),
     ];
 }

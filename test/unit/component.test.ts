@@ -9,7 +9,7 @@ const TLS_KEY = "tls:index/privateKey:PrivateKey";
 const TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
 const TLS_CSR = "tls:index/certRequest:CertRequest";
 const TLS_SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
-const GUARD = "pulumi-nodejs:dynamic/secure-etcd:KeyRingGuard";
+const KEY_RING_RECORD = "aws:ssm/parameter:Parameter";
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 const NON_PKI_COMPONENTS = {
@@ -60,9 +60,9 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_SELF_SIGNED]: 2,
             [TLS_CSR]: 2 + 3,
             [TLS_SIGNED]: 2 + 3,
-            // one key (key-1) and its rotation guard
+            // one key (key-1), and the record of the key ring the rotation guard compares with
             "random:index/randomBytes:RandomBytes": 1,
-            [GUARD]: 1,
+            [KEY_RING_RECORD]: 1,
             // the secrets', the backups' and the alarm topic's KMS keys, the random part of the
             // secrets' and the bucket's names, and per member, for kube-apiserver (client bundle,
             // encryption config) and per encryption key
@@ -88,7 +88,7 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_CSR]: 6 + 3,
             [TLS_SIGNED]: 6 + 3,
             "random:index/randomBytes:RandomBytes": 1,
-            [GUARD]: 1,
+            [KEY_RING_RECORD]: 1,
             "aws:kms/key:Key": 3,
             "random:index/randomId:RandomId": 2,
             "random:index/randomPassword:RandomPassword": 1,
@@ -209,9 +209,10 @@ describe("SecureEtcdCluster: providers", function () {
                 { providers: { tls: tlsProvider, aws: awsProvider } },
             );
         });
-        // random has no provider of its own here, and the guard runs in the engine's dynamic host.
+        // random has no provider of its own here.
         const children = mocks.registrations.filter((r) => /^(tls|aws):/.test(r.type));
         assert.ok(children.some((c) => c.type.startsWith("aws:")));
+        assert.ok(children.some((c) => c.type === KEY_RING_RECORD));
         for (const child of children) {
             const pkg = child.type.split(":")[0];
             assert.match(
@@ -220,12 +221,14 @@ describe("SecureEtcdCluster: providers", function () {
                 `${child.type} ${child.name}`,
             );
         }
-        // The region and account the policies name come from the same AWS provider.
+        // The region and account the policies name, and the key ring the rotation guard compares
+        // with, come from the same AWS provider.
         const awsInvokes = mocks.invokes.filter((i) => i.token.startsWith("aws:"));
         assert.deepEqual([...new Set(awsInvokes.map((i) => i.token))].sort(), [
             "aws:index/getCallerIdentity:getCallerIdentity",
             "aws:index/getPartition:getPartition",
             "aws:index/getRegion:getRegion",
+            "aws:ssm/getParametersByPath:getParametersByPath",
         ]);
         for (const invoke of awsInvokes) {
             assert.match(invoke.provider ?? "", /pulumi:providers:aws::aws-b::/, invoke.token);

@@ -126,7 +126,7 @@ describe("composition: two clusters in one stack", function () {
         assert.ok(main.length > 50, `${main.length}`);
     });
 
-    it("collide on no physical name: secrets, groups, buckets, inline policies, aliases, Name tags", () => {
+    it("collide on no physical name: secrets, groups, buckets, inline policies, aliases, parameters, Name tags", () => {
         const { mocks } = run;
         const names = mocks.registrations.flatMap(physicalNames);
         assert.deepEqual(duplicates(names), []);
@@ -137,6 +137,8 @@ describe("composition: two clusters in one stack", function () {
         assert.equal(kinds("bucket="), 2);
         assert.equal(kinds("role-policy=control-plane/"), 2);
         assert.equal(kinds(`${GROUP} Name tag=`), 2);
+        // Each cluster's key-ring record (the rotation guard's memory) is its own.
+        assert.equal(kinds("aws:ssm/parameter:Parameter name="), 2);
         // Aliases name KMS keys account-wide; the component creates none today, and any it adds must differ.
         assert.equal(kinds(`${ALIAS} name=`), mocks.ofType(ALIAS).length);
     });
@@ -389,7 +391,8 @@ describe("composition: explicit providers", function () {
     };
     const expectInvokes = (mocks: ProviderMocks, expected: string) => {
         const invokes = mocks.invokes.filter((i) => i.token.startsWith("aws:"));
-        assert.ok(invokes.length >= 3, `${invokes.length} invokes`);
+        // Region, partition, account, and the key ring the rotation guard reads.
+        assert.ok(invokes.length >= 4, `${invokes.length} invokes`);
         for (const invoke of invokes) {
             assert.equal(invoke.provider, expected, invoke.token);
         }

@@ -1,24 +1,40 @@
 // Encryption at rest and Secrets Manager as wired by the component, checked on what the engine
 // receives; key rotation walked as successive `pulumi up`s of one stack.
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ComponentProvider } from "@pulumi/pulumi/provider/experimental/provider";
+import { serializeResourceProperties } from "@pulumi/pulumi/runtime/rpc";
 import * as YAML from "yaml";
 import { EncryptionProvider, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { EncryptionConfiguration, encryptionConfigViolations } from "../../src/encryption/encryptionConfig";
 import { containsSecret, ProviderMocks, Registration } from "../../testing/mocks";
-import { resolve, runProgram, valueOf } from "../../testing/program";
+import { attemptProgram, resolve, runProgram, valueOf } from "../../testing/program";
 import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { REPO_ROOT } from "../harness/schema";
 import { MOCK_ACCOUNT, MOCK_REGION } from "../../testing/awsEmulator";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 const KMS_KEY = "aws:kms/key:Key";
 const RANDOM_BYTES = "random:index/randomBytes:RandomBytes";
+const PARAMETER = "aws:ssm/parameter:Parameter";
 const PLUGIN_IMAGE = "registry.example/aws-encryption-provider:v1.0.0@sha256:" + "a".repeat(64);
 
 async function build(args: Partial<SecureEtcdClusterArgs> = {}, previous?: ProviderMocks, name = "prod") {
     return runProgram(() => new SecureEtcdCluster(name, { members: THREE_MEMBERS, vpcId: TEST_VPC_ID, ...args }), {
         previous,
     });
+}
+
+/** A `pulumi preview` (or with `up: true`, a `pulumi up`) after `previous`, which may fail. */
+async function attempt(args: Partial<SecureEtcdClusterArgs>, previous: ProviderMocks, options: { up?: boolean } = {}) {
+    return attemptProgram(
+        () => new SecureEtcdCluster("prod", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID, ...args }),
+        {
+            previous,
+            preview: !options.up,
+        },
+    );
 }
 
 type Keys = { name: string; secret: string }[];
@@ -273,6 +289,17 @@ describe("SecureEtcdCluster: key rotation as successive updates", function () {
     const steps = [["key-1"], ["key-1", "key-2"], ["key-2", "key-1"], ["key-2"]];
     const keyResources = (r: Registration) =>
         r.type === RANDOM_BYTES || (r.type.startsWith("aws:secretsmanager") && r.name.includes("encryption-key-"));
+    /** What the key ring decides: key material, where it and the configuration are stored, the ring's record. */
+    const decidedByRing = (r: Registration) =>
+        r.type === RANDOM_BYTES ||
+        r.type === PARAMETER ||
+        r.name === "prod-encryption-kms-key" ||
+        (r.type.startsWith("aws:secretsmanager") && /-encryption-(key-|config)/.test(r.name));
+    const recordOf = (mocks: ProviderMocks) => {
+        const records = mocks.ofType(PARAMETER);
+        assert.equal(records.length, 1);
+        return records[0];
+    };
 
     it("walks the documented procedure: nothing replaced or deleted before the last step, all data readable", async () => {
         let previous: ProviderMocks | undefined;
@@ -289,6 +316,10 @@ describe("SecureEtcdCluster: key rotation as successive updates", function () {
             for (const r of mocks.registrations.filter(keyResources)) {
                 assert.ok(r.change === "same" || r.change === "create", `step ${i}: ${r.name} ${r.change}`);
             }
+            // Each step records its ring in place of the last one's.
+            const record = recordOf(mocks);
+            assert.deepEqual(JSON.parse(record.state!.insecureValue as string), { provider: "secretbox", keyNames });
+            assert.equal(record.change, i === 0 ? "create" : "update", `step ${i}`);
             const deleted = mocks.deleted();
             if (i < steps.length - 1) {
                 assert.deepEqual(
@@ -329,38 +360,237 @@ describe("SecureEtcdCluster: key rotation as successive updates", function () {
         }
     });
 
-    async function refused(from: string[], to: string[], pattern: RegExp) {
-        const first = await build({ encryptionKeyNames: from });
-        await assert.rejects(build({ encryptionKeyNames: to }, first.mocks), pattern);
+    it("the first deployment records its ring in SSM: names only, readable, tagged, under the component", async () => {
+        const { mocks } = await build({ encryptionKeyNames: ["key-2", "key-1"] });
+        const record = recordOf(mocks);
+        assert.equal(record.name, "prod-encryption-ring-record");
+        assert.deepEqual(record.inputs, {
+            name: "/secure-etcd/project/stack/prod/key-ring",
+            type: "String",
+            tier: "Standard",
+            insecureValue: '{"provider":"secretbox","keyNames":["key-2","key-1"]}',
+            description:
+                "Encryption-at-rest key ring (provider and key names, no key material) of the last deployment of the etcd cluster the path names; its rotation guard compares every update with it (secure-etcd)",
+            tags: { "secure-etcd:cluster": "prod" },
+        });
+        assert.deepEqual(record.secretInputs, [], "a ring is no secret");
+        assert.equal(
+            record.state!.arn,
+            `arn:aws:ssm:${MOCK_REGION}:${MOCK_ACCOUNT}:parameter/secure-etcd/project/stack/prod/key-ring`,
+        );
+        assert.match(
+            mocks.optionsOf(record)!.urn,
+            /SecureEtcdCluster\$secure-etcd:encryption:EncryptionAtRest\$aws:ssm\/parameter:Parameter::prod-encryption-ring-record$/,
+        );
+        // The guard read its record back by path, without recursion (and found none: a first deployment).
+        const read = mocks.invokes.filter((i) => i.token === "aws:ssm/getParametersByPath:getParametersByPath");
+        assert.deepEqual(
+            read.map((i): unknown => i.inputs),
+            [{ path: "/secure-etcd/project/stack/prod", recursive: false, withDecryption: false }],
+        );
+        const kms = await build({ encryptionProvider: EncryptionProvider.Kms, kmsPluginImage: PLUGIN_IMAGE });
+        assert.equal(recordOf(kms.mocks).inputs.insecureValue, '{"provider":"kms","keyNames":[]}');
+    });
+
+    it("records the ring only after its keys and where they and the configuration are stored", async () => {
+        for (const args of [{}, { encryptionProvider: EncryptionProvider.Kms, kmsPluginImage: PLUGIN_IMAGE }]) {
+            const { mocks } = await build(args);
+            const after = new Set(mocks.optionsOf(recordOf(mocks))!.dependencies.map((urn) => urn.split("::").pop()));
+            const expected = mocks.registrations.filter(
+                (r) => r.custom && r.type !== PARAMETER && (decidedByRing(r) || r.name.startsWith("prod-secrets-")),
+            );
+            assert.ok(expected.length >= 4, `${expected.length}`);
+            for (const r of expected) {
+                assert.ok(after.has(r.name), `the record does not wait for ${r.name}`);
+            }
+        }
+    });
+
+    it("a safe step passes at preview and changes only what the step adds", async () => {
+        const first = await build({ encryptionKeyNames: ["key-1"] });
+        const { error, mocks } = await attempt({ encryptionKeyNames: ["key-1", "key-2"] }, first.mocks);
+        assert.equal(error, undefined);
+        const changed = mocks.registrations.filter((r) => r.custom && r.change !== "same").map((r) => r.name);
+        assert.deepEqual(changed.sort(), [
+            "prod-encryption-key-key-2",
+            "prod-encryption-ring-record",
+            "prod-secrets-encryption-config-version",
+            "prod-secrets-encryption-key-key-2",
+            "prod-secrets-encryption-key-key-2-version",
+        ]);
+    });
+
+    /**
+     * The update from `from` to `to` fails at preview with `pattern`, having registered nothing the
+     * ring decides and changed nothing at all; `pulumi up` fails the same way.
+     */
+    async function refused(from: Partial<SecureEtcdClusterArgs>, to: Partial<SecureEtcdClusterArgs>, pattern: RegExp) {
+        const first = await build(from);
+        const preview = await attempt(to, first.mocks);
+        assert.ok(preview.error, "the preview was not refused");
+        assert.match(preview.error.message, pattern);
+        assert.match(preview.error.message, /^SecureEtcdCluster "prod" refuses this update before changing anything/);
+        assert.deepEqual(
+            preview.mocks.registrations.filter(decidedByRing).map((r) => r.name),
+            [],
+        );
+        assert.deepEqual(
+            preview.mocks.registrations.filter((r) => r.custom && r.change !== "same").map((r) => r.name),
+            [],
+        );
+        const up = await attempt(to, first.mocks, { up: true });
+        assert.match(up.error?.message ?? "", pattern);
+        assert.deepEqual(
+            up.mocks.registrations.filter(decidedByRing).map((r) => r.name),
+            [],
+        );
     }
 
     it("refuses removing the key that encrypts, explaining the procedure", () =>
         refused(
-            ["key-1"],
-            ["key-2"],
+            { encryptionKeyNames: ["key-1"] },
+            { encryptionKeyNames: ["key-2"] },
             /"key-1" encrypts everything written since it became first[\s\S]*add the new key second/,
         ));
 
     it("refuses demoting and removing the encrypting key in one update", () =>
-        refused(["key-1", "key-2"], ["key-2"], /"key-1" encrypts everything/));
+        refused(
+            { encryptionKeyNames: ["key-1", "key-2"] },
+            { encryptionKeyNames: ["key-2"] },
+            /"key-1" encrypts everything/,
+        ));
 
     it("refuses a new key that would encrypt before every apiserver has it", () =>
-        refused(["key-1"], ["key-2", "key-1"], /"key-2" is new and would encrypt at once/));
+        refused(
+            { encryptionKeyNames: ["key-1"] },
+            { encryptionKeyNames: ["key-2", "key-1"] },
+            /"key-2" is new and would encrypt at once/,
+        ));
 
     it("refuses switching the provider of a deployed cluster", async () => {
-        const first = await build();
-        await assert.rejects(
-            build({ encryptionProvider: EncryptionProvider.Kms, kmsPluginImage: PLUGIN_IMAGE }, first.mocks),
+        await refused(
+            {},
+            { encryptionProvider: EncryptionProvider.Kms, kmsPluginImage: PLUGIN_IMAGE },
             /changing secretbox to kms in place would leave every object written with secretbox unreadable/,
+        );
+        await refused(
+            { encryptionProvider: EncryptionProvider.Kms, kmsPluginImage: PLUGIN_IMAGE },
+            { encryptionKeyNames: ["key-1"] },
+            /encryptionProvider: changing kms to secretbox in place/,
         );
     });
 
-    it("key resources wait for the guard, so a refused update changes no key", async () => {
-        const { mocks } = await build();
-        const bytes = mocks.named("prod-encryption-key-key-1");
-        assert.ok(
-            mocks.optionsOf(bytes)!.dependencies.some((d) => d.endsWith("::prod-encryption-guard")),
-            JSON.stringify(mocks.optionsOf(bytes)),
+    it("refuses to go ahead on a record it cannot read, saying how to repair it", async () => {
+        const first = await build();
+        const record = recordOf(first.mocks);
+        record.state = { ...record.state, insecureValue: '{"provider":"secretbox","keyNames":["key-1"' };
+        const { error, mocks } = await attempt({}, first.mocks);
+        assert.match(
+            error?.message ?? "",
+            /^SecureEtcdCluster "prod" cannot check this update of encryption at rest, so it changes nothing: the key ring recorded in SSM parameter \/secure-etcd\/project\/stack\/prod\/key-ring is unreadable: it is not JSON/,
         );
+        assert.match(
+            error!.message,
+            /aws ssm get-parameter-history --name \/secure-etcd\/project\/stack\/prod\/key-ring/,
+        );
+        assert.deepEqual(
+            mocks.registrations.filter(decidedByRing).map((r) => r.name),
+            [],
+        );
+    });
+
+    it("two clusters, or one cluster name in two stacks, never share a record", async () => {
+        const names = new Set<string>();
+        for (const stack of ["staging", "prod"]) {
+            const { mocks } = await runProgram(
+                () => [
+                    new SecureEtcdCluster("main", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID }),
+                    new SecureEtcdCluster("events", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID }),
+                ],
+                { stack, project: "platform" },
+            );
+            for (const record of mocks.ofType(PARAMETER)) {
+                names.add(record.inputs.name as string);
+            }
+        }
+        assert.deepEqual([...names].sort(), [
+            "/secure-etcd/platform/prod/events/key-ring",
+            "/secure-etcd/platform/prod/main/key-ring",
+            "/secure-etcd/platform/staging/events/key-ring",
+            "/secure-etcd/platform/staging/main/key-ring",
+        ]);
+        // Another cluster's record is not this one's: "events" deploys its first ring freely next to "main".
+        const main = await build({ encryptionKeyNames: ["key-1"] }, undefined, "main");
+        const events = await attemptProgram(
+            () =>
+                new SecureEtcdCluster("events", {
+                    members: THREE_MEMBERS,
+                    vpcId: TEST_VPC_ID,
+                    encryptionKeyNames: ["key-9"],
+                }),
+            { previous: main.mocks, preview: true },
+        );
+        assert.equal(events.error, undefined);
+    });
+});
+
+/**
+ * Construct as the Node.js component provider's server answers another language's program
+ * (@pulumi/pulumi provider/server.js): with the component's state once serialized, or with the
+ * first error that reached no handler, which its own handler turns into the Construct's answer.
+ */
+function constructAsProviderHost(provider: ComponentProvider, name: string, inputs: pulumi.Inputs): Promise<string[]> {
+    return new Promise<string[]>((resolveState, rejectConstruct) => {
+        process.on("unhandledRejection", rejectConstruct);
+        provider
+            .construct(name, "secure-etcd:index:SecureEtcdCluster", inputs, {})
+            .then((result) => serializeResourceProperties(`construct(${name})`, result.state))
+            .then(([state]) => resolveState(Object.keys(state)), rejectConstruct)
+            .finally(() => process.off("unhandledRejection", rejectConstruct));
+    });
+}
+
+describe("SecureEtcdCluster: the rotation guard from other languages (the component provider)", function () {
+    this.timeout(120_000);
+    let provider: ComponentProvider;
+    before(async () => {
+        // The provider `pulumi package add` runs: it infers the component from the source.
+        provider = new ComponentProvider({ dirname: REPO_ROOT, name: "secure-etcd", components: [SecureEtcdCluster] });
+        await provider.getSchema();
+    });
+    const construct = (keyNames: string[], options: { previous?: ProviderMocks; preview?: boolean } = {}) =>
+        attemptProgram(
+            () =>
+                constructAsProviderHost(provider, "prod", {
+                    members: THREE_MEMBERS,
+                    vpcId: TEST_VPC_ID,
+                    encryptionKeyNames: keyNames,
+                }),
+            options,
+        );
+
+    it("registers only provider resources (no dynamic provider), records the ring, and refuses an unsafe step", async () => {
+        const first = await construct(["key-1"]);
+        assert.equal(first.error, undefined);
+        assert.ok(first.result!.includes("encryptionConfigYaml"), first.result!.join(","));
+        const custom = first.mocks.registrations.filter((r) => r.custom);
+        assert.deepEqual(
+            custom.filter((r) => !/^(aws|tls|random):/.test(r.type)).map((r) => r.type),
+            [],
+            "every resource belongs to a provider package any language can use",
+        );
+        assert.equal(first.mocks.ofType(PARAMETER).length, 1);
+
+        const safe = await construct(["key-1", "key-2"], { previous: first.mocks, preview: true });
+        assert.equal(safe.error, undefined);
+
+        const unsafe = await construct(["key-2"], { previous: first.mocks, preview: true });
+        assert.match(
+            unsafe.error?.message ?? "",
+            /^SecureEtcdCluster "prod" refuses this update before changing anything/,
+        );
+        assert.match(unsafe.error!.message, /"key-1" encrypts everything written since it became first/);
+        assert.equal(unsafe.mocks.ofType(RANDOM_BYTES).length, 0);
+        assert.equal(unsafe.mocks.ofType(PARAMETER).length, 0);
     });
 });

@@ -308,6 +308,8 @@ describe("examples", function () {
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:secretsmanager/secret:Secret",
                 "aws:secretsmanager/secretVersion:SecretVersion",
+                // the record of the encryption key ring, which the rotation guard compares with
+                "aws:ssm/parameter:Parameter",
                 "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
                 "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
             ]);
