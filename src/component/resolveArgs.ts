@@ -2,7 +2,6 @@
 // then say what is wrong with it) and never looks inside an Output except to derive a default.
 import { lift } from "../core/rules";
 import { EncryptionProvider } from "../encryption/encryptionConfig";
-import { ExpiryThresholds, expiryThresholds } from "../monitoring/validate";
 import { DEFAULT_MIN_PREFIX_LENGTH } from "../network/networkRules";
 import { MemberArgs } from "../nodes/args";
 import { ClientArgs } from "../pki/args";
@@ -32,6 +31,28 @@ export type ResolvedArgs = {
         undefined
     >;
 } & Pick<SecureEtcdClusterArgs, WithoutDefault> & { members: ResolvedMember[]; clients: ResolvedClient[] };
+
+export interface ExpiryThresholds {
+    warningDays: number;
+    criticalDays: number;
+}
+
+/**
+ * The expiry thresholds in effect: those given, else 30 and 7 days, scaled down for certificates
+ * too short-lived for them (a quarter of the validity, and a quarter of the warning).
+ */
+export function expiryThresholds(v: {
+    certificateExpiryWarningDays?: number;
+    certificateExpiryCriticalDays?: number;
+    certificateValidityHours: number;
+}): ExpiryThresholds {
+    const warningDays =
+        v.certificateExpiryWarningDays ??
+        Math.min(DEFAULTS.certificateExpiryWarningDays, v.certificateValidityHours / 24 / 4);
+    const criticalDays =
+        v.certificateExpiryCriticalDays ?? Math.min(DEFAULTS.certificateExpiryCriticalDays, warningDays / 4);
+    return { warningDays, criticalDays };
+}
 
 /** A list argument as given, or an empty list; anything else passes through for the rules to name. */
 function listOr<T>(value: T[] | undefined): T[] {

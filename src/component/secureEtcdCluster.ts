@@ -157,30 +157,30 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         }
         // Nothing from args goes to super(): the SDK stores those in state.
         super(SECURE_ETCD_CLUSTER_TYPE, name, {}, gatedOptions(opts, validation.gate));
-        const a = validation.args;
-        argWarnings(a).forEach((warning) => void pulumi.log.warn(warning, this));
+        const resolved = validation.args;
+        argWarnings(resolved).forEach((warning) => void pulumi.log.warn(warning, this));
 
         const account = awsAccount(this);
-        const pki = wirePki(this, name, a);
-        const network = wireNetwork(this, name, a);
-        const backup = wireBackupBucket(this, name, a, account);
+        const pki = wirePki(this, name, resolved);
+        const network = wireNetwork(this, name, resolved);
+        const backup = wireBackupBucket(this, name, resolved, account);
         const backupClient = pki.pki.clients["etcd-backup"];
-        const rbac = wireRbac(this, name, a, backupClient);
-        const members = wireMembers(this, name, a, {
+        const rbac = wireRbac(this, name, resolved, backupClient);
+        const members = wireMembers(this, name, resolved, {
             pki: pki.pki,
             backupClient,
             bucket: backup.bucket,
             account,
             bootstrapFiles: rbac.bootstrapFiles,
         });
-        const encryption = wireEncryption(this, name, a, account);
+        const encryption = wireEncryption(this, name, resolved, account);
         const apiServer = wireApiServer(
-            { ...a, kms: a.encryptionProvider === EncryptionProvider.Kms },
+            { ...resolved, kms: resolved.encryptionProvider === EncryptionProvider.Kms },
             pki.pki,
             encryption.outputs.encryptionConfigYaml,
         );
-        const secrets = wireSecrets(this, name, a, {
-            memberNames: a.members.map((m) => m.name),
+        const secrets = wireSecrets(this, name, resolved, {
+            memberNames: resolved.members.map((m) => m.name),
             artifacts: members.artifacts,
             apiServerNodeFiles: apiServer.apiServerNodeFiles,
             rootPassword: rbac.rootPassword,
@@ -191,13 +191,13 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         });
         // The key ring is recorded once its keys and configuration are stored: never ahead of AWS.
         encryption.encryption.recordKeyRing([secrets.store]);
-        const monitoring = wireMonitoring(this, name, a, {
+        const monitoring = wireMonitoring(this, name, resolved, {
             certificates: pki.outputs.certificates,
             bucket: backup.bucket,
             account,
         });
         const memberSecretArns = Object.fromEntries(
-            a.members.map((m) => [m.name, secrets.store.arns[`member-${m.name}`]]),
+            resolved.members.map((m) => [m.name, secrets.store.arns[`member-${m.name}`]]),
         );
         const userData = wireUserData(members.artifacts, memberSecretArns, members.podSettings, account);
 

@@ -16,28 +16,6 @@ function expiryDaysProblem(value: unknown): string | undefined {
         : `${quote(value)} is not a number of days above 0 and at most 3650`;
 }
 
-export interface ExpiryThresholds {
-    warningDays: number;
-    criticalDays: number;
-}
-
-/**
- * The expiry thresholds in effect: those given, else 30 and 7 days, scaled down for certificates
- * too short-lived for them (a quarter of the validity, and a quarter of the warning).
- */
-export function expiryThresholds(v: {
-    certificateExpiryWarningDays?: number;
-    certificateExpiryCriticalDays?: number;
-    certificateValidityHours: number;
-}): ExpiryThresholds {
-    const warningDays =
-        v.certificateExpiryWarningDays ??
-        Math.min(DEFAULTS.certificateExpiryWarningDays, v.certificateValidityHours / 24 / 4);
-    const criticalDays =
-        v.certificateExpiryCriticalDays ?? Math.min(DEFAULTS.certificateExpiryCriticalDays, warningDays / 4);
-    return { warningDays, criticalDays };
-}
-
 /**
  * The expiry thresholds in effect against the leaf validity: each a number of days in range, the
  * warning before the critical alert, and both inside the certificates' life.
