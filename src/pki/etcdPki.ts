@@ -3,6 +3,7 @@
 // (IPs, key type, validity) flow through outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { isPlain, lift } from "../core/rules";
 import { KeyAlgorithm } from "./args";
 import { privateKeySpec, PrivateKeySpec } from "./keyAlgorithm";
 import { CA_PROFILES, LEAF_PROFILES, LeafProfile, memberSans } from "./profiles";
@@ -22,7 +23,8 @@ export interface PkiClient {
 export interface EtcdPkiArgs {
     members: PkiMember[];
     clients: PkiClient[];
-    keyAlgorithm: pulumi.Output<KeyAlgorithm>;
+    /** Plain in the common case: then every key's arguments are plain too (no Output step per key). */
+    keyAlgorithm: pulumi.Input<KeyAlgorithm>;
     caValidityHours: pulumi.Output<number>;
     certificateValidityHours: pulumi.Output<number>;
     certificateRenewalHours: pulumi.Output<number>;
@@ -53,13 +55,13 @@ export class EtcdPki extends pulumi.ComponentResource {
     public readonly members: Record<string, MemberPki>;
     public readonly clients: Record<string, IssuedCertificate>;
 
-    private readonly keySpec: pulumi.Output<PrivateKeySpec>;
+    private readonly keySpec: pulumi.Input<PrivateKeySpec>;
     private readonly args: EtcdPkiArgs;
 
     constructor(name: string, args: EtcdPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("secure-etcd:pki:EtcdPki", name, {}, opts);
         this.args = args;
-        this.keySpec = args.keyAlgorithm.apply(privateKeySpec);
+        this.keySpec = lift([args.keyAlgorithm], ([algorithm]) => privateKeySpec(algorithm));
         this.etcdCa = this.newCa(`${name}-etcd-ca`, CA_PROFILES.etcd);
         this.peerCa = this.newCa(`${name}-peer-ca`, CA_PROFILES.peer);
         this.members = {};
@@ -91,15 +93,15 @@ export class EtcdPki extends pulumi.ComponentResource {
     }
 
     private newKey(keyName: string): tls.PrivateKey {
-        return new tls.PrivateKey(
-            keyName,
-            {
-                algorithm: this.keySpec.algorithm,
-                ecdsaCurve: this.keySpec.apply((s) => s.ecdsaCurve),
-                rsaBits: this.keySpec.apply((s) => s.rsaBits),
-            },
-            { parent: this },
-        );
+        const spec = this.keySpec;
+        const keyArgs: tls.PrivateKeyArgs = isPlain(spec)
+            ? { ...(spec as PrivateKeySpec) }
+            : {
+                  algorithm: pulumi.output(spec).algorithm,
+                  ecdsaCurve: pulumi.output(spec).ecdsaCurve,
+                  rsaBits: pulumi.output(spec).rsaBits,
+              };
+        return new tls.PrivateKey(keyName, keyArgs, { parent: this });
     }
 
     private newCa(prefix: string, profile: { commonName: string; allowedUses: readonly string[] }): IssuedCertificate {

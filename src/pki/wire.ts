@@ -1,8 +1,7 @@
 // Wires the PKI: both CAs, every member's and client's certificates, and the outputs that publish them.
 import * as pulumi from "@pulumi/pulumi";
-import { recordOf } from "../core/account";
 import { KeyAlgorithm } from "./args";
-import { EtcdPki, IssuedCertificate, MemberPki } from "./etcdPki";
+import { EtcdPki, IssuedCertificate } from "./etcdPki";
 import { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "./outputs";
 import { BUILT_IN_CLIENTS } from "./profiles";
 
@@ -37,44 +36,62 @@ export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs):
                 ...BUILT_IN_CLIENTS.map((c) => ({ name: c.name, commonName: c.commonName })),
                 ...args.clients.map((c) => ({ name: c.name, commonName: c.commonName })),
             ],
-            keyAlgorithm: pulumi.output(args.keyAlgorithm),
+            keyAlgorithm: args.keyAlgorithm,
             caValidityHours: pulumi.output(args.caValidityHours),
             certificateValidityHours: pulumi.output(args.certificateValidityHours),
             certificateRenewalHours: pulumi.output(args.certificateRenewalHours),
         },
         { parent },
     );
-    const outputs: PkiOutputs = {
-        caCertPem: pki.etcdCa.certPem,
-        peerCaCertPem: pki.peerCa.certPem,
-        memberCertificates: recordOf<MemberPki, MemberCertificates>(pki.members, (m) =>
-            pulumi.output({ serverCertPem: m.server.certPem, peerCertPem: m.peer.certPem }),
-        ),
-        memberCredentials: pulumi.secret(
-            recordOf<MemberPki, MemberCredentials>(pki.members, (m) =>
-                pulumi.output({
-                    serverCertPem: m.server.certPem,
-                    serverKeyPem: m.server.keyPem,
-                    peerCertPem: m.peer.certPem,
-                    peerKeyPem: m.peer.keyPem,
-                }),
-            ),
-        ),
-        clientCredentials: pulumi.secret(
-            recordOf<IssuedCertificate, ClientCredentials>(pki.clients, (c) =>
-                pulumi.output({ certPem: c.certPem, keyPem: c.keyPem, caCertPem: pki.etcdCa.certPem }),
-            ),
-        ),
-        certificates: pulumi.all(pki.allCertificates().map(certificateInfo)),
-    };
-    return { pki, outputs };
+    return { pki, outputs: pkiOutputs(pki) };
 }
 
-function certificateInfo(cert: IssuedCertificate): pulumi.Output<CertificateInfo> {
-    return cert.notAfter.apply((notAfter) => ({
-        id: cert.id,
-        commonName: cert.commonName,
-        issuer: cert.issuer,
-        notAfter,
-    }));
+/** Every certificate, key and expiry in one Output step, then each output picked from it. */
+function pkiOutputs(pki: EtcdPki): PkiOutputs {
+    const members = Object.entries(pki.members);
+    const clients = Object.entries(pki.clients);
+    const certificates = pki.allCertificates();
+    const pem = (c: IssuedCertificate) => [c.certPem, c.keyPem];
+    const flat = pulumi.all([
+        pki.etcdCa.certPem,
+        ...members.flatMap(([, m]) => [...pem(m.server), ...pem(m.peer)]),
+        ...clients.flatMap(([, c]) => pem(c)),
+        ...certificates.map((c) => c.notAfter),
+    ]);
+    const material = flat.apply(([caCertPem, ...rest]) => {
+        const take = (n: number) => rest.splice(0, n);
+        const memberPems = members.map(([name]): [string, MemberCredentials] => {
+            const [serverCertPem, serverKeyPem, peerCertPem, peerKeyPem] = take(4);
+            return [name, { serverCertPem, serverKeyPem, peerCertPem, peerKeyPem }];
+        });
+        const clientPems = clients.map(([name]): [string, ClientCredentials] => {
+            const [certPem, keyPem] = take(2);
+            return [name, { certPem, keyPem, caCertPem }];
+        });
+        return {
+            memberCredentials: Object.fromEntries(memberPems),
+            memberCertificates: Object.fromEntries(
+                memberPems.map(([name, m]): [string, MemberCertificates] => [
+                    name,
+                    { serverCertPem: m.serverCertPem, peerCertPem: m.peerCertPem },
+                ]),
+            ),
+            clientCredentials: Object.fromEntries(clientPems),
+            certificates: certificates.map((c, i): CertificateInfo => ({
+                id: c.id,
+                commonName: c.commonName,
+                issuer: c.issuer,
+                notAfter: rest[i],
+            })),
+        };
+    });
+    return {
+        caCertPem: pki.etcdCa.certPem,
+        peerCaCertPem: pki.peerCa.certPem,
+        // Declassified on purpose: certificates and expiries are public; the keys stay in the secret outputs.
+        memberCertificates: pulumi.unsecret(material.apply((m) => m.memberCertificates)),
+        memberCredentials: pulumi.secret(material.apply((m) => m.memberCredentials)),
+        clientCredentials: pulumi.secret(material.apply((m) => m.clientCredentials)),
+        certificates: pulumi.unsecret(material.apply((m) => m.certificates)),
+    };
 }
