@@ -24,6 +24,8 @@ export interface Attempt<T> {
     mocks: ProviderMocks;
     /** Why the run failed, as the engine would report it; undefined when it succeeded. */
     error?: Error;
+    /** Every distinct rejection that reached no handler, in order. */
+    rejections: Error[];
 }
 
 /**
@@ -58,7 +60,7 @@ export async function attemptProgram<T>(program: () => T | Promise<T>, options: 
         } catch (e) {
             await settle(mocks, unhandled);
             forgetPending(pendingBefore);
-            return { mocks, error: e as Error };
+            return { mocks, error: e as Error, rejections: unhandled };
         }
         await settle(mocks, unhandled);
         const error =
@@ -69,9 +71,9 @@ export async function attemptProgram<T>(program: () => T | Promise<T>, options: 
                 : undefined);
         if (error) {
             forgetPending(pendingBefore);
-            return { mocks, error };
+            return { mocks, error, rejections: unhandled };
         }
-        return { result, mocks };
+        return { result, mocks, rejections: unhandled };
     } finally {
         process.off("unhandledRejection", onUnhandled);
     }

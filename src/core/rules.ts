@@ -95,7 +95,7 @@ export function validate<R extends object>(
 }
 
 /** The same structure with every Output or Promise in it resolving only after the gate. */
-export function holdBack(value: unknown, gate: pulumi.Output<unknown>): unknown {
+function holdBack(value: unknown, gate: pulumi.Output<unknown>): unknown {
     if (pulumi.Output.isInstance(value) || value instanceof Promise) {
         return pulumi.all([gate, value as pulumi.Input<unknown>]).apply(([, v]): unknown => v);
     }

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 // Builds a SecureEtcdCluster under the mocks and resolves its outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
-import { runProgram, resolve, Resolved } from "../../testing/program";
+import { attemptProgram, runProgram, resolve, Resolved } from "../../testing/program";
 import { ProviderMocks } from "../../testing/mocks";
 
 export const THREE_MEMBERS = [
@@ -101,33 +101,16 @@ export async function capturedWarnings(fn: () => Promise<unknown>): Promise<stri
 
 /**
  * Constructs the component with arguments whose problem is only seen when an Output resolves: the
- * deferred rules refuse them, and no resource registers meanwhile. Returns the distinct errors the
- * SDK raised (as unhandled rejections in-process; under the engine they fail the deployment) and
- * the mocks, asserting there was exactly one, clean, and nothing registered.
+ * deferred rules refuse them, and no resource registers meanwhile. Asserts the run failed with
+ * exactly one rejection, a clean InputPropertiesError, and that nothing was registered.
  */
 export async function refusedWhenResolved(
     args: SecureEtcdClusterArgs,
     name = "late",
 ): Promise<{ error: pulumi.InputPropertiesError; mocks: ProviderMocks }> {
-    const mocks = new ProviderMocks();
-    await pulumi.runtime.setMocks(mocks);
-    const saved = process.listeners("unhandledRejection");
-    process.removeAllListeners("unhandledRejection");
-    const errors = new Set<unknown>();
-    const collect = (e: unknown) => errors.add(e);
-    process.on("unhandledRejection", collect);
-    try {
-        new SecureEtcdCluster(name, withNetwork(args));
-        for (let turn = 0; turn < 20; turn++) {
-            await new Promise((r) => setTimeout(r, 10));
-        }
-    } finally {
-        process.removeListener("unhandledRejection", collect);
-        saved.forEach((listener) => process.on("unhandledRejection", listener));
-    }
-    const all = [...errors];
-    assert.equal(all.length, 1, `one error, got ${all.map(String).join("\n---\n")}`);
-    const [error] = all;
+    const { mocks, rejections } = await attemptProgram(() => new SecureEtcdCluster(name, withNetwork(args)));
+    assert.equal(rejections.length, 1, `one error, got ${rejections.map(String).join("\n---\n")}`);
+    const [error] = rejections;
     assert.ok(pulumi.InputPropertiesError.isInstance(error), `an InputPropertiesError: ${String(error)}`);
     assert.ok(!error.message.includes("error serializing"), error.message);
     assert.deepEqual(
