@@ -1,9 +1,9 @@
 // One construction measurement under the local stand-ins, in a process of its own so that its peak RSS
 // is its own: either `clusters` SecureEtcdClusters of three members, or the very registrations one
-// such cluster makes (types, names, inputs, secretness, recorded beforehand) replayed `clusters` times
-// as bare resources with no component around them. The stand-ins' own work (real keys, real
-// certificates) is the same in both, so the difference is what the component itself costs:
-// validation, rendering, Output plumbing, parents.
+// such cluster makes (types, names, inputs, secretness and dependencies, recorded beforehand) replayed
+// `clusters` times as bare resources with no component around them. The stand-ins' own work (real
+// keys, real certificates) is the same in all modes, so the difference is what the component itself
+// costs: validation, rendering, Output plumbing, parents.
 // Reads a ComponentSpec as JSON on stdin, prints a ComponentMeasurementRaw as JSON.
 import * as pulumi from "@pulumi/pulumi";
 import { SecureEtcdCluster } from "../src";
@@ -18,10 +18,21 @@ export interface TemplateRegistration {
     /** Inputs as plain values; those named in `secretInputs` are registered as secrets. */
     inputs: Record<string, unknown>;
     secretInputs: string[];
+    /** The earlier registrations it waited for (the engine's `dependencies`), as `type::name` keys. */
+    dependsOn: string[];
 }
 
+/**
+ * - `component`: the SecureEtcdClusters themselves;
+ * - `bare`: the recorded registrations, each waiting (`dependsOn`) for the resources it depended on,
+ *   as a hand-written program must: a certificate cannot be signed before its key exists;
+ * - `resolved`: the recorded registrations with nothing to wait for (every input known up front,
+ *   which no real program has); all of them start at once. Reported for comparison.
+ */
+export type ComponentBenchMode = "component" | "bare" | "resolved";
+
 export interface ComponentSpec {
-    mode: "component" | "bare";
+    mode: ComponentBenchMode;
     clusters: number;
     /** The cluster name the template was recorded with; replays swap it for their own. */
     templateName: string;
@@ -49,7 +60,11 @@ export const BENCH_CLUSTER_ARGS = {
 };
 
 /** A resource class that takes its inputs as its arguments, as the provider SDKs' classes do. */
-type ResourceClass = new (name: string, args: pulumi.Inputs) => pulumi.CustomResource;
+type ResourceClass = new (
+    name: string,
+    args: pulumi.Inputs,
+    opts: pulumi.CustomResourceOptions,
+) => pulumi.CustomResource;
 
 /**
  * The class that registers a type token (`aws:s3/bucket:Bucket` is `aws.s3.Bucket`), so that the
@@ -72,19 +87,33 @@ function resourceClass(type: string): ResourceClass {
     return cls;
 }
 
+/** A registration's key in `dependsOn`: type and name identify it within one program. */
+export const registrationKey = (type: string, name: string) => `${type}::${name}`;
+
+function recorded(byKey: Map<string, pulumi.Resource>, key: string): pulumi.Resource {
+    const resource = byKey.get(key);
+    if (!resource) {
+        throw new Error(`the template depends on ${key}, which it registers later or not at all`);
+    }
+    return resource;
+}
+
 function replay(spec: ComponentSpec, cluster: number, classes: Map<string, ResourceClass>): void {
     const own = benchClusterName(cluster);
+    // Keyed by the template's names: dependencies are recorded against them.
+    const byKey = new Map<string, pulumi.Resource>();
     for (const r of spec.template) {
         const name = r.name.startsWith(spec.templateName) ? own + r.name.slice(spec.templateName.length) : r.name;
         if (!r.custom) {
-            new pulumi.ComponentResource(r.type, name);
+            byKey.set(registrationKey(r.type, r.name), new pulumi.ComponentResource(r.type, name));
             continue;
         }
         const args: pulumi.Inputs = {};
         for (const [k, v] of Object.entries(r.inputs)) {
             args[k] = r.secretInputs.includes(k) ? pulumi.secret(v) : v;
         }
-        new (classes.get(r.type)!)(name, args);
+        const dependsOn = spec.mode === "bare" ? r.dependsOn.map((key) => recorded(byKey, key)) : [];
+        byKey.set(registrationKey(r.type, r.name), new (classes.get(r.type)!)(name, args, { dependsOn }));
     }
 }
 

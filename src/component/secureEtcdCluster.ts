@@ -167,7 +167,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         const backupClient = pki.pki.clients["etcd-backup"];
         const rbac = wireRbac(this, name, resolved, backupClient);
         const members = wireMembers(this, name, resolved, {
-            pki: pki.pki,
+            pki: pki.outputs,
             backupClient,
             bucket: backup.bucket,
             account,

@@ -7,35 +7,28 @@ export interface AwsAccount {
     region: pulumi.Output<string>;
     partition: pulumi.Output<string>;
     accountId: pulumi.Output<string>;
+    /** Partition and account id together, joined once for every key policy. */
+    policyScope: pulumi.Output<PolicyScope>;
+}
+
+export interface PolicyScope {
+    partition: string;
+    accountId: string;
 }
 
 export function awsAccount(parent: pulumi.Resource): AwsAccount {
     const opts = { parent };
+    const partition = aws.getPartitionOutput({}, opts).partition;
+    const accountId = aws.getCallerIdentityOutput({}, opts).accountId;
     return {
         region: aws.getRegionOutput({}, opts).region,
-        partition: aws.getPartitionOutput({}, opts).partition,
-        accountId: aws.getCallerIdentityOutput({}, opts).accountId,
+        partition,
+        accountId,
+        policyScope: pulumi.all([partition, accountId]).apply(([p, a]) => ({ partition: p, accountId: a })),
     };
 }
 
 /** A key policy rendered for the account: the renderers take the partition and account id. */
-export function forAccount(
-    account: AwsAccount,
-    render: (a: { partition: string; accountId: string }) => unknown,
-): pulumi.Output<string> {
-    return pulumi
-        .all([account.partition, account.accountId])
-        .apply(([partition, accountId]) => JSON.stringify(render({ partition, accountId })));
-}
-
-/** An output record from a record of per-entry outputs. */
-export function recordOf<T, U>(
-    entries: Record<string, T>,
-    toOutput: (entry: T, key: string) => pulumi.Input<U>,
-): pulumi.Output<Record<string, U>> {
-    const outputs: Record<string, pulumi.Input<U>> = {};
-    for (const [key, entry] of Object.entries(entries)) {
-        outputs[key] = toOutput(entry, key);
-    }
-    return pulumi.all(outputs) as pulumi.Output<Record<string, U>>;
+export function forAccount(account: AwsAccount, render: (scope: PolicyScope) => unknown): pulumi.Output<string> {
+    return account.policyScope.apply((scope) => JSON.stringify(render(scope)));
 }

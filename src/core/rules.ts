@@ -133,6 +133,11 @@ export function gatedOptions<O extends pulumi.ResourceOptions>(opts: O | undefin
  * `fn` over inputs, computed at once when every input is plain (so rules over it run before
  * anything is registered), else as an Output.
  */
+/** One property of an input: plain when the input is, one Output step when it is not. */
+export function pick<T, K extends keyof T>(input: pulumi.Input<T>, key: K): pulumi.Input<T[K]> {
+    return lift([input], ([value]) => (value as T)[key]);
+}
+
 export function lift<T extends readonly unknown[], U>(
     inputs: [...T],
     fn: (values: { [K in keyof T]: pulumi.Unwrap<T[K]> }) => U,

@@ -6,7 +6,8 @@ import { renderEtcdFlags } from "../manifests/etcdFlags";
 import { EtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile, renderMemberNodeFiles } from "../manifests/nodeFiles";
 import { renderEtcdPod, toYaml } from "../manifests/staticPod";
-import { EtcdPki } from "../pki/etcdPki";
+import { MemberCredentials } from "../pki/outputs";
+import { PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, secretBundle } from "./cloudInit";
 
 export interface PodSettings {
@@ -43,13 +44,6 @@ interface RenderedMember {
     secretBundleJson: string;
 }
 
-interface MemberPems {
-    serverCertPem: string;
-    serverKeyPem: string;
-    peerCertPem: string;
-    peerKeyPem: string;
-}
-
 export interface MemberExtras<E> {
     /** Serve metrics on the member's address too (a monitoring group is named). */
     exposeMetrics: boolean;
@@ -62,29 +56,20 @@ export interface MemberExtras<E> {
 export function memberArtifacts<E>(
     clusterName: string,
     members: { name: string; ip: pulumi.Input<string> }[],
-    pki: EtcdPki,
+    pki: Pick<PkiOutputs, "caCertPem" | "peerCaCertPem" | "memberCredentials">,
     settings: pulumi.Output<PodSettings>,
     extras: MemberExtras<E>,
 ): MemberArtifacts {
-    const pems = pulumi.output({
-        caCertPem: pki.etcdCa.certPem,
-        peerCaCertPem: pki.peerCa.certPem,
-        members: Object.fromEntries(
-            members.map((m) => {
-                const c = pki.members[m.name];
-                const own = {
-                    serverCertPem: c.server.certPem,
-                    serverKeyPem: c.server.keyPem,
-                    peerCertPem: c.peer.certPem,
-                    peerKeyPem: c.peer.keyPem,
-                };
-                return [m.name, own];
-            }),
-        ),
-    });
     const rendered = pulumi
-        .all([pulumi.all(members.map((m) => m.ip)), settings, extras.inputs, pems])
-        .apply(([ips, s, inputs, p]) => {
+        .all([
+            pulumi.all(members.map((m) => m.ip)),
+            settings,
+            extras.inputs,
+            pki.caCertPem,
+            pki.peerCaCertPem,
+            pki.memberCredentials,
+        ])
+        .apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials]) => {
             const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
             return Object.fromEntries(
                 addresses.map((self): [string, RenderedMember] => {
@@ -97,7 +82,7 @@ export function memberArtifacts<E>(
                     });
                     const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }));
                     const extra = extras.files(self.name, addresses, inputs as E);
-                    const files = (own: MemberPems, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
+                    const files = (own: MemberCredentials, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
                         renderMemberNodeFiles({
                             manifestYaml,
                             caCertPem: ca,
@@ -107,7 +92,7 @@ export function memberArtifacts<E>(
                             gid: s.gid,
                             extraFiles,
                         });
-                    const nodeFiles = files(p.members[self.name], p.caCertPem, p.peerCaCertPem, extra);
+                    const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, extra);
                     const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
                     const blank = extra.map((f) => ({ ...f, content: "" }));
                     return [

@@ -4,11 +4,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "../backup/backupBucket";
 import { backupNodeFiles, mergeNodeFiles } from "../backup/backupNodeFiles";
-import { AwsAccount, recordOf } from "../core/account";
+import { AwsAccount } from "../core/account";
 import { EtcdVersion, etcdVersionWarning, parseEtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile } from "../manifests/nodeFiles";
 import { configDirFile, hostFirewallNodeFiles } from "../network/hostFirewallFiles";
-import { EtcdPki, IssuedCertificate } from "../pki/etcdPki";
+import { IssuedCertificate } from "../pki/etcdPki";
+import { PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
 
@@ -28,7 +29,7 @@ export interface MemberInputs {
 }
 
 export interface MemberDependencies {
-    pki: EtcdPki;
+    pki: PkiOutputs;
     backupClient: IssuedCertificate;
     bucket?: BackupBucket;
     account: AwsAccount;
@@ -135,16 +136,21 @@ export function wireUserData(
     account: AwsAccount,
 ): { memberUserData: pulumi.Output<Record<string, string>> } {
     return {
-        memberUserData: recordOf(secretArns, (secretArn, member) =>
-            pulumi.all([artifacts.layouts, secretArn, account.region, podSettings]).apply(([layouts, arn, region, s]) =>
-                renderUserData({
-                    files: layouts[member],
-                    bundlePaths: defaultBundlePaths(layouts[member]),
-                    secretArn: arn,
-                    region,
-                    user: { name: "etcd", uid: s.uid, gid: s.gid },
-                }),
+        memberUserData: pulumi
+            .all([artifacts.layouts, pulumi.all(secretArns), account.region, podSettings])
+            .apply(([layouts, arns, region, s]) =>
+                Object.fromEntries(
+                    Object.entries(arns).map(([member, secretArn]) => [
+                        member,
+                        renderUserData({
+                            files: layouts[member],
+                            bundlePaths: defaultBundlePaths(layouts[member]),
+                            secretArn,
+                            region,
+                            user: { name: "etcd", uid: s.uid, gid: s.gid },
+                        }),
+                    ]),
+                ),
             ),
-        ),
     };
 }

@@ -3,16 +3,16 @@
 // (IPs, key type, validity) flow through outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { isPlain, lift } from "../core/rules";
+import { isPlain, lift, pick } from "../core/rules";
 import { KeyAlgorithm } from "./args";
 import { privateKeySpec, PrivateKeySpec } from "./keyAlgorithm";
 import { CA_PROFILES, LEAF_PROFILES, LeafProfile, memberSans } from "./profiles";
 
 export interface PkiMember {
     name: string;
-    /** Already validated when it resolves. */
-    ip: pulumi.Output<string>;
-    dnsNames: pulumi.Output<string[]>;
+    /** Already validated when it resolves. Plain values stay plain: no Output step per member. */
+    ip: pulumi.Input<string>;
+    dnsNames: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 export interface PkiClient {
@@ -25,9 +25,9 @@ export interface EtcdPkiArgs {
     clients: PkiClient[];
     /** Plain in the common case: then every key's arguments are plain too (no Output step per key). */
     keyAlgorithm: pulumi.Input<KeyAlgorithm>;
-    caValidityHours: pulumi.Output<number>;
-    certificateValidityHours: pulumi.Output<number>;
-    certificateRenewalHours: pulumi.Output<number>;
+    caValidityHours: pulumi.Input<number>;
+    certificateValidityHours: pulumi.Input<number>;
+    certificateRenewalHours: pulumi.Input<number>;
 }
 
 /** A key and the certificate issued for it. */
@@ -66,9 +66,7 @@ export class EtcdPki extends pulumi.ComponentResource {
         this.peerCa = this.newCa(`${name}-peer-ca`, CA_PROFILES.peer);
         this.members = {};
         for (const member of args.members) {
-            const sans = pulumi
-                .all([member.ip, member.dnsNames])
-                .apply(([ip, dns]) => memberSans(member.name, ip, dns));
+            const sans = lift([member.ip, member.dnsNames], ([ip, dns]) => memberSans(member.name, ip, dns));
             const prefix = `${name}-member-${member.name}`;
             const leaf = (role: "server" | "peer") =>
                 this.issue(
@@ -135,7 +133,7 @@ export class EtcdPki extends pulumi.ComponentResource {
         id: string,
         commonName: string,
         profile: LeafProfile,
-        sans?: pulumi.Output<{ dnsNames: string[]; ipAddresses: string[] }>,
+        sans?: pulumi.Input<{ dnsNames: string[]; ipAddresses: string[] }>,
     ): IssuedCertificate {
         const ca = profile.signer === "peer" ? this.peerCa : this.etcdCa;
         const key = this.newKey(`${prefix}-key`);
@@ -144,8 +142,8 @@ export class EtcdPki extends pulumi.ComponentResource {
             {
                 privateKeyPem: key.privateKeyPem,
                 subject: { commonName },
-                dnsNames: sans?.dnsNames,
-                ipAddresses: sans?.ipAddresses,
+                dnsNames: sans && pick(sans, "dnsNames"),
+                ipAddresses: sans && pick(sans, "ipAddresses"),
             },
             { parent: this },
         );

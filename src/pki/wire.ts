@@ -27,19 +27,15 @@ export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs):
     const pki = new EtcdPki(
         `${name}-pki`,
         {
-            members: args.members.map((m) => ({
-                name: m.name,
-                ip: pulumi.output(m.ip),
-                dnsNames: pulumi.output(m.dnsNames),
-            })),
+            members: args.members.map((m) => ({ name: m.name, ip: m.ip, dnsNames: m.dnsNames })),
             clients: [
                 ...BUILT_IN_CLIENTS.map((c) => ({ name: c.name, commonName: c.commonName })),
                 ...args.clients.map((c) => ({ name: c.name, commonName: c.commonName })),
             ],
             keyAlgorithm: args.keyAlgorithm,
-            caValidityHours: pulumi.output(args.caValidityHours),
-            certificateValidityHours: pulumi.output(args.certificateValidityHours),
-            certificateRenewalHours: pulumi.output(args.certificateRenewalHours),
+            caValidityHours: args.caValidityHours,
+            certificateValidityHours: args.certificateValidityHours,
+            certificateRenewalHours: args.certificateRenewalHours,
         },
         { parent },
     );

@@ -61,7 +61,7 @@ export class SecretStore extends pulumi.ComponentResource {
             const secret = new aws.secretsmanager.Secret(
                 `${name}-${entry.id}`,
                 {
-                    name: pulumi.interpolate`${this.baseName}/${entry.path}`,
+                    name: this.baseName.apply((base) => `${base}/${entry.path}`),
                     description: entry.description,
                     kmsKeyId: this.kmsKeyArn,
                     recoveryWindowInDays: args.recoveryWindowDays,

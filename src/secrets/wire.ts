@@ -114,13 +114,21 @@ export function wireSecrets(
     );
     const readPolicy = (arns: pulumi.Output<string>[]) =>
         pulumi
-            .all([pulumi.all(arns), store.kmsKeyArn, deps.account.region])
-            .apply(([secretArns, kmsKeyArn, region]) =>
+            .all([store.kmsKeyArn, deps.account.region, ...arns])
+            .apply(([kmsKeyArn, region, ...secretArns]) =>
                 JSON.stringify(secretsReadPolicy({ secretArns, kmsKeyArn, region })),
             );
-    const memberSecretsPolicies = pulumi.all(
-        Object.fromEntries(deps.memberNames.map((m) => [m, readPolicy([store.arns[`member-${m}`]])])),
-    );
+    // Every member's policy from one Output step over every member's secret.
+    const memberSecretsPolicies = pulumi
+        .all([store.kmsKeyArn, deps.account.region, ...deps.memberNames.map((m) => store.arns[`member-${m}`])])
+        .apply(([kmsKeyArn, region, ...memberArns]) =>
+            Object.fromEntries(
+                deps.memberNames.map((member, i) => [
+                    member,
+                    JSON.stringify(secretsReadPolicy({ secretArns: [memberArns[i]], kmsKeyArn, region })),
+                ]),
+            ),
+        );
     return {
         store,
         outputs: {
