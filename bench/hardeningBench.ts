@@ -81,14 +81,35 @@ export interface HardeningOptions {
     rounds: number;
     /** Member addresses (loopback). */
     ips: string[];
-    /** The load: everything but the endpoints, credentials and operation. */
-    load: Omit<LoadSpec, "endpoints" | "tls" | "op" | "serverPids">;
+    /** The load: everything but the endpoints, credentials, operation and rate. */
+    load: Omit<LoadSpec, "endpoints" | "tls" | "op" | "serverPids" | "rate">;
     configs: HardeningConfig[];
+    /**
+     * The production-shaped load: every configuration offered the same fixed rate, with this many
+     * timed requests. The rate is `rate` if given, else `rateShareOfPlaintext` of plaintext's
+     * median saturation throughput for the operation.
+     */
+    fixedRate: { total: number; rate?: number; rateShareOfPlaintext: number };
 }
+
+export type LoadShape = "saturation" | "fixed-rate";
 
 export interface HardeningMeasurement extends LoadResult {
     config: HardeningConfig;
     round: number;
+    shape: LoadShape;
+}
+
+type PerConfig = Partial<Record<HardeningConfig, number>>;
+
+/** Latency at one offered rate, the same for every configuration. */
+export interface FixedRateSummary {
+    rate: number;
+    p50Ms: PerConfig;
+    p99Ms: PerConfig;
+    serverCpuMicrosPerOp: PerConfig;
+    hardenedVsPlaintextP99: number;
+    hardenedVsKubeadmP99: number;
 }
 
 export interface HardeningBenchResult {
@@ -98,14 +119,15 @@ export interface HardeningBenchResult {
     summary: Record<
         "put" | "range",
         {
-            opsPerSecond: Partial<Record<HardeningConfig, number>>;
-            p50Ms: Partial<Record<HardeningConfig, number>>;
-            p99Ms: Partial<Record<HardeningConfig, number>>;
-            serverCpuMicrosPerOp: Partial<Record<HardeningConfig, number>>;
-            clientCpuMicrosPerOp: Partial<Record<HardeningConfig, number>>;
+            opsPerSecond: PerConfig;
+            p50Ms: PerConfig;
+            p99Ms: PerConfig;
+            serverCpuMicrosPerOp: PerConfig;
+            clientCpuMicrosPerOp: PerConfig;
             hardenedVsKubeadmThroughput: number;
             hardenedVsPlaintextThroughput: number;
             hardenedVsKubeadmP99: number;
+            fixedRate: FixedRateSummary;
         }
     >;
     /** Warnings the component gave while rendering (once per distinct text). */
@@ -181,28 +203,38 @@ async function bootstrapRbac(cluster: LocalEtcdCluster, endpoint: string): Promi
     ]);
 }
 
-export async function benchHardening(options: HardeningOptions): Promise<HardeningBenchResult> {
+const OPS = ["put", "range"] as const;
+type Op = (typeof OPS)[number];
+
+/** One shape of load, every configuration in turn, `rounds` times; the order rotates each round. */
+async function measureShape(
+    options: HardeningOptions,
+    shape: LoadShape,
+    rates: Partial<Record<Op, number>>,
+    warnings: string[],
+): Promise<HardeningMeasurement[]> {
     const runs: HardeningMeasurement[] = [];
-    const warnings: string[] = [];
     for (let round = 0; round < options.rounds; round++) {
         // Rotate the order each round so that no configuration always runs first (or on a warmer disk).
         const order = options.configs.map((_, i) => options.configs[(i + round) % options.configs.length]);
         for (const config of order) {
             const running = await startConfig(config, options.ips, warnings);
             try {
-                for (const op of ["put", "range"] as const) {
+                for (const op of OPS) {
                     const spec: LoadSpec = {
                         ...options.load,
+                        ...(shape === "fixed-rate" ? { total: options.fixedRate.total, rate: rates[op] } : {}),
                         endpoints: running.endpoints,
                         tls: running.tls,
                         op,
                         serverPids: running.cluster.members.map((m) => m.process.pid!),
                     };
                     const result = await runChild<LoadResult>("loadChild", spec);
-                    runs.push({ ...result, config, round });
+                    runs.push({ ...result, config, round, shape });
                     process.stderr.write(
-                        `hardening bench: round ${round + 1}/${options.rounds} ${config} ${op}: ` +
-                            `${result.opsPerSecond.toFixed(0)} ops/s, p99 ${result.p99Ms.toFixed(2)} ms, CPU per op ` +
+                        `hardening bench (${shape}${spec.rate ? ` ${spec.rate.toFixed(0)}/s` : ""}): round ` +
+                            `${round + 1}/${options.rounds} ${config} ${op}: ${result.opsPerSecond.toFixed(0)} ops/s, ` +
+                            `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, CPU per op ` +
                             `etcd ${result.serverCpuMicrosPerOp.toFixed(0)} us, client ${result.clientCpuMicrosPerOp.toFixed(0)} us\n`,
                     );
                 }
@@ -211,27 +243,72 @@ export async function benchHardening(options: HardeningOptions): Promise<Hardeni
             }
         }
     }
-    return { options, runs, summary: summarize(options.configs, runs), componentWarnings: [...new Set(warnings)] };
+    return runs;
 }
 
-function summarize(configs: HardeningConfig[], runs: HardeningMeasurement[]): HardeningBenchResult["summary"] {
-    const of = (op: string, config: HardeningConfig, pick: (r: HardeningMeasurement) => number) =>
-        median(runs.filter((r) => r.op === op && r.config === config).map(pick));
-    const table = (op: "put" | "range") => {
-        const per = (pick: (r: HardeningMeasurement) => number) =>
-            Object.fromEntries(configs.map((c) => [c, of(op, c, pick)])) as Partial<Record<HardeningConfig, number>>;
-        const opsPerSecond = per((r) => r.opsPerSecond);
-        const p99Ms = per((r) => r.p99Ms);
-        const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : NaN);
+/** The fixed rate per operation: given, or a share of plaintext's median saturation throughput. */
+export function fixedRates(options: HardeningOptions, saturation: HardeningMeasurement[]): Record<Op, number> {
+    const rate = (op: Op) => {
+        if (options.fixedRate.rate !== undefined) {
+            return options.fixedRate.rate;
+        }
+        const plaintext = saturation.filter((r) => r.op === op && r.config === HardeningConfig.Plaintext);
+        if (plaintext.length === 0) {
+            throw new Error("a fixed rate needs either a rate or the plaintext configuration to derive it from");
+        }
+        return Math.round(options.fixedRate.rateShareOfPlaintext * median(plaintext.map((r) => r.opsPerSecond)));
+    };
+    return { put: rate("put"), range: rate("range") };
+}
+
+export async function benchHardening(options: HardeningOptions): Promise<HardeningBenchResult> {
+    const warnings: string[] = [];
+    const saturation = await measureShape(options, "saturation", {}, warnings);
+    const rates = fixedRates(options, saturation);
+    const fixed = await measureShape(options, "fixed-rate", rates, warnings);
+    const runs = [...saturation, ...fixed];
+    return {
+        options,
+        runs,
+        summary: summarize(options.configs, runs, rates),
+        componentWarnings: [...new Set(warnings)],
+    };
+}
+
+function summarize(
+    configs: HardeningConfig[],
+    runs: HardeningMeasurement[],
+    rates: Record<Op, number>,
+): HardeningBenchResult["summary"] {
+    const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : NaN);
+    const table = (op: Op) => {
+        const per = (shape: LoadShape, pick: (r: HardeningMeasurement) => number): PerConfig =>
+            Object.fromEntries(
+                configs.map((c) => [
+                    c,
+                    median(runs.filter((r) => r.op === op && r.config === c && r.shape === shape).map(pick)),
+                ]),
+            );
+        const opsPerSecond = per("saturation", (r) => r.opsPerSecond);
+        const p99Ms = per("saturation", (r) => r.p99Ms);
+        const fixedP99 = per("fixed-rate", (r) => r.p99Ms);
         return {
             opsPerSecond,
-            p50Ms: per((r) => r.p50Ms),
+            p50Ms: per("saturation", (r) => r.p50Ms),
             p99Ms,
-            serverCpuMicrosPerOp: per((r) => r.serverCpuMicrosPerOp),
-            clientCpuMicrosPerOp: per((r) => r.clientCpuMicrosPerOp),
+            serverCpuMicrosPerOp: per("saturation", (r) => r.serverCpuMicrosPerOp),
+            clientCpuMicrosPerOp: per("saturation", (r) => r.clientCpuMicrosPerOp),
             hardenedVsKubeadmThroughput: ratio(opsPerSecond.hardened, opsPerSecond.kubeadm),
             hardenedVsPlaintextThroughput: ratio(opsPerSecond.hardened, opsPerSecond.plaintext),
             hardenedVsKubeadmP99: ratio(p99Ms.hardened, p99Ms.kubeadm),
+            fixedRate: {
+                rate: rates[op],
+                p50Ms: per("fixed-rate", (r) => r.p50Ms),
+                p99Ms: fixedP99,
+                serverCpuMicrosPerOp: per("fixed-rate", (r) => r.serverCpuMicrosPerOp),
+                hardenedVsPlaintextP99: ratio(fixedP99.hardened, fixedP99.plaintext),
+                hardenedVsKubeadmP99: ratio(fixedP99.hardened, fixedP99.kubeadm),
+            },
         };
     };
     return { put: table("put"), range: table("range") };

@@ -1,7 +1,10 @@
 // One load-generator run against an etcd cluster, in a process of its own so that nothing else shares
 // its heap or event loop. The load generator is the `etcd3` client (Debian ships neither etcd's
 // `benchmark` tool nor its source): `clients` workers over `conns` client instances, each worker
-// with one request in flight at a time, like etcd's own `benchmark --conns --clients`.
+// with one request in flight at a time, like etcd's own `benchmark --conns --clients`. Without a
+// rate the workers go as fast as the cluster answers (saturation); with one, request n is due at
+// n / rate seconds and its latency counts from then, not from when a worker was free to send it, so
+// a stall is measured in full rather than hidden by fewer requests sent (as wrk2 does).
 // Reads a LoadSpec as JSON on stdin (it may carry a client key), prints a LoadResult as JSON.
 import { Etcd3 } from "etcd3";
 import { childMain, processCpuSeconds } from "./stats";
@@ -23,10 +26,14 @@ export interface LoadSpec {
     prefix: string;
     /** Processes whose CPU time over the timed requests is reported (the members). */
     serverPids: number[];
+    /** Requests per second offered on a fixed schedule; none: as fast as the cluster answers. */
+    rate?: number;
 }
 
 export interface LoadResult {
     op: "put" | "range";
+    /** The fixed rate offered, if any. */
+    offeredRate?: number;
     requests: number;
     seconds: number;
     opsPerSecond: number;
@@ -62,16 +69,23 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
         const key = spec.prefix + (spec.op === "put" ? n % spec.keySpace : Math.floor(Math.random() * spec.keySpace));
         return spec.op === "put" ? client.put(key).value(value).exec() : client.get(key).exec();
     };
-    const drive = async (limit: number, latencies?: Float64Array): Promise<void> => {
+    const drive = async (limit: number, latencies?: Float64Array, rate?: number): Promise<void> => {
         next = 0;
+        const origin = process.hrtime.bigint();
+        // When request n is due, in nanoseconds from the origin: now for a saturation run.
+        const due = (n: number) => (rate ? origin + BigInt(Math.round((n * 1e9) / rate)) : process.hrtime.bigint());
         await Promise.all(
             Array.from({ length: spec.clients }, async (_, worker) => {
                 const client = clients[worker % clients.length];
                 for (let n = next++; n < limit; n = next++) {
-                    const started = process.hrtime.bigint();
+                    const scheduled = due(n);
+                    const wait = Number(scheduled - process.hrtime.bigint()) / 1e6;
+                    if (wait > 0) {
+                        await new Promise((resolve) => setTimeout(resolve, wait));
+                    }
                     await request(client, n);
                     if (latencies) {
-                        latencies[n] = Number(process.hrtime.bigint() - started) / 1e6;
+                        latencies[n] = Number(process.hrtime.bigint() - scheduled) / 1e6;
                     }
                 }
             }),
@@ -84,13 +98,14 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
         const serverBefore = serverCpu();
         const clientBefore = process.cpuUsage();
         const started = process.hrtime.bigint();
-        await drive(spec.total, latencies);
+        await drive(spec.total, latencies, spec.rate);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const client = process.cpuUsage(clientBefore);
         const serverSeconds = serverCpu() - serverBefore;
         latencies.sort();
         return {
             op: spec.op,
+            offeredRate: spec.rate,
             requests: spec.total,
             seconds,
             opsPerSecond: spec.total / seconds,

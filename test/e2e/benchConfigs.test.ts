@@ -43,8 +43,9 @@ describe("benchmark configurations on real etcd", function () {
         running = undefined;
     });
 
-    async function load(r: RunningConfig): Promise<LoadResult> {
+    async function load(r: RunningConfig, rate?: number): Promise<LoadResult> {
         const spec: LoadSpec = {
+            rate,
             endpoints: r.endpoints,
             tls: r.tls,
             op: "put",
@@ -71,6 +72,12 @@ describe("benchmark configurations on real etcd", function () {
         assert.equal(result.requests, 64);
         assert.ok(result.opsPerSecond > 0 && result.p99Ms >= result.p50Ms);
         assert.ok(result.serverCpuMicrosPerOp > 0, "the members' CPU time is read");
+        // At a fixed rate the requests follow the schedule: 64 requests at 200/s cannot finish in
+        // less than the 63 intervals between them, however fast the cluster answers.
+        const paced = await load(running, 200);
+        assert.equal(paced.requests, 64);
+        assert.equal(paced.offeredRate, 200);
+        assert.ok(paced.seconds >= 63 / 200, `64 requests at 200/s took ${paced.seconds} s`);
     });
 
     it("kubeadm: mutual TLS with RSA-2048 certificates, a client without a certificate refused, no auth", async () => {

@@ -1,7 +1,14 @@
 // The benchmarks' pure parts: the configurations the hardening tax compares (they must differ in
 // their security settings only), and the statistics every table is made of.
 import { strict as assert } from "assert";
-import { kubeadmCommand, plaintextCommand } from "../../bench/hardeningBench";
+import {
+    fixedRates,
+    HardeningConfig,
+    HardeningMeasurement,
+    HardeningOptions,
+    kubeadmCommand,
+    plaintextCommand,
+} from "../../bench/hardeningBench";
 import { quantile } from "../../bench/loadChild";
 import { median, spread } from "../../bench/stats";
 import { renderEtcdFlags } from "../../src/manifests/etcdFlags";
@@ -90,5 +97,45 @@ describe("benchmark statistics", function () {
         assert.equal(median([3, 1, 2]), 2);
         assert.equal(spread([30.04, 10, 20]), "20.0 (10.0-30.0)");
         assert.equal(spread([1234.4, 1000, 1100], 0), "1100 (1000-1234)");
+    });
+});
+
+describe("the hardening benchmark's fixed offered rate", function () {
+    const options = (fixedRate: HardeningOptions["fixedRate"]): HardeningOptions => ({
+        rounds: 3,
+        ips: [],
+        configs: [HardeningConfig.Plaintext, HardeningConfig.Hardened],
+        load: { total: 1, warmup: 0, clients: 1, conns: 1, valueBytes: 1, keySpace: 1, prefix: "" },
+        fixedRate,
+    });
+    const run = (config: HardeningConfig, op: "put" | "range", opsPerSecond: number) =>
+        ({ config, op, opsPerSecond, shape: "saturation", round: 0 }) as HardeningMeasurement;
+    const saturation = [
+        run(HardeningConfig.Plaintext, "put", 3000),
+        run(HardeningConfig.Plaintext, "put", 2000),
+        run(HardeningConfig.Plaintext, "put", 2500),
+        run(HardeningConfig.Hardened, "put", 100),
+        run(HardeningConfig.Plaintext, "range", 4000),
+    ];
+
+    it("is a share of plaintext's median saturation throughput, per operation", () => {
+        assert.deepEqual(fixedRates(options({ total: 10, rateShareOfPlaintext: 0.5 }), saturation), {
+            put: 1250,
+            range: 2000,
+        });
+    });
+
+    it("is the rate given, when one is", () => {
+        assert.deepEqual(fixedRates(options({ total: 10, rate: 700, rateShareOfPlaintext: 0.5 }), saturation), {
+            put: 700,
+            range: 700,
+        });
+    });
+
+    it("needs plaintext's figures when no rate is given", () => {
+        assert.throws(
+            () => fixedRates(options({ total: 10, rateShareOfPlaintext: 0.5 }), saturation.slice(3, 4)),
+            /plaintext/,
+        );
     });
 });
