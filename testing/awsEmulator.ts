@@ -6,6 +6,8 @@ type State = Record<string, unknown>;
 
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "us-east-1";
+/** Who `getCallerIdentity` says is running the program. */
+export const MOCK_CALLER_ARN = `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`;
 
 /** `aws:secretsmanager/secretVersion:SecretVersion` -> `secretsmanager`. */
 function serviceOf(type: string): string {
@@ -53,6 +55,9 @@ function physicalId(type: string, name: string, inputs: State): string {
         case "aws:iam/rolePolicy:RolePolicy":
             // `<role>:<policy>`, as the provider imports it.
             return `${inputs.role as string}:${(inputs.name as string | undefined) ?? `terraform-${shortHex(13)}`}`;
+        case "aws:sns/topicPolicy:TopicPolicy":
+            // The topic's ARN, as the provider imports it.
+            return inputs.arn as string;
         case "aws:ssm/parameter:Parameter":
             // The parameter's name (`/a/b` in a hierarchy); Pulumi names one given none.
             return (inputs.name as string | undefined) ?? `${name}-${shortHex(4)}`;
@@ -93,7 +98,48 @@ function arnFor(type: string, id: string, inputs: State): string {
     }
 }
 
+/** What a policy statement's `Action` grants, as a list. */
+const actionsOf = (value: unknown): string[] => (Array.isArray(value) ? (value as string[]) : [value as string]);
+
+/** Whether an IAM action pattern (`kms:Put*`, `*`) matches an action, case-insensitively as IAM does. */
+function actionMatches(pattern: string, action: string): boolean {
+    const regex = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i");
+    return regex.test(action);
+}
+
+/**
+ * KMS's lockout safety check on CreateKey and PutKeyPolicy: the new policy must let the caller (by
+ * its own ARN, or the account root standing for IAM) put a key policy again; otherwise KMS refuses.
+ */
+function kmsLockoutProblem(policyJson: unknown): string | undefined {
+    if (typeof policyJson !== "string") {
+        return undefined; // No policy: KMS applies its default, which the account administers.
+    }
+    const document = JSON.parse(policyJson) as { Statement: State[] };
+    const principals = new Set([MOCK_CALLER_ARN, `arn:aws:iam::${MOCK_ACCOUNT}:root`, MOCK_ACCOUNT]);
+    const allowsCaller = document.Statement.some((statement) => {
+        if (statement.Effect !== "Allow" || statement.Condition !== undefined) {
+            return false;
+        }
+        const principal = statement.Principal as string | { AWS?: string | string[] } | undefined;
+        const aws = typeof principal === "string" ? [principal] : actionsOf(principal?.AWS ?? []);
+        return (
+            aws.some((p) => p === "*" || principals.has(p)) &&
+            actionsOf(statement.Action).some((a) => actionMatches(a, "kms:PutKeyPolicy"))
+        );
+    });
+    return allowsCaller
+        ? undefined
+        : "creating KMS Key: operation error KMS: CreateKey, https response error StatusCode: 400, MalformedPolicyDocumentException: The new key policy will not allow you to update the key policy in the future.";
+}
+
 export function emulateAwsResource(type: string, name: string, inputs: State): { id: string; state: State } {
+    if (type === "aws:kms/key:Key" && inputs.bypassPolicyLockoutSafetyCheck !== true) {
+        const problem = kmsLockoutProblem(inputs.policy);
+        if (problem) {
+            throw new Error(problem);
+        }
+    }
     const id = physicalId(type, name, inputs);
     const state: State = { ...inputs, arn: arnFor(type, id, inputs) };
     if (type === "aws:kms/key:Key") {
@@ -108,6 +154,10 @@ export function emulateAwsResource(type: string, name: string, inputs: State): {
         state.bucketRegionalDomainName = `${id}.s3.${MOCK_REGION}.amazonaws.com`;
         state.hostedZoneId = "Z3AQBSTGFYJSTF";
         state.objectLockEnabled = inputs.objectLockEnabled ?? false;
+    }
+    if (type === "aws:sns/topicPolicy:TopicPolicy") {
+        state.arn = inputs.arn;
+        state.owner = MOCK_ACCOUNT;
     }
     if (type === "aws:sns/topic:Topic" || type === "aws:cloudwatch/metricAlarm:MetricAlarm") {
         state.name = inputs.name ?? id.slice(id.lastIndexOf(":") + 1);
@@ -143,3 +193,11 @@ export function emulateAwsResource(type: string, name: string, inputs: State): {
     }
     return { id, state };
 }
+
+/** The key-policy scope the component computes under these stand-ins. */
+export const MOCK_POLICY_SCOPE = {
+    partition: "aws",
+    accountId: MOCK_ACCOUNT,
+    region: MOCK_REGION,
+    deployerArn: MOCK_CALLER_ARN,
+};

@@ -7,7 +7,7 @@
 // - invokes that read AWS answer from what the previous run left there (SSM parameters);
 // - an invoke nobody mocked fails loudly instead of returning nothing.
 import * as pulumi from "@pulumi/pulumi";
-import { emulateAwsResource, MOCK_ACCOUNT, MOCK_REGION } from "./awsEmulator";
+import { emulateAwsResource, MOCK_ACCOUNT, MOCK_CALLER_ARN, MOCK_REGION } from "./awsEmulator";
 import { emulateRandomBytes, emulateRandomId, emulateRandomString } from "./randomEmulator";
 import { providerSecretOutputs } from "./secretOutputs";
 import { emulateCertRequest, emulateLocallySignedCert, emulatePrivateKey, emulateSelfSignedCert } from "./tlsEmulator";
@@ -109,7 +109,7 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return {
                     accountId: MOCK_ACCOUNT,
-                    arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`,
+                    arn: MOCK_CALLER_ARN,
                     userId: "AIDAMOCK",
                     id: MOCK_ACCOUNT,
                 };

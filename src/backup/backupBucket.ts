@@ -13,7 +13,8 @@ export interface BackupBucketArgs {
     bucketName?: pulumi.Input<string>;
     /** An existing key ARN, else a key is created with `keyPolicy`. */
     kmsKeyArn?: pulumi.Input<string>;
-    keyPolicy: pulumi.Input<string>;
+    /** The key's policy, given the bucket's ARN (its users' conditions name the bucket). */
+    keyPolicy: (bucketArn: pulumi.Output<string>) => pulumi.Input<string>;
     keyDeletionWindowDays: pulumi.Input<number>;
     /** Created bucket only: days until a backup expires, and then until its version is deleted. */
     retentionDays: pulumi.Input<number>;
@@ -47,23 +48,6 @@ export class BackupBucket extends pulumi.ComponentResource {
         const tags = { "secure-etcd:cluster": clusterName };
         this.prefix = backupPrefix(clusterName);
 
-        this.kmsKeyArn =
-            args.kmsKeyArn !== undefined
-                ? pulumi.output(args.kmsKeyArn)
-                : new aws.kms.Key(
-                      `${name}-kms-key`,
-                      {
-                          description: `etcd backups of cluster ${clusterName}: envelope and SSE-KMS (secure-etcd)`,
-                          keyUsage: "ENCRYPT_DECRYPT",
-                          customerMasterKeySpec: "SYMMETRIC_DEFAULT",
-                          enableKeyRotation: true,
-                          deletionWindowInDays: args.keyDeletionWindowDays,
-                          policy: args.keyPolicy,
-                          tags,
-                      },
-                      kept,
-                  ).arn;
-
         let bucket: aws.s3.Bucket | undefined;
         if (args.bucketName !== undefined) {
             this.bucketName = pulumi.output(args.bucketName);
@@ -84,6 +68,23 @@ export class BackupBucket extends pulumi.ComponentResource {
             this.bucketName = bucket.bucket;
             this.bucketArn = bucket.arn;
         }
+
+        this.kmsKeyArn =
+            args.kmsKeyArn !== undefined
+                ? pulumi.output(args.kmsKeyArn)
+                : new aws.kms.Key(
+                      `${name}-kms-key`,
+                      {
+                          description: `etcd backups of cluster ${clusterName}: envelope and SSE-KMS (secure-etcd)`,
+                          keyUsage: "ENCRYPT_DECRYPT",
+                          customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+                          enableKeyRotation: true,
+                          deletionWindowInDays: args.keyDeletionWindowDays,
+                          policy: args.keyPolicy(this.bucketArn),
+                          tags,
+                      },
+                      kept,
+                  ).arn;
 
         const policyInput = pulumi
             .all([this.bucketArn, this.kmsKeyArn, args.region])

@@ -2,7 +2,8 @@
 // key's policy, and the two IAM policies, one to write backups and one to restore them. Least
 // privilege: the writer can add objects under the cluster's prefix and nothing else (no read, no
 // list, no delete), so a compromised member cannot read or destroy earlier backups.
-import { accountKeyPolicy, PolicyDocument, PolicyStatement } from "../secrets/policies";
+import { keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
+import { policy, PolicyDocument, PolicyStatement } from "../core/policyDocument";
 import { CLUSTER_CONTEXT_KEY } from "./agentConfig";
 
 export interface BackupPolicyInput {
@@ -18,10 +19,6 @@ export interface BackupPolicyInput {
     cluster: string;
 }
 
-function policy(...statements: PolicyStatement[]): PolicyDocument {
-    return { Version: "2012-10-17", Statement: statements };
-}
-
 /** `arn:aws:s3:::example` -> `arn:aws:s3:::example/etcd-backups/prod/*`. */
 function prefixObjects(input: { bucketArn: string; prefix: string }): string {
     return `${input.bucketArn}/${input.prefix}*`;
@@ -31,14 +28,14 @@ function prefixObjects(input: { bucketArn: string; prefix: string }): string {
  * SSE-KMS requests reach KMS from S3 with the bucket (S3 Bucket Keys) or the object as encryption
  * context: scoping to both keeps the grant to this bucket's backups even when the key is shared.
  */
-function throughS3(input: BackupPolicyInput): PolicyStatement["Condition"] {
+function throughS3(input: Pick<BackupPolicyInput, "region" | "bucketArn" | "prefix">): PolicyStatement["Condition"] {
     return {
         StringEquals: { "kms:ViaService": `s3.${input.region}.amazonaws.com` },
         StringLike: { "kms:EncryptionContext:aws:s3:arn": [input.bucketArn, prefixObjects(input)] },
     };
 }
 
-function forThisCluster(input: BackupPolicyInput): PolicyStatement["Condition"] {
+function forThisCluster(input: Pick<BackupPolicyInput, "cluster">): PolicyStatement["Condition"] {
     return { StringEquals: { [`kms:EncryptionContext:${CLUSTER_CONTEXT_KEY}`]: input.cluster } };
 }
 
@@ -115,9 +112,49 @@ export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | 
     );
 }
 
-/** The backup key's policy: the account administers it, IAM policies (below) decide who uses it. */
-export function backupKeyPolicy(input: { partition: string; accountId: string }): PolicyDocument {
-    return accountKeyPolicy(input);
+/** Who uses the backup key, by role name: the same roles the writer and restore policies go to. */
+export interface BackupKeyAccess {
+    administrators: string[];
+    writerRoleNames: string[];
+    readerRoleNames: string[];
+}
+
+/**
+ * The backup key's policy: administrators manage it; the writer roles make envelope keys for this
+ * cluster and encrypt through S3, the restore roles decrypt this cluster's envelopes and objects —
+ * the same operations and conditions as their IAM policies below, so both must agree.
+ */
+export function backupKeyPolicy(
+    scope: KeyPolicyScope,
+    access: BackupKeyAccess,
+    input: Omit<BackupPolicyInput, "kmsKeyArn">,
+): PolicyDocument {
+    return keyPolicy(scope, access.administrators, [
+        {
+            sid: "WritersMakeEnvelopeKeysForThisCluster",
+            roles: access.writerRoleNames,
+            actions: ["kms:GenerateDataKey"],
+            condition: forThisCluster(input),
+        },
+        {
+            sid: "WritersEncryptThroughS3",
+            roles: access.writerRoleNames,
+            actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+            condition: throughS3(input),
+        },
+        {
+            sid: "RestorersDecryptThisCluster",
+            roles: access.readerRoleNames,
+            actions: ["kms:Decrypt"],
+            condition: forThisCluster(input),
+        },
+        {
+            sid: "RestorersDecryptThroughS3",
+            roles: access.readerRoleNames,
+            actions: ["kms:Decrypt"],
+            condition: throughS3(input),
+        },
+    ]);
 }
 
 /**

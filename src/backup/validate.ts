@@ -1,5 +1,6 @@
 // Rules for backups: the arguments that go with the switch and with a bucket you bring, and each
 // setting's own range. Settings are judged only while backups are on (else the switch rule speaks).
+import { roleNameListProblems } from "../access/validate";
 import { Problem, quote } from "../core/problems";
 import { argRule, ArgRule } from "../core/rules";
 import { kmsKeyArnProblems } from "../secrets/validate";
@@ -84,30 +85,6 @@ export function isBackupObjectLockMode(value: unknown): value is BackupObjectLoc
 }
 
 /** IAM role names: 1 to 64 of letters, digits and +=,.@_- (a name, not an ARN). */
-export function roleNameListProblems(path: string, list: unknown): Problem[] {
-    if (!Array.isArray(list)) {
-        return [{ path, reason: 'must be a list of IAM role names, e.g. ["etcd-member"]' }];
-    }
-    const problems: Problem[] = [];
-    const seen = new Map<string, number>();
-    list.forEach((role: unknown, i) => {
-        if (typeof role !== "string" || !/^[\w+=,.@-]{1,64}$/.test(role)) {
-            problems.push({
-                path: `${path}[${i}]`,
-                reason: `${quote(role)} is not an IAM role name; give the role's name (not its ARN): 1 to 64 letters, digits and +=,.@_-`,
-            });
-        } else if (seen.has(role)) {
-            problems.push({
-                path: `${path}[${i}]`,
-                reason: `${quote(role)} is already ${path}[${seen.get(role)}]; name each role once`,
-            });
-        } else {
-            seen.set(role, i);
-        }
-    });
-    return problems;
-}
-
 /** Which backup arguments may be given together: the switch, a bucket you bring, the lock. */
 export function backupShapeProblems(v: { backups: unknown; mode: unknown; given: readonly string[] }): Problem[] {
     if (typeof v.backups !== "boolean") {

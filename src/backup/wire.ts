@@ -1,6 +1,7 @@
 // Wires the backup bucket and its key (or the ones given), and the outputs that describe them.
 import * as pulumi from "@pulumi/pulumi";
-import { AwsAccount, forAccount } from "../core/account";
+import { AwsAccount } from "../core/account";
+import { backupPrefix } from "./agentConfig";
 import { BackupObjectLockMode } from "./args";
 import { BackupBucket } from "./backupBucket";
 import { backupKeyPolicy } from "./backupPolicies";
@@ -15,6 +16,7 @@ export interface BackupInputs {
     backupObjectLockDays: pulumi.Input<number>;
     backupWriterRoleNames: string[];
     backupReaderRoleNames: string[];
+    keyAdministratorArns: string[];
     kmsKeyDeletionWindowDays: pulumi.Input<number>;
 }
 
@@ -42,7 +44,20 @@ export function wireBackupBucket(
               {
                   bucketName: args.backupBucketName,
                   kmsKeyArn: args.backupKmsKeyArn,
-                  keyPolicy: forAccount(account, backupKeyPolicy),
+                  keyPolicy: (bucketArn) =>
+                      pulumi.all([account.policyScope, bucketArn]).apply(([scope, arn]) =>
+                          JSON.stringify(
+                              backupKeyPolicy(
+                                  scope,
+                                  {
+                                      administrators: args.keyAdministratorArns,
+                                      writerRoleNames: args.backupWriterRoleNames,
+                                      readerRoleNames: args.backupReaderRoleNames,
+                                  },
+                                  { bucketArn: arn, prefix: backupPrefix(name), region: scope.region, cluster: name },
+                              ),
+                          ),
+                      ),
                   keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
                   retentionDays: args.backupRetentionDays,
                   noncurrentVersionRetentionDays: args.backupNoncurrentVersionRetentionDays,

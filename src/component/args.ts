@@ -1,5 +1,6 @@
 // The component's arguments: one flat interface made of each concern's own, in the order the
 // schema lists them (members first), and the defaults of every concern in one table.
+import { KeyAccessArgs } from "../access/args";
 import { BACKUP_DEFAULTS, BackupArgs } from "../backup/args";
 import { ENCRYPTION_DEFAULTS, EncryptionArgs } from "../encryption/args";
 import { EtcdPodArgs, POD_DEFAULTS } from "../manifests/args";
@@ -20,6 +21,7 @@ export interface SecureEtcdClusterArgs
         NetworkArgs,
         EncryptionArgs,
         SecretStoreArgs,
+        KeyAccessArgs,
         BackupArgs,
         MonitoringArgs {}
 

@@ -131,6 +131,10 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         secretNamePrefix: args.secretNamePrefix ?? d.secretNamePrefix,
         secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? d.secretRecoveryWindowDays,
         kmsKeyDeletionWindowDays: args.kmsKeyDeletionWindowDays ?? d.kmsKeyDeletionWindowDays,
+        // Empty: the key policies name the account root as administrator and leave unnamed uses to IAM.
+        keyAdministratorArns: listOr(args.keyAdministratorArns),
+        memberRoleNames: listOr(args.memberRoleNames),
+        apiServerRoleNames: listOr(args.apiServerRoleNames),
         backups: args.backups ?? d.backups,
         backupRetentionDays,
         backupNoncurrentVersionRetentionDays:

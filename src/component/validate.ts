@@ -1,9 +1,10 @@
 // Every concern's rules in one list, the component-name rule, and the warnings for legal but
 // unwise arguments. Internal; exported for testing.
+import { ACCESS_RULES } from "../access/validate";
 import { backupClusterNameProblems, BACKUP_RULES } from "../backup/validate";
 import { Problem } from "../core/problems";
 import { argRule, ArgRule, validate, Validation } from "../core/rules";
-import { DISCOURAGED_PROVIDERS } from "../encryption/encryptionConfig";
+import { DISCOURAGED_PROVIDERS, EncryptionProvider } from "../encryption/encryptionConfig";
 import { ENCRYPTION_RULES } from "../encryption/validate";
 import { POD_RULES } from "../manifests/validate";
 import { backupAlarmsEnabled, MONITORING_RULES } from "../monitoring/validate";
@@ -25,6 +26,7 @@ export const ARG_RULES: readonly ArgRule<ResolvedArgs>[] = [
     ...NETWORK_RULES,
     ...ENCRYPTION_RULES,
     ...SECRETS_RULES,
+    ...ACCESS_RULES,
     ...BACKUP_RULES,
     ...MONITORING_RULES,
 ];
@@ -82,5 +84,26 @@ export function argWarnings(args: ResolvedArgs): string[] {
             "backupObjectLockMode: COMPLIANCE locks every backup version for backupObjectLockDays against everyone, the account's root user included: neither the versions nor the bucket can be deleted before the last lock ends",
         );
     }
+    const unnamed = unnamedKeyUsers(args);
+    if (unnamed.length > 0) {
+        warnings.push(
+            `key policies: no role is named for ${unnamed.join(", ")}; the key policies leave those uses to IAM policies, so any principal in the account whose IAM policy allows them (a CI or admin role with kms:Decrypt on "*", say) can read what those keys protect; name the roles to make the key policy decide`,
+        );
+    }
     return warnings;
+}
+
+/** The uses of keys this component creates that no role argument names (each with the argument). */
+export function unnamedKeyUsers(args: ResolvedArgs): string[] {
+    const secretsKey = args.secretsKmsKeyArn === undefined;
+    const backupKey = args.backups && args.backupKmsKeyArn === undefined;
+    const encryptionKey = args.encryptionProvider === EncryptionProvider.Kms && args.encryptionKmsKeyArn === undefined;
+    const uses: [boolean, string][] = [
+        [secretsKey && args.memberRoleNames.length === 0, "the members' secrets (memberRoleNames)"],
+        [secretsKey && args.apiServerRoleNames.length === 0, "kube-apiserver's secrets (apiServerRoleNames)"],
+        [encryptionKey && args.apiServerRoleNames.length === 0, "the encryption-at-rest key (apiServerRoleNames)"],
+        [backupKey && args.backupWriterRoleNames.length === 0, "writing backups (backupWriterRoleNames)"],
+        [backupKey && args.backupReaderRoleNames.length === 0, "restoring backups (backupReaderRoleNames)"],
+    ];
+    return uses.filter(([unnamed]) => unnamed).map(([, use]) => use);
 }

@@ -2,33 +2,32 @@
 // provider as its resources (an explicit provider reaches these invokes too).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { KeyPolicyScope } from "../access/keyPolicy";
 
 export interface AwsAccount {
     region: pulumi.Output<string>;
     partition: pulumi.Output<string>;
     accountId: pulumi.Output<string>;
-    /** Partition and account id together, joined once for every key policy. */
-    policyScope: pulumi.Output<PolicyScope>;
-}
-
-export interface PolicyScope {
-    partition: string;
-    accountId: string;
+    /** Partition, account, region and deployer together, joined once for every key policy. */
+    policyScope: pulumi.Output<KeyPolicyScope>;
 }
 
 export function awsAccount(parent: pulumi.Resource): AwsAccount {
     const opts = { parent };
     const partition = aws.getPartitionOutput({}, opts).partition;
-    const accountId = aws.getCallerIdentityOutput({}, opts).accountId;
+    const caller = aws.getCallerIdentityOutput({}, opts);
+    const region = aws.getRegionOutput({}, opts).region;
     return {
-        region: aws.getRegionOutput({}, opts).region,
+        region,
         partition,
-        accountId,
-        policyScope: pulumi.all([partition, accountId]).apply(([p, a]) => ({ partition: p, accountId: a })),
+        accountId: caller.accountId,
+        policyScope: pulumi
+            .all([partition, caller.accountId, region, caller.arn])
+            .apply(([p, accountId, r, deployerArn]) => ({ partition: p, accountId, region: r, deployerArn })),
     };
 }
 
 /** A key policy rendered for the account: the renderers take the partition and account id. */
-export function forAccount(account: AwsAccount, render: (scope: PolicyScope) => unknown): pulumi.Output<string> {
+export function forAccount(account: AwsAccount, render: (scope: KeyPolicyScope) => unknown): pulumi.Output<string> {
     return account.policyScope.apply((scope) => JSON.stringify(render(scope)));
 }

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsAccount, forAccount } from "../core/account";
 import { encryptionProviderOrderFor } from "../rules/encryptionProviders";
-import { accountKeyPolicy, kmsPluginPolicy } from "../secrets/policies";
+import { encryptionKeyPolicy, kmsPluginPolicy } from "../secrets/policies";
 import { toYaml } from "../manifests/staticPod";
 import { EncryptionAtRest } from "./encryptionAtRest";
 import { EncryptionProvider } from "./encryptionConfig";
@@ -14,6 +14,8 @@ import { rewriteCommand } from "./rotation";
 export const KMS_PROVIDER_NAME = "aws-encryption-provider";
 
 export interface EncryptionInputs {
+    keyAdministratorArns: string[];
+    apiServerRoleNames: string[];
     encryptionProvider: EncryptionProvider;
     encryptionKeyNames: string[];
     encryptedResources: pulumi.Input<pulumi.Input<string>[]>;
@@ -51,7 +53,12 @@ export function wireEncryption(
             resources,
             identityFallback: args.encryptionIdentityFallback,
             kmsKeyArn: args.encryptionKmsKeyArn,
-            kmsKeyPolicy: forAccount(account, accountKeyPolicy),
+            kmsKeyPolicy: forAccount(account, (scope) =>
+                encryptionKeyPolicy(scope, {
+                    administrators: args.keyAdministratorArns,
+                    apiServerRoleNames: args.apiServerRoleNames,
+                }),
+            ),
             kmsDeletionWindowDays: args.kmsKeyDeletionWindowDays,
             kmsProviderName: KMS_PROVIDER_NAME,
         },

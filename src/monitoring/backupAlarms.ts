@@ -1,7 +1,8 @@
 // Backup freshness on the AWS side, as pure functions of plain values: the S3 request-metrics filter
 // on the backup prefix, the CloudWatch alarm settings, and the key policy of the alarm topic.
 import * as crypto from "crypto";
-import { PolicyDocument } from "../secrets/policies";
+import { accountRoot, keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
+import { policy, PolicyDocument, PolicyStatement } from "../core/policyDocument";
 
 /** CloudWatch's longest alarm window: period × evaluation periods up to 7 days. */
 export const MAX_ALARM_WINDOW_MINUTES = 10080;
@@ -78,31 +79,71 @@ export function uploadErrorsAlarmDescription(t: BackupAlarmText): string {
 }
 
 /**
- * The alarm topic's key: the account administers it through IAM, and CloudWatch may encrypt and
- * decrypt with it to publish. CloudWatch cannot publish to a topic under the AWS-managed SNS key,
- * whose policy cannot grant it. No source condition: AWS documents this grant without one, and a
- * notification a condition refuses is lost without a trace; who may publish is the topic's decision.
+ * CloudWatch acting for this account's alarms in this region only: the confused-deputy guard AWS
+ * recommends for service principals. CloudWatch's requests to SNS and, through SNS, to KMS carry
+ * both keys (unlike EventBridge's, whose KMS requests carry neither).
  */
-export function alarmTopicKeyPolicy(input: { partition: string; accountId: string }): PolicyDocument {
+function fromThisAccountsAlarms(scope: KeyPolicyScope): PolicyStatement["Condition"] {
     return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "AccountAdministersThroughIam",
-                Effect: "Allow",
-                Principal: { AWS: `arn:${input.partition}:iam::${input.accountId}:root` },
-                Action: "kms:*",
-                Resource: "*",
-            },
-            {
-                Sid: "CloudWatchAlarmsPublish",
-                Effect: "Allow",
-                Principal: { Service: "cloudwatch.amazonaws.com" },
-                Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-                Resource: "*",
-            },
-        ],
+        StringEquals: { "aws:SourceAccount": scope.accountId },
+        ArnLike: { "aws:SourceArn": `arn:${scope.partition}:cloudwatch:${scope.region}:${scope.accountId}:alarm:*` },
     };
+}
+
+/**
+ * The alarm topic's key: administrators manage it, and CloudWatch may encrypt and decrypt with it
+ * to publish this account's alarms. CloudWatch cannot publish to a topic under the AWS-managed SNS
+ * key, whose policy cannot grant it.
+ */
+export function alarmTopicKeyPolicy(scope: KeyPolicyScope, administrators: string[]): PolicyDocument {
+    return keyPolicy(scope, administrators, [
+        {
+            sid: "CloudWatchAlarmsPublish",
+            service: "cloudwatch.amazonaws.com",
+            actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            condition: fromThisAccountsAlarms(scope),
+        },
+    ]);
+}
+
+/**
+ * The alarm topic's own policy: this account's alarms publish, only over TLS; the account manages
+ * the topic and its subscriptions (as SNS's default policy lets it), nobody else publishes.
+ */
+export function alarmTopicPolicy(scope: KeyPolicyScope, topicArn: string): PolicyDocument {
+    return policy(
+        {
+            Sid: "CloudWatchAlarmsPublish",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: topicArn,
+            Condition: fromThisAccountsAlarms(scope),
+        },
+        {
+            Sid: "AccountManagesTopic",
+            Effect: "Allow",
+            Principal: { AWS: accountRoot(scope) },
+            Action: [
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:AddPermission",
+                "sns:RemovePermission",
+                "sns:DeleteTopic",
+                "sns:Subscribe",
+                "sns:ListSubscriptionsByTopic",
+            ],
+            Resource: topicArn,
+        },
+        {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: "sns:Publish",
+            Resource: topicArn,
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+    );
 }
 
 /** `arn:<partition>:sns:<region>:<account>:<topic>`; a FIFO topic cannot take alarm notifications. */

@@ -25,6 +25,8 @@ export interface BackupMonitoringArgs {
     /** An existing topic; otherwise one is created under a key of its own. */
     topicArn?: pulumi.Input<string>;
     topicKeyPolicy: pulumi.Input<string>;
+    /** The created topic's own policy, given its ARN. */
+    topicPolicy: (topicArn: pulumi.Output<string>) => pulumi.Input<string>;
     keyDeletionWindowDays: pulumi.Input<number>;
 }
 
@@ -117,7 +119,7 @@ export class BackupMonitoring extends pulumi.ComponentResource {
         });
     }
 
-    /** An SNS topic under a KMS key of its own, which CloudWatch may use to publish. */
+    /** An SNS topic under a KMS key of its own and with a policy of its own: CloudWatch publishes. */
     private newTopic(name: string, clusterName: string, args: BackupMonitoringArgs): pulumi.Output<string> {
         const tags = { "secure-etcd:cluster": clusterName };
         const key = new aws.kms.Key(
@@ -133,10 +135,17 @@ export class BackupMonitoring extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        return new aws.sns.Topic(
+        const topic = new aws.sns.Topic(
             `${name}-topic`,
             { displayName: `etcd ${clusterName} alarms`.slice(0, 100), kmsMasterKeyId: key.arn, tags },
             { parent: this },
-        ).arn;
+        );
+        // Replaces SNS's default policy: only this account's alarms publish, and only over TLS.
+        new aws.sns.TopicPolicy(
+            `${name}-topic-policy`,
+            { arn: topic.arn, policy: args.topicPolicy(topic.arn) },
+            { parent: this },
+        );
+        return topic.arn;
     }
 }

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "../backup/backupBucket";
 import { AwsAccount, forAccount } from "../core/account";
 import { CertificateInfo } from "../pki/outputs";
-import { alarmTopicKeyPolicy } from "./backupAlarms";
+import { alarmTopicKeyPolicy, alarmTopicPolicy } from "./backupAlarms";
 import { BackupMonitoring } from "./backupMonitoring";
 import {
     PrometheusRuleManifest,
@@ -15,6 +15,7 @@ import {
 import { backupAlarmsEnabled } from "./validate";
 
 export interface MonitoringInputs {
+    keyAdministratorArns: string[];
     members: unknown[];
     monitoringEtcdJob: pulumi.Input<string>;
     monitoringApiServerJob: pulumi.Input<string>;
@@ -81,7 +82,13 @@ export function wireMonitoring(
                       createMetricsConfiguration: args.backupBucketName === undefined,
                       maxAgeMinutes: args.backupMaxAgeMinutes,
                       topicArn: args.alarmTopicArn,
-                      topicKeyPolicy: forAccount(deps.account, alarmTopicKeyPolicy),
+                      topicKeyPolicy: forAccount(deps.account, (scope) =>
+                          alarmTopicKeyPolicy(scope, args.keyAdministratorArns),
+                      ),
+                      topicPolicy: (topicArn) =>
+                          pulumi
+                              .all([deps.account.policyScope, topicArn])
+                              .apply(([scope, arn]) => JSON.stringify(alarmTopicPolicy(scope, arn))),
                       keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
                   },
                   { parent },

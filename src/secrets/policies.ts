@@ -1,26 +1,11 @@
 // IAM and KMS policy documents as pure functions of ARNs: least privilege, one statement per need.
 
-export interface PolicyStatement {
-    Sid: string;
-    Effect: "Allow" | "Deny";
-    Principal?: Record<string, string | string[]>;
-    Action: string | string[];
-    Resource: string | string[];
-    Condition?: Record<string, Record<string, string | string[]>>;
-}
-
-export interface PolicyDocument {
-    Version: "2012-10-17";
-    Statement: PolicyStatement[];
-}
-
-function policy(...statements: PolicyStatement[]): PolicyDocument {
-    return { Version: "2012-10-17", Statement: statements };
-}
+import { deployerPrincipalArns, keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
+import { policy, PolicyDocument } from "../core/policyDocument";
 
 /**
  * A node's read access to its own secrets: GetSecretValue on exactly those ARNs, and Decrypt on
- * the secrets key only when Secrets Manager asks on its behalf.
+ * the secrets key only when Secrets Manager asks on its behalf, for those secrets.
  */
 export function secretsReadPolicy(input: { secretArns: string[]; kmsKeyArn: string; region: string }): PolicyDocument {
     return policy(
@@ -35,9 +20,59 @@ export function secretsReadPolicy(input: { secretArns: string[]; kmsKeyArn: stri
             Effect: "Allow",
             Action: "kms:Decrypt",
             Resource: input.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${input.region}.amazonaws.com` } },
+            Condition: {
+                StringEquals: {
+                    "kms:ViaService": `secretsmanager.${input.region}.amazonaws.com`,
+                    "kms:EncryptionContext:SecretARN": [...input.secretArns],
+                },
+            },
         },
     );
+}
+
+/** Who uses the secrets key, by role name; administrators as `keyAdministratorArns` resolves. */
+export interface SecretsKeyAccess {
+    administrators: string[];
+    memberRoleNames: string[];
+    apiServerRoleNames: string[];
+}
+
+/**
+ * The secrets key's policy: administrators manage it; the members' roles decrypt the members'
+ * secrets, kube-apiserver's roles its own, the identity running `pulumi up` writes (and on refresh
+ * reads) them — each only through Secrets Manager, for secrets under this cluster's name (Secrets
+ * Manager puts the secret's ARN in every request's encryption context).
+ */
+export function secretsKeyPolicy(
+    scope: KeyPolicyScope,
+    access: SecretsKeyAccess,
+    secretNameBase: string,
+): PolicyDocument {
+    const secrets = `arn:${scope.partition}:secretsmanager:${scope.region}:${scope.accountId}:secret:${secretNameBase}/`;
+    const through = (path: string) => ({
+        StringEquals: { "kms:ViaService": `secretsmanager.${scope.region}.amazonaws.com` },
+        StringLike: { "kms:EncryptionContext:SecretARN": `${secrets}${path}` },
+    });
+    return keyPolicy(scope, access.administrators, [
+        {
+            sid: "MembersDecryptTheirSecretsThroughSecretsManager",
+            roles: access.memberRoleNames,
+            actions: ["kms:Decrypt"],
+            condition: through("members/*"),
+        },
+        {
+            sid: "ApiServerDecryptsItsSecretsThroughSecretsManager",
+            roles: access.apiServerRoleNames,
+            actions: ["kms:Decrypt"],
+            condition: through("kube-apiserver/*"),
+        },
+        {
+            sid: "DeployerWritesSecretsThroughSecretsManager",
+            principalArns: deployerPrincipalArns(scope),
+            actions: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            condition: through("*"),
+        },
+    ]);
 }
 
 /** What the AWS KMS plugin on a control-plane node needs: this key, these three actions. */
@@ -50,19 +85,18 @@ export function kmsPluginPolicy(kmsKeyArn: string): PolicyDocument {
     });
 }
 
-/**
- * An explicit key policy: the account administers the key, so IAM policies (such as the ones
- * above) decide who uses it. Written out rather than left to the service default, so a review
- * sees it.
- */
-export function accountKeyPolicy(input: { partition: string; accountId: string }): PolicyDocument {
-    return policy({
-        Sid: "AccountAdministersThroughIam",
-        Effect: "Allow",
-        Principal: { AWS: `arn:${input.partition}:iam::${input.accountId}:root` },
-        Action: "kms:*",
-        Resource: "*",
-    });
+/** The encryption-at-rest key (KMS v2 plugin): kube-apiserver's roles encrypt and decrypt with it. */
+export function encryptionKeyPolicy(
+    scope: KeyPolicyScope,
+    access: Pick<SecretsKeyAccess, "administrators" | "apiServerRoleNames">,
+): PolicyDocument {
+    return keyPolicy(scope, access.administrators, [
+        {
+            sid: "KmsPluginEncryptsAndDecrypts",
+            roles: access.apiServerRoleNames,
+            actions: ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"],
+        },
+    ]);
 }
 
 /** `arn:<partition>:kms:<region>:<account>:key/<id>`; aliases and bare ids are not key ARNs. */

@@ -22,7 +22,8 @@ export interface SecretStoreArgs {
     recoveryWindowDays: pulumi.Input<number>;
     /** An existing key ARN, else a key is created with `keyPolicy`. */
     kmsKeyArn?: pulumi.Input<string>;
-    keyPolicy: pulumi.Input<string>;
+    /** The key's policy, given the secrets' common name (their ARNs are in its conditions). */
+    keyPolicy: (secretNameBase: pulumi.Output<string>) => pulumi.Input<string>;
     keyDeletionWindowDays: pulumi.Input<number>;
     secrets: StoredSecret[];
 }
@@ -36,6 +37,10 @@ export class SecretStore extends pulumi.ComponentResource {
 
     constructor(name: string, clusterName: string, args: SecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("secure-etcd:secrets:SecretStore", name, {}, opts);
+        // A random part, not the stack name: a deleted secret's name stays taken for the whole
+        // recovery window, and a re-created cluster must not wait for it.
+        const suffix = new random.RandomId(`${name}-suffix`, { byteLength: 3 }, { parent: this });
+        this.baseName = pulumi.interpolate`${args.namePrefix}${clusterName}-${suffix.hex}`;
         this.kmsKeyArn =
             args.kmsKeyArn !== undefined
                 ? pulumi.output(args.kmsKeyArn)
@@ -47,14 +52,10 @@ export class SecretStore extends pulumi.ComponentResource {
                           customerMasterKeySpec: "SYMMETRIC_DEFAULT",
                           enableKeyRotation: true,
                           deletionWindowInDays: args.keyDeletionWindowDays,
-                          policy: args.keyPolicy,
+                          policy: args.keyPolicy(this.baseName),
                       },
                       { parent: this },
                   ).arn;
-        // A random part, not the stack name: a deleted secret's name stays taken for the whole
-        // recovery window, and a re-created cluster must not wait for it.
-        const suffix = new random.RandomId(`${name}-suffix`, { byteLength: 3 }, { parent: this });
-        this.baseName = pulumi.interpolate`${args.namePrefix}${clusterName}-${suffix.hex}`;
 
         for (const entry of args.secrets) {
             const retain = entry.retain ?? false;

@@ -2,11 +2,12 @@
 // encryption keys in Secrets Manager under a customer-managed key, and the read policies per role.
 import * as pulumi from "@pulumi/pulumi";
 import { combinePolicies } from "../backup/backupPolicies";
-import { AwsAccount, forAccount } from "../core/account";
+import { AwsAccount } from "../core/account";
+import { PolicyDocument } from "../core/policyDocument";
 import { NodeFile } from "../manifests/nodeFiles";
 import { secretBundle } from "../nodes/cloudInit";
 import { MemberArtifacts } from "../nodes/memberArtifacts";
-import { accountKeyPolicy, PolicyDocument, secretsReadPolicy } from "./policies";
+import { secretsKeyPolicy, secretsReadPolicy } from "./policies";
 import { SecretStore, StoredSecret } from "./secretStore";
 
 export interface SecretsInputs {
@@ -14,6 +15,9 @@ export interface SecretsInputs {
     secretNamePrefix: pulumi.Input<string>;
     secretRecoveryWindowDays: pulumi.Input<number>;
     kmsKeyDeletionWindowDays: pulumi.Input<number>;
+    keyAdministratorArns: string[];
+    memberRoleNames: string[];
+    apiServerRoleNames: string[];
 }
 
 export interface SecretsDependencies {
@@ -106,7 +110,20 @@ export function wireSecrets(
             namePrefix: args.secretNamePrefix,
             recoveryWindowDays: args.secretRecoveryWindowDays,
             kmsKeyArn: args.secretsKmsKeyArn,
-            keyPolicy: forAccount(deps.account, accountKeyPolicy),
+            keyPolicy: (secretNameBase) =>
+                pulumi.all([deps.account.policyScope, secretNameBase]).apply(([scope, base]) =>
+                    JSON.stringify(
+                        secretsKeyPolicy(
+                            scope,
+                            {
+                                administrators: args.keyAdministratorArns,
+                                memberRoleNames: args.memberRoleNames,
+                                apiServerRoleNames: args.apiServerRoleNames,
+                            },
+                            base,
+                        ),
+                    ),
+                ),
             keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
             secrets: stored,
         },

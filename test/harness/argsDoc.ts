@@ -63,6 +63,7 @@ export const ARGS_INTERFACES = [
     "NetworkArgs",
     "EncryptionArgs",
     "SecretStoreArgs",
+    "KeyAccessArgs",
     "BackupArgs",
     "MonitoringArgs",
 ];
@@ -95,7 +96,7 @@ export const GROUPS: { title: string; pages: string[]; pattern: RegExp }[] = [
         title: "Secrets Manager and IAM",
         pages: ["secrets-manager.md"],
         pattern:
-            /^(secretsKmsKeyArn|secretNamePrefix|secretRecoveryWindowDays|kmsKeyDeletionWindowDays|secretArns|memberSecretsPolicies|apiServerSecretsPolicy|memberInstancePolicies)$/,
+            /^(secretsKmsKeyArn|secretNamePrefix|secretRecoveryWindowDays|kmsKeyDeletionWindowDays|keyAdministratorArns|memberRoleNames|apiServerRoleNames|secretArns|memberSecretsPolicies|apiServerSecretsPolicy|memberInstancePolicies)$/,
     },
     {
         title: "Backups",

@@ -15,7 +15,8 @@ import {
     renderEncryptionConfig,
 } from "../../src/encryption/encryptionConfig";
 import { KMS_ENDPOINT, renderKmsPluginPod } from "../../src/encryption/kmsPlugin";
-import { accountKeyPolicy, kmsKeyArnProblem, kmsPluginPolicy, secretsReadPolicy } from "../../src/secrets/policies";
+import { keyPolicy } from "../../src/access/keyPolicy";
+import { kmsKeyArnProblem, kmsPluginPolicy, secretsReadPolicy } from "../../src/secrets/policies";
 
 const IPS = ["10.0.1.10", "10.0.1.11", "fd00::12"];
 const KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -177,7 +178,7 @@ describe("the AWS KMS plugin static pod", () => {
 });
 
 describe("IAM and key policies", () => {
-    it("a node reads exactly its secrets, and decrypts only through Secrets Manager", () => {
+    it("a node reads exactly its secrets, and decrypts only through Secrets Manager, for those secrets", () => {
         const arn =
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:secure-etcd/prod-a1b2c3/members/etcd-0-AbCdEf";
         assert.deepEqual(secretsReadPolicy({ secretArns: [arn], kmsKeyArn: KEY_ARN, region: "us-east-1" }), {
@@ -189,7 +190,12 @@ describe("IAM and key policies", () => {
                     Effect: "Allow",
                     Action: "kms:Decrypt",
                     Resource: KEY_ARN,
-                    Condition: { StringEquals: { "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com" } },
+                    Condition: {
+                        StringEquals: {
+                            "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                            "kms:EncryptionContext:SecretARN": [arn],
+                        },
+                    },
                 },
             ],
         });
@@ -206,13 +212,11 @@ describe("IAM and key policies", () => {
         ]);
     });
 
-    it("key policies are explicit: the account administers through IAM", () => {
-        assert.deepEqual(
-            accountKeyPolicy({ partition: "aws-us-gov", accountId: "123456789012" }).Statement[0].Principal,
-            {
-                AWS: "arn:aws-us-gov:iam::123456789012:root",
-            },
-        );
+    it("key policies are explicit: by default the account administers, in its own partition", () => {
+        const scope = { partition: "aws-us-gov", accountId: "123456789012", region: "us-gov-west-1", deployerArn: "" };
+        assert.deepEqual(keyPolicy(scope, [], []).Statement[0].Principal, {
+            AWS: "arn:aws-us-gov:iam::123456789012:root",
+        });
     });
 
     it("key ARNs: aliases are refused with the reason", () => {

@@ -13,9 +13,11 @@ import {
     combinePolicies,
 } from "../../src/backup/backupPolicies";
 import { bucketNameProblem, derivedBucketName, sanitizeForBucketName } from "../../src/backup/bucketNaming";
-import { accountKeyPolicy, PolicyDocument, secretsReadPolicy } from "../../src/secrets/policies";
+import { PolicyDocument } from "../../src/core/policyDocument";
+import { secretsReadPolicy } from "../../src/secrets/policies";
+import { KEY_ADMINISTRATION_ACTIONS } from "../../src/access/keyPolicy";
 import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { MOCK_ACCOUNT, MOCK_REGION } from "../../testing/awsEmulator";
+import { MOCK_ACCOUNT, MOCK_POLICY_SCOPE, MOCK_REGION } from "../../testing/awsEmulator";
 import { ProviderMocks, Registration } from "../../testing/mocks";
 import { runProgram, valueOf } from "../../testing/program";
 
@@ -129,18 +131,42 @@ describe("backups: policy documents", function () {
         }
     });
 
-    it("backup key policy: the account administers it through IAM, as the other keys", () => {
-        const input = { partition: "aws", accountId: MOCK_ACCOUNT };
-        assert.deepEqual(backupKeyPolicy(input), accountKeyPolicy(input));
-        assert.deepEqual(backupKeyPolicy(input).Statement, [
-            {
-                Sid: "AccountAdministersThroughIam",
-                Effect: "Allow",
-                Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` },
-                Action: "kms:*",
-                Resource: "*",
-            },
+    it("backup key policy: administrators manage it; the named writer and restore roles use it as their IAM policies do", () => {
+        const access = { administrators: [], writerRoleNames: ["etcd-member"], readerRoleNames: ["etcd-dr"] };
+        const doc = backupKeyPolicy(MOCK_POLICY_SCOPE, access, INPUT);
+        const root = `arn:aws:iam::${MOCK_ACCOUNT}:root`;
+        assert.deepEqual(doc.Statement[0], {
+            Sid: "KeyAdministration",
+            Effect: "Allow",
+            Principal: { AWS: root },
+            Action: KEY_ADMINISTRATION_ACTIONS,
+            Resource: "*",
+        });
+        const role = (name: string) => [
+            `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}`,
+            `arn:aws:iam::${MOCK_ACCOUNT}:role/*/${name}`,
+        ];
+        const uses = doc.Statement.slice(1).map((s) => [s.Sid, s.Action, s.Condition?.ArnLike?.["aws:PrincipalArn"]]);
+        assert.deepEqual(uses, [
+            ["WritersMakeEnvelopeKeysForThisCluster", ["kms:GenerateDataKey"], role("etcd-member")],
+            ["WritersEncryptThroughS3", ["kms:GenerateDataKey", "kms:Decrypt"], role("etcd-member")],
+            ["RestorersDecryptThisCluster", ["kms:Decrypt"], role("etcd-dr")],
+            ["RestorersDecryptThroughS3", ["kms:Decrypt"], role("etcd-dr")],
         ]);
+        // The same conditions as the roles' own policies: both must allow.
+        const writer = backupWriterPolicy(INPUT).Statement;
+        assert.deepEqual(doc.Statement[1].Condition?.StringEquals, writer[1].Condition?.StringEquals);
+        assert.deepEqual(doc.Statement[2].Condition?.StringLike, writer[2].Condition?.StringLike);
+        // Nobody named: those uses are left to IAM, still under the same conditions.
+        const unnamed = backupKeyPolicy(
+            MOCK_POLICY_SCOPE,
+            { ...access, writerRoleNames: [], readerRoleNames: [] },
+            INPUT,
+        );
+        for (const s of unnamed.Statement.slice(1)) {
+            assert.deepEqual(s.Principal, { AWS: root }, s.Sid);
+            assert.equal(s.Condition?.ArnLike, undefined, s.Sid);
+        }
     });
 
     it("writer: puts under the prefix, data keys for its own cluster, SSE-KMS through S3", () => {
@@ -298,7 +324,16 @@ describe("backups: the bucket and key the component creates", function () {
                 customerMasterKeySpec: "SYMMETRIC_DEFAULT",
                 enableKeyRotation: true,
                 deletionWindowInDays: 30,
-                policy: backupKeyPolicy({ partition: "aws", accountId: MOCK_ACCOUNT }),
+                policy: backupKeyPolicy(
+                    MOCK_POLICY_SCOPE,
+                    { administrators: [], writerRoleNames: [], readerRoleNames: [] },
+                    {
+                        bucketArn: `arn:aws:s3:::${name}`,
+                        prefix: "etcd-backups/prod/",
+                        region: MOCK_REGION,
+                        cluster: "prod",
+                    },
+                ),
                 tags: { "secure-etcd:cluster": "prod" },
             },
         );
@@ -401,9 +436,12 @@ describe("backups: the bucket and key the component creates", function () {
     it("a key you give: no backup key created; the bucket, policies and agent use yours", async () => {
         const { cluster, mocks, outputs } = await buildCluster({ members: THREE_MEMBERS, backupKmsKeyArn: KEY_ARN });
         assert.deepEqual(
-            mocks.ofType(KMS_KEY).map((k) => k.name),
+            mocks
+                .ofType(KMS_KEY)
+                .map((k) => k.name)
+                .sort(),
             // The backup alarms' topic has a key of its own.
-            ["prod-secrets-kms-key", "prod-alarms-topic-kms-key"],
+            ["prod-alarms-topic-kms-key", "prod-secrets-kms-key"],
         );
         assert.equal(await valueOf(cluster.backupKmsKeyArn), KEY_ARN);
         const encryption = one(mocks, BUCKET_SETTINGS.encryption).inputs.rules as {

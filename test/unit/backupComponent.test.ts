@@ -20,7 +20,7 @@ import {
 } from "../../src/backup/backupNodeFiles";
 import { backupWriterPolicy } from "../../src/backup/backupPolicies";
 import { secretBundle, defaultBundlePaths } from "../../src/nodes/cloudInit";
-import { PolicyDocument } from "../../src/secrets/policies";
+import { PolicyDocument } from "../../src/core/policyDocument";
 import { isBackupInterval } from "../../src/backup/validate";
 import {
     buildCluster,

@@ -30,14 +30,15 @@ const DEFAULT_BACKUP_BUCKET = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
 };
 /**
- * The default backup alarms: request metrics on the backup prefix, two alarms, and their topic;
- * the topic's KMS key is counted below.
+ * The default backup alarms: request metrics on the backup prefix, two alarms, and their topic
+ * with its policy; the topic's KMS key is counted below.
  */
 const DEFAULT_BACKUP_MONITORING = {
     "secure-etcd:monitoring:BackupMonitoring": 1,
     "aws:s3/bucketMetric:BucketMetric": 1,
     "aws:cloudwatch/metricAlarm:MetricAlarm": 2,
     "aws:sns/topic:Topic": 1,
+    "aws:sns/topicPolicy:TopicPolicy": 1,
 };
 /** The default network: one group, ingress 2379 and 2380 from itself, egress 2379 and 2380 to itself. */
 const DEFAULT_NETWORK = {

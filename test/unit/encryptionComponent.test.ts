@@ -11,7 +11,8 @@ import { containsSecret, ProviderMocks, Registration } from "../../testing/mocks
 import { attemptProgram, resolve, runProgram, valueOf } from "../../testing/program";
 import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { REPO_ROOT } from "../harness/schema";
-import { MOCK_ACCOUNT, MOCK_REGION } from "../../testing/awsEmulator";
+import { MOCK_ACCOUNT, MOCK_POLICY_SCOPE, MOCK_REGION } from "../../testing/awsEmulator";
+import { secretsKeyPolicy } from "../../src/secrets/policies";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
@@ -135,8 +136,11 @@ describe("SecureEtcdCluster: encryption at rest", function () {
             encryptionKmsKeyArn: arn,
         });
         assert.deepEqual(
-            mocks.ofType(KMS_KEY).map((k) => k.name),
-            ["prod-secrets-kms-key", "prod-backup-kms-key", "prod-alarms-topic-kms-key"],
+            mocks
+                .ofType(KMS_KEY)
+                .map((k) => k.name)
+                .sort(),
+            ["prod-alarms-topic-kms-key", "prod-backup-kms-key", "prod-secrets-kms-key"],
         );
         assert.equal(await valueOf(result.encryptionKmsKeyArn), arn);
     });
@@ -157,19 +161,17 @@ describe("SecureEtcdCluster: Secrets Manager", function () {
         const key = mocks.named("prod-secrets-kms-key");
         assert.equal(key.inputs.enableKeyRotation, true);
         assert.equal(key.inputs.deletionWindowInDays, 30);
-        assert.deepEqual(JSON.parse(key.inputs.policy as string), {
-            Version: "2012-10-17",
-            Statement: [
-                {
-                    Sid: "AccountAdministersThroughIam",
-                    Effect: "Allow",
-                    Principal: { AWS: `arn:aws:iam::${MOCK_ACCOUNT}:root` },
-                    Action: "kms:*",
-                    Resource: "*",
-                },
-            ],
-        });
         const suffix = mocks.named("prod-secrets-suffix").state!.hex as string;
+        // Rendered for this cluster's secrets; with no roles named, the members' and kube-apiserver's
+        // uses are left to IAM (the component warns), the deployer's is named.
+        assert.deepEqual(
+            JSON.parse(key.inputs.policy as string),
+            secretsKeyPolicy(
+                MOCK_POLICY_SCOPE,
+                { administrators: [], memberRoleNames: [], apiServerRoleNames: [] },
+                `secure-etcd/prod-${suffix}`,
+            ),
+        );
         const names = mocks
             .ofType(SECRET)
             .map((s) => s.inputs.name as string)
@@ -215,7 +217,7 @@ describe("SecureEtcdCluster: Secrets Manager", function () {
         }
     });
 
-    it("each member's policy reads its own secret only, and decrypts only via Secrets Manager", async () => {
+    it("each member's policy reads its own secret only, and decrypts only via Secrets Manager, for that secret", async () => {
         const { result, mocks } = await build();
         const policies = await resolve(result.memberSecretsPolicies);
         assert.equal(policies.secret, false);
@@ -236,7 +238,12 @@ describe("SecureEtcdCluster: Secrets Manager", function () {
                         Action: "kms:Decrypt",
                         Resource: keyArn,
                         Condition: {
-                            StringEquals: { "kms:ViaService": `secretsmanager.${MOCK_REGION}.amazonaws.com` },
+                            StringEquals: {
+                                "kms:ViaService": `secretsmanager.${MOCK_REGION}.amazonaws.com`,
+                                "kms:EncryptionContext:SecretARN": [
+                                    mocks.named(`prod-secrets-member-${member}`).state!.arn,
+                                ],
+                            },
                         },
                     },
                 ],
@@ -255,8 +262,11 @@ describe("SecureEtcdCluster: Secrets Manager", function () {
         const arn = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
         const a = await build({ secretsKmsKeyArn: arn, secretNamePrefix: "platform/etcd/" });
         assert.deepEqual(
-            a.mocks.ofType(KMS_KEY).map((k) => k.name),
-            ["prod-backup-kms-key", "prod-alarms-topic-kms-key"],
+            a.mocks
+                .ofType(KMS_KEY)
+                .map((k) => k.name)
+                .sort(),
+            ["prod-alarms-topic-kms-key", "prod-backup-kms-key"],
         );
         assert.ok(a.mocks.ofType(SECRET).every((s) => s.inputs.kmsKeyId === arn));
         assert.ok(a.mocks.ofType(SECRET).every((s) => (s.inputs.name as string).startsWith("platform/etcd/prod-")));

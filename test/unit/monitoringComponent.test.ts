@@ -12,7 +12,8 @@ import {
     MAX_ALARM_WINDOW_MINUTES,
 } from "../../src/monitoring/backupAlarms";
 import { RuleFile } from "../../src/monitoring/prometheusRules";
-import { MOCK_ACCOUNT } from "../../testing/awsEmulator";
+import { MOCK_ACCOUNT, MOCK_POLICY_SCOPE } from "../../testing/awsEmulator";
+import { PolicyDocument } from "../../src/core/policyDocument";
 import {
     buildCluster,
     refusedWhenResolved,
@@ -245,13 +246,28 @@ describe("monitoring: backup freshness alarms", function () {
         });
         assert.equal(topicKey.inputs.enableKeyRotation, true);
         assert.equal(topicKey.inputs.deletionWindowInDays, 30);
-        assert.deepEqual(
-            JSON.parse(topicKey.inputs.policy as string),
-            alarmTopicKeyPolicy({ partition: "aws", accountId: MOCK_ACCOUNT }),
-        );
-        const cloudwatch = alarmTopicKeyPolicy({ partition: "aws", accountId: MOCK_ACCOUNT }).Statement[1];
+        assert.deepEqual(JSON.parse(topicKey.inputs.policy as string), alarmTopicKeyPolicy(MOCK_POLICY_SCOPE, []));
+        const cloudwatch = alarmTopicKeyPolicy(MOCK_POLICY_SCOPE, []).Statement[1];
         assert.deepEqual(cloudwatch.Principal, { Service: "cloudwatch.amazonaws.com" });
         assert.deepEqual(cloudwatch.Action, ["kms:Decrypt", "kms:GenerateDataKey*"]);
+        const fromThisAccountsAlarms = {
+            StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT },
+            ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:*` },
+        };
+        assert.deepEqual(cloudwatch.Condition, fromThisAccountsAlarms);
+        // The topic's own policy replaces SNS's default: this account's alarms publish, over TLS only.
+        const topicPolicy = mocks.named("prod-alarms-topic-policy");
+        assert.equal(topicPolicy.inputs.arn, topic.state!.arn);
+        const statements = (JSON.parse(topicPolicy.inputs.policy as string) as PolicyDocument).Statement;
+        assert.deepEqual(
+            statements.map((s) => [s.Sid, s.Effect]),
+            [
+                ["CloudWatchAlarmsPublish", "Allow"],
+                ["AccountManagesTopic", "Allow"],
+                ["DenyInsecureTransport", "Deny"],
+            ],
+        );
+        assert.deepEqual(statements[0].Condition, fromThisAccountsAlarms);
     });
 
     it("follow backupMaxAgeMinutes and the interval: a day's interval gets a two-day window of hours", async () => {

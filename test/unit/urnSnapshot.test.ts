@@ -17,6 +17,7 @@ import {
     SecureEtcdClusterArgs,
 } from "../../src";
 import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { MOCK_CALLER_ARN } from "../../testing/awsEmulator";
 import { runProgram } from "../../testing/program";
 
 const SNAPSHOT = path.join(__dirname, "../../../test/unit/urn-snapshot.json");
@@ -41,6 +42,9 @@ const CONFIGURATIONS: Record<string, SecureEtcdClusterArgs> = {
         backupObjectLockMode: BackupObjectLockMode.Governance,
         backupWriterRoleNames: ["etcd-member-role"],
         backupReaderRoleNames: ["etcd-restore-role"],
+        keyAdministratorArns: [MOCK_CALLER_ARN, "arn:aws:iam::123456789012:role/platform-admin"],
+        memberRoleNames: ["etcd-member-role"],
+        apiServerRoleNames: ["kube-apiserver-role"],
     },
     kms: {
         members: THREE_MEMBERS,

@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { ProviderMocks } from "../../testing/mocks";
-import { runProgram, valueOf } from "../../testing/program";
+import { attemptProgram, runProgram, valueOf } from "../../testing/program";
+import { MOCK_CALLER_ARN } from "../../testing/awsEmulator";
 import { capturedWarnings, refusedWhenResolved, rejectedArgs, TEST_VPC_ID } from "../harness/cluster";
 
 const ok = { name: "etcd-0", ip: "10.0.1.10" };
@@ -222,8 +223,38 @@ describe("SecureEtcdCluster: input validation", function () {
             );
             await valueOf(result.caCertPem);
         });
-        assert.equal(warnings.length, 1);
-        assert.match(warnings[0], /2 members tolerate no more failures than 1; an odd count/);
+        const own = warnings.filter((w) => !w.startsWith("key policies:"));
+        assert.equal(own.length, 1);
+        assert.match(own[0], /2 members tolerate no more failures than 1; an odd count/);
+    });
+
+    it("warns which key uses no role is named for, and only those", async () => {
+        const named = {
+            memberRoleNames: ["etcd-member"],
+            apiServerRoleNames: ["kube-apiserver"],
+            backupWriterRoleNames: ["etcd-member"],
+            backupReaderRoleNames: ["etcd-dr"],
+        };
+        const keyWarnings = async (args: Partial<SecureEtcdClusterArgs>) =>
+            (
+                await capturedWarnings(async () => {
+                    const { result } = await runProgram(
+                        () => new SecureEtcdCluster("keys", { members: [ok], vpcId: TEST_VPC_ID, ...args }),
+                    );
+                    await valueOf(result.caCertPem);
+                })
+            ).filter((w) => w.startsWith("key policies:"));
+        const [all] = await keyWarnings({});
+        for (const use of ["memberRoleNames", "apiServerRoleNames", "backupWriterRoleNames", "backupReaderRoleNames"]) {
+            assert.ok(all.includes(`(${use})`), use);
+        }
+        assert.match(all, /any principal in the account whose IAM policy allows them/);
+        assert.deepEqual(await keyWarnings(named), []);
+        const [some] = await keyWarnings({ ...named, backupReaderRoleNames: undefined });
+        assert.match(some, /^key policies: no role is named for restoring backups \(backupReaderRoleNames\);/);
+        // Keys you bring are yours to write policies for.
+        const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert.deepEqual(await keyWarnings({ secretsKmsKeyArn: KEY, backups: false }), []);
     });
 });
 
@@ -309,8 +340,75 @@ describe("SecureEtcdCluster: encryption and secrets arguments", function () {
                 );
                 await valueOf(result.encryptionConfigYaml);
             });
-            assert.equal(warnings.length, 1);
-            assert.match(warnings[0], provider === EncryptionProvider.Aescbc ? /padding-oracle/ : /200,000 writes/);
+            const own = warnings.filter((w) => !w.startsWith("key policies:"));
+            assert.equal(own.length, 1);
+            assert.match(own[0], provider === EncryptionProvider.Aescbc ? /padding-oracle/ : /200,000 writes/);
         });
     }
+});
+
+describe("SecureEtcdCluster: key administrators and users", function () {
+    const members = [ok];
+
+    it("refuses key administrators that are not IAM role or user ARNs, and an empty list", async () => {
+        await expectProblem(
+            { members, keyAdministratorArns: ["arn:aws:sts::123456789012:assumed-role/admin/alice"] },
+            "keyAdministratorArns[0]",
+            "not an IAM role or user ARN",
+            "changes with every session",
+        );
+        await expectProblem(
+            {
+                members,
+                keyAdministratorArns: [
+                    "arn:aws:iam::123456789012:role/platform/admin",
+                    "arn:aws:iam::123456789012:role/platform/admin",
+                ],
+            },
+            "keyAdministratorArns[1]",
+            "name each principal once",
+        );
+        await expectProblem(
+            { members, keyAdministratorArns: [] },
+            "keyAdministratorArns",
+            "leave it out for the account root",
+        );
+    });
+
+    it("refuses role ARNs where role names are asked for", async () => {
+        await expectProblem(
+            { members, memberRoleNames: ["arn:aws:iam::123456789012:role/etcd"] },
+            "memberRoleNames[0]",
+            "not its ARN",
+        );
+        await expectProblem(
+            { members, apiServerRoleNames: ["a", "a"] },
+            "apiServerRoleNames[1]",
+            "name each role once",
+        );
+    });
+
+    it("AWS refuses a key policy that locks out the identity running pulumi up; the stand-in does too", async () => {
+        const { error } = await attemptProgram(
+            () =>
+                new SecureEtcdCluster("locked", {
+                    members,
+                    vpcId: TEST_VPC_ID,
+                    keyAdministratorArns: ["arn:aws:iam::123456789012:role/someone-else"],
+                }),
+        );
+        assert.match(
+            String(error),
+            /MalformedPolicyDocumentException: The new key policy will not allow you to update/,
+        );
+        // Among the administrators, it is accepted.
+        await runProgram(
+            () =>
+                new SecureEtcdCluster("admins", {
+                    members,
+                    vpcId: TEST_VPC_ID,
+                    keyAdministratorArns: [MOCK_CALLER_ARN, "arn:aws:iam::123456789012:role/platform-admin"],
+                }),
+        );
+    });
 });
