@@ -37,7 +37,7 @@ const parse = (json: unknown) => JSON.parse(json as string) as PolicyDocument;
 
 async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
     const { cluster, mocks } = await buildCluster({ members: THREE_MEMBERS, ...args });
-    const memberPolicies = (await valueOf(cluster.memberInstancePolicies));
+    const memberPolicies = await valueOf(cluster.memberInstancePolicies);
     const policyOf = (mocks: ProviderMocks, name: string, input = "policy") => parse(mocks.named(name).inputs[input]);
     const arnOf = (name: string) => mocks.named(name).state!.arn as string;
     const secretsKey = { arn: arnOf("prod-secrets-kms-key"), policy: policyOf(mocks, "prod-secrets-kms-key") };
