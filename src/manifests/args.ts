@@ -4,7 +4,8 @@ import { DEFAULT_ETCD_VERSION } from "./etcdVersion";
 
 export interface EtcdPodArgs {
     /**
-     * The etcd release the static pods run; chooses flags and probes. 3.6, 3.5 and 3.4 lines.
+     * The etcd release the static pods run; chooses flags and probes. 3.7, 3.6, 3.5 and 3.4 lines; a
+     * release older than its line's latest security fix is warned about.
      * @default "3.6.14"
      */
     etcdVersion?: pulumi.Input<string>;

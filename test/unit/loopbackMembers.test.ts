@@ -12,7 +12,7 @@ const loopback = [
     { name: "etcd-1", ip: "127.0.0.2" },
     { name: "etcd-2", ip: "127.0.0.3" },
 ];
-const VERSIONS = ["3.4.23", "3.4.25", "3.5.11", "3.5.33", "3.6.14"];
+const VERSIONS = ["3.4.23", "3.4.25", "3.5.11", "3.5.33", "3.6.14", "3.7.1"];
 
 function render(members: { name: string; ip: string }[], index: number, versionText = "3.6.14") {
     const version = parseEtcdVersion(versionText)!;

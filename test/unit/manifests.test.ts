@@ -2,9 +2,16 @@ import { strict as assert } from "assert";
 import * as YAML from "yaml";
 import { renderEtcdFlags, tls12CipherSuites } from "../../src/manifests/etcdFlags";
 import { ETCD_FLAGS, flagKnown } from "../../src/manifests/etcdFlagTable";
-import { etcdVersionProblem, parseEtcdVersion } from "../../src/manifests/etcdVersion";
+import {
+    DEFAULT_ETCD_VERSION,
+    ETCD_LINES,
+    etcdVersionProblem,
+    etcdVersionWarning,
+    parseEtcdVersion,
+    SECURITY_FLOOR,
+} from "../../src/manifests/etcdVersion";
 import { renderEtcdPod } from "../../src/manifests/staticPod";
-import { buildCluster } from "../harness/cluster";
+import { buildCluster, capturedWarnings } from "../harness/cluster";
 
 const members = [
     { name: "etcd-0", ip: "10.0.1.10" },
@@ -28,6 +35,8 @@ describe("etcd flags per version", function () {
         "3.5.33",
         "3.6.0",
         "3.6.14",
+        "3.7.0",
+        "3.7.1",
     ];
     for (const v of versions) {
         it(`${v}: every rendered flag is one etcd ${v} knows`, () => {
@@ -43,7 +52,7 @@ describe("etcd flags per version", function () {
             const min = has(flags, "--tls-min-version");
             const suites = has(flags, "--cipher-suites");
             assert.ok(min !== suites, v);
-            const expectMin = ["3.4.25", "3.5.8", "3.5.11", "3.5.33", "3.6.0", "3.6.14"].includes(v);
+            const expectMin = ["3.4.25", "3.5.8", "3.5.11", "3.5.33", "3.6.0", "3.6.14", "3.7.0", "3.7.1"].includes(v);
             assert.equal(min, expectMin, v);
         }
         assert.ok(
@@ -62,6 +71,9 @@ describe("etcd flags per version", function () {
         assert.ok(flagsFor("3.5.33").includes("--experimental-initial-corrupt-check=true"));
         assert.ok(flagsFor("3.5.33").includes("--experimental-watch-progress-notify-interval=5s"));
         assert.ok(!has(flagsFor("3.4.10"), "--experimental-watch-progress-notify-interval"));
+        // 3.7 removed the --experimental-* forms 3.6 deprecated: the same flags as 3.6, none of them.
+        assert.deepEqual(flagsFor("3.7.1"), flagsFor("3.6.14"));
+        assert.ok(!flagsFor("3.7.0").some((f) => f.startsWith("--experimental-")));
     });
 
     it("hardens both ports: mTLS, peer CA on the peer side, no auto-TLS, metrics on loopback", () => {
@@ -82,12 +94,44 @@ describe("etcd flags per version", function () {
         assert.ok(flags.every((f) => !f.startsWith("http://") && !f.includes("0.0.0.0")));
     });
 
-    it("knows which versions it cannot render", () => {
-        assert.equal(etcdVersionProblem("3.6.14"), undefined);
-        assert.match(etcdVersionProblem("3.3.25")!, /not a release line this package knows/);
-        assert.match(etcdVersionProblem("3.7.0")!, /use 3.6/);
+    it("knows which versions it cannot render, and names every line it can", () => {
+        for (const v of ["3.4.23", "3.5.33", "3.6.14", "3.7.0", "3.7.1", "v3.7.1"]) {
+            assert.equal(etcdVersionProblem(v), undefined, v);
+        }
+        for (const v of ["3.3.25", "3.8.0", "4.0.0", "2.3.8"]) {
+            const problem = etcdVersionProblem(v)!;
+            assert.match(problem, /not a release line this package knows/, v);
+            for (const line of ETCD_LINES) {
+                assert.ok(problem.includes(line), `${v}: the message names ${line}`);
+            }
+        }
+        assert.deepEqual([...ETCD_LINES].sort(), ["3.4", "3.5", "3.6", "3.7"]);
         assert.match(etcdVersionProblem("latest")!, /MAJOR.MINOR.PATCH/);
         assert.ok(Object.keys(ETCD_FLAGS).length > 20);
+    });
+
+    it("warns below each line's security floor (3.5.33, 3.6.14, 3.7.1) and about 3.4", () => {
+        const warning = (v: string) => etcdVersionWarning(parseEtcdVersion(v)!);
+        assert.deepEqual(SECURITY_FLOOR, { "3.5": 33, "3.6": 14, "3.7": 1 });
+        for (const v of ["3.5.33", "3.6.14", "3.7.1", "3.7.2"]) {
+            assert.equal(warning(v), undefined, v);
+        }
+        assert.match(warning("3.7.0")!, /predates 3\.7\.1/);
+        assert.match(warning("3.6.13")!, /predates 3\.6\.14/);
+        assert.match(warning("3.5.32")!, /predates 3\.5\.33/);
+        assert.match(warning("3.4.45")!, /end-of-life/);
+        // Every line the package renders but 3.4 (end-of-life) has a floor.
+        assert.deepEqual(
+            ETCD_LINES.filter((l) => l !== "3.4" && !(l in SECURITY_FLOOR)),
+            [],
+        );
+    });
+
+    it("defaults to the 3.6 line at its security floor", () => {
+        const v = parseEtcdVersion(DEFAULT_ETCD_VERSION)!;
+        assert.equal(`${v.major}.${v.minor}`, "3.6");
+        assert.equal(v.patch, SECURITY_FLOOR["3.6"]);
+        assert.equal(etcdVersionWarning(v), undefined);
     });
 });
 
@@ -119,7 +163,7 @@ describe("etcd static pod", function () {
 
     it("is a valid Kubernetes Pod", async () => {
         const { Pod } = await import("kubernetes-models/v1");
-        for (const v of ["3.4.23", "3.5.33", "3.6.14"]) {
+        for (const v of ["3.4.23", "3.5.33", "3.6.14", "3.7.1"]) {
             new Pod(render(v)).validate();
         }
     });
@@ -213,5 +257,26 @@ describe("SecureEtcdCluster: node files and manifests", function () {
         assert.ok(command.includes("--name=etcd-1"));
         assert.ok(command.includes("--initial-cluster-token=prod"));
         assert.ok(command.includes("--advertise-client-urls=https://10.0.1.11:2379"));
+    });
+
+    it("renders etcd 3.7: its image, the feature gate instead of the removed --experimental-* flags", async () => {
+        const built = await buildCluster({ members, etcdVersion: "3.7.1" });
+        assert.equal(built.outputs.etcdVersion.value, "3.7.1");
+        const pod = YAML.parse(built.outputs.etcdManifests.value["etcd-0"]) as {
+            spec: { containers: { image: string; command: string[] }[] };
+        };
+        const [c] = pod.spec.containers;
+        assert.equal(c.image, "registry.k8s.io/etcd:3.7.1-0");
+        assert.ok(c.command.includes("--feature-gates=InitialCorruptCheck=true"));
+        assert.ok(c.command.includes("--watch-progress-notify-interval=5s"));
+        assert.deepEqual(
+            c.command.filter((f) => f.startsWith("--experimental-")),
+            [],
+        );
+        const warnings = await capturedWarnings(() => buildCluster({ members, etcdVersion: "3.7.0" }));
+        assert.ok(
+            warnings.some((w) => w.includes("predates 3.7.1")),
+            warnings.join("\n"),
+        );
     });
 });

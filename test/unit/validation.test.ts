@@ -161,7 +161,7 @@ describe("SecureEtcdCluster: input validation", function () {
         await expectProblem(
             { members: [ok], etcdVersion: "3.3.25" },
             "etcdVersion",
-            "use 3.6 (recommended), 3.5 or 3.4",
+            "use 3.6 (the default), 3.7, 3.5 or 3.4",
         );
         await expectProblem({ members: [ok], etcdVersion: "v3.6" }, "etcdVersion", "MAJOR.MINOR.PATCH");
         await expectProblem({ members: [ok], etcdUid: 0 }, "etcdUid", "must not run as root");
