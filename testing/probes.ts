@@ -157,8 +157,9 @@ export const CONFORMANCE_PROBES: Probe[] = [
         async run(t) {
             const m0 = t.members[0];
             const localAddress = t.bindCaller ? t.callerIp : undefined;
+            // A member's name as CN: where peer CNs are pinned to the member set, only the SAN differs.
             const peerCert = (ip: string) =>
-                issueLeaf({ ca: t.peerCa, commonName: "etcd-9", ipAddresses: [ip], serverAuth: true });
+                issueLeaf({ ca: t.peerCa, commonName: m0.name, ipAddresses: [ip], serverAuth: true });
             const wrong = await peerCert(t.strangerIp);
             const refused = await httpsRequest(
                 `${peerUrl(m0)}/members`,
@@ -174,6 +175,32 @@ export const CONFORMANCE_PROBES: Probe[] = [
             );
             assert.equal(admitted.ok, true, `SAN ${t.callerIp} from ${t.callerIp}: ${show(admitted)}`);
             return `from ${t.callerIp}: SAN ${t.strangerIp} ${refusal(refused)}; SAN ${t.callerIp} admitted`;
+        },
+    },
+    {
+        title: "refused: a peer certificate of the peer CA whose CN is no member's (where etcd pins peer CNs)",
+        async run(t) {
+            const m0 = t.members[0];
+            const pinned = m0.command.find((f) => f.startsWith("--peer-cert-allowed-cn="));
+            // The caller's own address as SAN: only the CN can make the difference.
+            const intruder = await issueLeaf({
+                ca: t.peerCa,
+                commonName: "intruder",
+                ipAddresses: [t.callerIp],
+                serverAuth: true,
+            });
+            const outcome = await httpsRequest(
+                `${peerUrl(m0)}/members`,
+                { ...intruder, ca: t.peerCa.certPem },
+                { localAddress: t.bindCaller ? t.callerIp : undefined },
+            );
+            if (pinned) {
+                assert.equal(outcome.ok, false, `CN intruder with ${pinned}: ${show(outcome)}`);
+                return `CN intruder ${refusal(outcome)} (${pinned})`;
+            }
+            // Before 3.5.15 etcd takes one CN, which cannot name a member set: the peer CA alone decides.
+            assert.equal(outcome.ok, true, `CN intruder without a pin: ${show(outcome)}`);
+            return "no CN pin on this etcd (one CN only before 3.5.15): the peer CA alone decides, as rendered";
         },
     },
     {

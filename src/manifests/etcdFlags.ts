@@ -67,6 +67,10 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
         `--peer-trusted-ca-file=${NODE_PATHS.peerCaCert}`,
         "--peer-client-cert-auth=true",
         "--peer-auto-tls=false",
+        // Defense in depth beside the peer CA: only the members' own certificates (CN = member name)
+        // complete a peer handshake, not any certificate the peer CA ever signed. A single CN before
+        // 3.5.15 cannot name a member set, so older releases rely on the peer CA alone.
+        ...(features.peerCertAllowedCnList ? [`--peer-cert-allowed-cn=${members.map((m) => m.name).join(",")}`] : []),
         // TLS 1.3 fixes its own suites; etcd refuses a suite list together with a 1.3 minimum.
         features.tlsMinVersion ? "--tls-min-version=TLS1.3" : `--cipher-suites=${tls12CipherSuites(version).join(",")}`,
         // Metrics and health in plain HTTP on loopback only.

@@ -75,6 +75,8 @@ export interface EtcdFeatures {
     watchProgressNotify: boolean;
     /** ChaCha20-Poly1305 names in `--cipher-suites` (3.5). */
     chachaCipherSuites: boolean;
+    /** `--peer-cert-allowed-cn` takes a comma-separated list (3.5.15, 3.6); before, one CN. */
+    peerCertAllowedCnList: boolean;
 }
 
 export function etcdFeatures(v: EtcdVersion): EtcdFeatures {
@@ -84,5 +86,6 @@ export function etcdFeatures(v: EtcdVersion): EtcdFeatures {
         featureGates: v.minor >= 6,
         watchProgressNotify: atLeast(v, 4, 11),
         chachaCipherSuites: v.minor >= 5,
+        peerCertAllowedCnList: atLeast(v, 5, 15),
     };
 }

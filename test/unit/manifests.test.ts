@@ -76,6 +76,17 @@ describe("etcd flags per version", function () {
         assert.ok(!flagsFor("3.7.0").some((f) => f.startsWith("--experimental-")));
     });
 
+    it("pins peer certificates to the members' names where etcd takes a list (3.5.15, 3.6, 3.7)", () => {
+        const pinned = `--peer-cert-allowed-cn=${members.map((m) => m.name).join(",")}`;
+        for (const v of ["3.5.15", "3.5.33", "3.6.0", "3.6.14", "3.7.1"]) {
+            assert.ok(flagsFor(v).includes(pinned), v);
+        }
+        // One CN only before 3.5.15: no member set can be named, the peer CA alone decides.
+        for (const v of ["3.4.23", "3.5.14"]) {
+            assert.ok(!has(flagsFor(v), "--peer-cert-allowed-cn"), v);
+        }
+    });
+
     it("hardens both ports: mTLS, peer CA on the peer side, no auto-TLS, metrics on loopback", () => {
         const flags = flagsFor("3.6.14");
         for (const f of [
