@@ -1,7 +1,7 @@
 // What kube-apiserver needs to use this etcd: flags, volumes and mounts for a hand-written
 // static pod, the same as a kubeadm ClusterConfiguration (v1beta4), and the files its node needs.
 import * as YAML from "yaml";
-import { KMS_SOCKET_DIR } from "../encryption/kmsPlugin";
+import { KMS_SOCKET_DIR, KMS_TMPFILES_CONF, kmsTmpfilesConf } from "../encryption/kmsPlugin";
 import { ETCD_PORTS, urlHost } from "../manifests/nodeLayout";
 import { NodeFile } from "../manifests/nodeFiles";
 
@@ -159,9 +159,15 @@ export interface ApiServerNodeFilesInput {
     clientCertPem: string;
     clientKeyPem: string;
     encryptionConfigYaml: string;
+    /** With the KMS plugin: its socket directory, owned by its non-root user, made at every boot. */
+    kms: boolean;
 }
 
-/** The files a kube-apiserver node needs for etcd, root-owned (kube-apiserver runs as root under kubeadm). */
+/**
+ * The files a kube-apiserver node needs for etcd, root-owned (kube-apiserver runs as root under
+ * kubeadm); with KMS, the tmpfiles entry for the plugin's socket directory (run
+ * `systemd-tmpfiles --create` once after writing it; boots do it themselves).
+ */
 export function renderApiServerNodeFiles(input: ApiServerNodeFilesInput): NodeFile[] {
     const root = "0:0";
     const file = (path: string, mode: string, content: string): NodeFile => ({
@@ -180,5 +186,6 @@ export function renderApiServerNodeFiles(input: ApiServerNodeFilesInput): NodeFi
         file(APISERVER_PATHS.etcdKeyFile, "0600", input.clientKeyPem),
         dir(APISERVER_PATHS.encryptionConfigDir, "0700"),
         file(APISERVER_PATHS.encryptionConfig, "0600", input.encryptionConfigYaml),
+        ...(input.kms ? [file(KMS_TMPFILES_CONF, "0644", kmsTmpfilesConf())] : []),
     ];
 }

@@ -39,7 +39,13 @@ export function wireApiServer(
             pulumi
                 .all([pki.etcdCa.certPem, client.certPem, client.keyPem, encryptionConfigYaml])
                 .apply(([caCertPem, clientCertPem, clientKeyPem, yaml]) =>
-                    renderApiServerNodeFiles({ caCertPem, clientCertPem, clientKeyPem, encryptionConfigYaml: yaml }),
+                    renderApiServerNodeFiles({
+                        caCertPem,
+                        clientCertPem,
+                        clientKeyPem,
+                        encryptionConfigYaml: yaml,
+                        kms: args.kms,
+                    }),
                 ),
         ),
     };

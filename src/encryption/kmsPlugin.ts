@@ -6,6 +6,23 @@ export const KMS_SOCKET = `${KMS_SOCKET_DIR}/socket.sock`;
 export const KMS_ENDPOINT = `unix://${KMS_SOCKET}`;
 /** Off :8080, which kube-apiserver may use on the host network. */
 export const DEFAULT_KMS_PLUGIN_HEALTH_PORT = 8083;
+/**
+ * The plugin's user and group: distroless's `nonroot` (65532), no account on the node. It owns the
+ * socket directory; kube-apiserver (root under kubeadm) reaches the socket regardless.
+ */
+export const KMS_PLUGIN_UID = 65532;
+
+/**
+ * systemd-tmpfiles creates the socket directory owned by the plugin's user at every boot (it is
+ * under /run, emptied at boot), before kubelet starts the plugin: a kubelet-created directory would
+ * be root's, and a non-root plugin could not bind its socket there.
+ */
+export const KMS_TMPFILES_CONF = "/etc/tmpfiles.d/aws-encryption-provider.conf";
+/** The socket directory as systemd names it: /var/run is a symlink to /run, which tmpfiles wants. */
+export const KMS_SOCKET_DIR_CANONICAL = KMS_SOCKET_DIR.replace(/^\/var\/run\//, "/run/");
+export const kmsTmpfilesConf = () =>
+    `# secure-etcd: the AWS KMS plugin's socket directory, owned by its non-root user\n` +
+    `d ${KMS_SOCKET_DIR_CANONICAL} 0700 ${KMS_PLUGIN_UID} ${KMS_PLUGIN_UID} -\n`;
 
 export interface KmsPluginPodInput {
     image: string;
@@ -31,7 +48,12 @@ export function renderKmsPluginPod(input: KmsPluginPodInput): Record<string, unk
         spec: {
             hostNetwork: true,
             priorityClassName: "system-node-critical",
-            securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: KMS_PLUGIN_UID,
+                runAsGroup: KMS_PLUGIN_UID,
+                seccompProfile: { type: "RuntimeDefault" },
+            },
             containers: [
                 {
                     name: "aws-encryption-provider",
@@ -60,7 +82,9 @@ export function renderKmsPluginPod(input: KmsPluginPodInput): Record<string, unk
                     volumeMounts: [{ name: "kmsplugin-socket", mountPath: KMS_SOCKET_DIR }],
                 },
             ],
-            volumes: [{ name: "kmsplugin-socket", hostPath: { path: KMS_SOCKET_DIR, type: "DirectoryOrCreate" } }],
+            // "Directory", not "DirectoryOrCreate": without the tmpfiles entry the pod fails to start
+            // with a clear event instead of binding into a directory kubelet made for root.
+            volumes: [{ name: "kmsplugin-socket", hostPath: { path: KMS_SOCKET_DIR, type: "Directory" } }],
         },
     };
 }

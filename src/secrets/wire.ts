@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { combinePolicies } from "../backup/backupPolicies";
 import { AwsAccount } from "../core/account";
+import { KMS_TMPFILES_CONF } from "../encryption/kmsPlugin";
 import { PolicyDocument } from "../core/policyDocument";
 import { NodeFile } from "../manifests/nodeFiles";
 import { secretBundle } from "../nodes/cloudInit";
@@ -42,7 +43,8 @@ export interface SecretsOutputs {
     memberInstancePolicies: pulumi.Output<Record<string, string>>;
 }
 
-const isEncryptionConfig = (f: NodeFile) => f.path.endsWith("/encryption-config.yaml");
+/** Encryption at rest's files (the configuration, the KMS plugin's socket directory): one bundle, behind the key-ring check. */
+const isEncryptionAtRest = (f: NodeFile) => f.path.endsWith("/encryption-config.yaml") || f.path === KMS_TMPFILES_CONF;
 
 /** One bundle from some of the files: what a node fetches at boot. */
 function bundleOf(files: pulumi.Output<NodeFile[]>, select: (f: NodeFile) => boolean): pulumi.Output<string> {
@@ -68,13 +70,13 @@ function storedSecrets(name: string, deps: SecretsDependencies): StoredSecret[] 
             id: "kube-apiserver-etcd-client",
             path: "kube-apiserver/etcd-client",
             description: `kube-apiserver's etcd client certificate, key and etcd CA for ${name} (secure-etcd)`,
-            value: bundleOf(deps.apiServerNodeFiles, (f) => !isEncryptionConfig(f)),
+            value: bundleOf(deps.apiServerNodeFiles, (f) => !isEncryptionAtRest(f)),
         },
         {
             id: "encryption-config",
             path: "kube-apiserver/encryption-config",
             description: `kube-apiserver EncryptionConfiguration for ${name} (secure-etcd)`,
-            value: bundleOf(deps.apiServerNodeFiles, isEncryptionConfig),
+            value: bundleOf(deps.apiServerNodeFiles, isEncryptionAtRest),
             dependsOn: deps.afterKeyRingCheck,
         },
         {

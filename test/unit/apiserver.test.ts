@@ -1,6 +1,10 @@
 // The kube-apiserver side: flags, volumes, kubeadm configuration, the KMS plugin pod, IAM
 // policies and the CIS kube-apiserver checks.
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as YAML from "yaml";
 import {
     APISERVER_PATHS,
@@ -14,7 +18,13 @@ import {
     EncryptionProvider,
     renderEncryptionConfig,
 } from "../../src/encryption/encryptionConfig";
-import { KMS_ENDPOINT, renderKmsPluginPod } from "../../src/encryption/kmsPlugin";
+import {
+    KMS_ENDPOINT,
+    KMS_PLUGIN_UID,
+    KMS_SOCKET_DIR_CANONICAL,
+    KMS_TMPFILES_CONF,
+    renderKmsPluginPod,
+} from "../../src/encryption/kmsPlugin";
 import { keyPolicy } from "../../src/access/keyPolicy";
 import { kmsKeyArnProblem, kmsPluginPolicy, secretsReadPolicy } from "../../src/secrets/policies";
 
@@ -103,6 +113,7 @@ describe("kube-apiserver fragment", () => {
             clientCertPem: "CERT",
             clientKeyPem: "KEY",
             encryptionConfigYaml: "CONFIG",
+            kms: false,
         });
         const mode = (p: string) => files.find((f) => f.path === p)!.mode;
         assert.equal(mode(APISERVER_PATHS.etcdKeyFile), "0600");
@@ -111,6 +122,46 @@ describe("kube-apiserver fragment", () => {
         assert.equal(mode(APISERVER_PATHS.encryptionConfig), "0600");
         assert.equal(mode(APISERVER_PATHS.encryptionConfigDir), "0700");
         assert.ok(files.every((f) => f.owner === "0:0"));
+        assert.ok(!files.some((f) => f.path === KMS_TMPFILES_CONF), "no KMS plugin, no socket directory");
+    });
+
+    it("with KMS: the plugin runs as a non-root user, in a socket directory systemd-tmpfiles makes for it", () => {
+        const pod = renderKmsPluginPod({ image: "img", keyArn: KEY_ARN, region: "us-east-1", healthPort: 8083 }) as {
+            spec: { securityContext: Record<string, unknown>; volumes: { hostPath: { type: string } }[] };
+        };
+        assert.deepEqual(pod.spec.securityContext, {
+            runAsNonRoot: true,
+            runAsUser: KMS_PLUGIN_UID,
+            runAsGroup: KMS_PLUGIN_UID,
+            seccompProfile: { type: "RuntimeDefault" },
+        });
+        assert.equal(pod.spec.volumes[0].hostPath.type, "Directory");
+        const files = renderApiServerNodeFiles({
+            caCertPem: "CA",
+            clientCertPem: "CERT",
+            clientKeyPem: "KEY",
+            encryptionConfigYaml: "CONFIG",
+            kms: true,
+        });
+        const conf = files.find((f) => f.path === KMS_TMPFILES_CONF)!;
+        assert.equal(conf.mode, "0644");
+        // The real systemd-tmpfiles, under a scratch root: it makes the directory with that owner and mode.
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-tmpfiles-"));
+        try {
+            const confPath = path.join(root, "aws-encryption-provider.conf");
+            fs.writeFileSync(confPath, conf.content);
+            const out = execFileSync("systemd-tmpfiles", ["--create", `--root=${root}`, confPath], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            assert.equal(out, "");
+            const made = fs.statSync(path.join(root, KMS_SOCKET_DIR_CANONICAL));
+            assert.ok(made.isDirectory());
+            assert.equal(made.mode & 0o777, 0o700);
+            assert.deepEqual([made.uid, made.gid], [KMS_PLUGIN_UID, KMS_PLUGIN_UID]);
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
     });
 });
 
