@@ -77,7 +77,9 @@ class NodeTest(unittest.TestCase):
             return f.read().splitlines()
 
 
-class FetchBundleTest(NodeTest):
+class RetryingTest(NodeTest):
+    """A plan with the secret's ARN and region; the waits between attempts recorded, not slept."""
+
     def setUp(self):
         super().setUp()
         plan = mock.patch.object(node, "PLAN", {"secretArn": SECRET_ARN, "region": "eu-west-1"})
@@ -88,6 +90,8 @@ class FetchBundleTest(NodeTest):
         sleep.start()
         self.addCleanup(sleep.stop)
 
+
+class FetchBundleTest(RetryingTest):
     def test_decodes_the_secret_string_into_files_by_path(self):
         files = {"/etc/a.key": "-----BEGIN KEY-----\nAB\n-----END KEY-----\n", "/etc/b": "héllo \"q\" \\ ✓"}
         self.stand_in_aws((0, json.dumps({"version": 1, "files": files}) + "\n"))
@@ -131,17 +135,7 @@ AGENT_URL = "s3://acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs"
 AGENT_PATH = "/usr/local/bin/secure-etcd"
 
 
-class InstallAgentTest(NodeTest):
-    def setUp(self):
-        super().setUp()
-        plan = mock.patch.object(node, "PLAN", {"secretArn": SECRET_ARN, "region": "eu-west-1"})
-        plan.start()
-        self.addCleanup(plan.stop)
-        self.sleeps = []
-        sleep = mock.patch.object(node.time, "sleep", self.sleeps.append)
-        sleep.start()
-        self.addCleanup(sleep.stop)
-
+class InstallAgentTest(RetryingTest):
     def install(self, sha256=AGENT_SHA256, url=AGENT_URL):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
