@@ -1,7 +1,7 @@
 // `secure-etcd backup`: snapshot -> integrity check -> envelope encryption -> multipart upload
 // (SSE-KMS on top), streamed end to end so memory stays flat whatever the snapshot's size; then
 // the manifest that makes the snapshot a backup.
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Duplex, PassThrough, Readable, Transform, TransformCallback } from "stream";
 import { pipeline } from "stream/promises";
@@ -68,10 +68,6 @@ export interface SnapshotSource {
 }
 
 /**
- * Integrity check, envelope encryption and multipart upload of one snapshot stream, then its
- * manifest. Fails, leaving no object and no manifest, if any stage fails.
- */
-/**
  * `before` -> encrypt -> `after`, failing as a whole if any stage fails, without ever destroying
  * the encrypting stream: the Encryption SDK's encrypt stream pipes its inner stages with a
  * callback that throws, so destroying it mid-message crashes the process. On failure it is
@@ -106,29 +102,18 @@ async function encryptInto(
     }
 }
 
-export async function uploadSnapshot(source: SnapshotSource, target: UploadTarget): Promise<BackupResult> {
-    const started = Date.now();
-    const { log } = target;
-    const keyring = buildKeyring(target.keyring);
-    const keyringName = target.keyring.kmsKeyArn ?? "raw:secure-etcd/backup-raw-key";
-    const key = snapshotKey(objectBase(target.prefix, target.cluster, source.createdAt), source.revision);
-    const integrity = new SnapshotIntegrity(() => source.totalBytes);
-    const progress = new Meter((n) => log.progress(n, source.totalBytes));
-    const encrypted = new Meter();
-    const body = new PassThrough();
-    const flowing = encryptInto(
-        source.stream,
-        [new Rechunk(FRAME_LENGTH), integrity, progress],
-        encryptingStream(keyring, target.cluster),
-        [encrypted, body],
-    );
-    const s3 = s3Client(target);
-    const sse = {
+/** S3's own encryption of every object: SSE-KMS under the backup key, with bucket keys. */
+function sseKms(target: UploadTarget) {
+    return {
         ServerSideEncryption: "aws:kms" as const,
         ...(target.sseKmsKeyArn ? { SSEKMSKeyId: target.sseKmsKeyArn } : {}),
         BucketKeyEnabled: true,
     };
-    const upload = new Upload({
+}
+
+/** The multipart upload of the encrypted snapshot, named by its revision, aborted if it fails. */
+function snapshotUpload(s3: S3Client, target: UploadTarget, key: string, body: Readable, source: SnapshotSource) {
+    return new Upload({
         client: s3,
         params: {
             Bucket: target.bucket,
@@ -138,7 +123,7 @@ export async function uploadSnapshot(source: SnapshotSource, target: UploadTarge
             // Native SHA-256 per part: the SDK's default CRC32 is computed in JavaScript, several times
             // slower, and Object Lock buckets require some checksum on every upload.
             ChecksumAlgorithm: "SHA256",
-            ...sse,
+            ...sseKms(target),
             Metadata: {
                 cluster: target.cluster,
                 revision: String(source.revision),
@@ -151,44 +136,82 @@ export async function uploadSnapshot(source: SnapshotSource, target: UploadTarge
         // A failed upload is aborted: its parts never become an object.
         leavePartsOnError: false,
     });
+}
+
+/** Streams the snapshot through its checks and encryption into the upload; fails if either side fails. */
+async function streamAndUpload(
+    source: SnapshotSource,
+    target: UploadTarget,
+    upload: Upload,
+    stages: { integrity: SnapshotIntegrity; encrypted: Meter; body: PassThrough },
+): Promise<void> {
+    const progress = new Meter((n) => target.log.progress(n, source.totalBytes));
+    const flowing = encryptInto(
+        source.stream,
+        [new Rechunk(FRAME_LENGTH), stages.integrity, progress],
+        encryptingStream(buildKeyring(target.keyring), target.cluster),
+        [stages.encrypted, stages.body],
+    );
     const uploading = upload.done().catch((e: Error) => {
         // The upload gave up: stop reading etcd too.
         source.stream.destroy(e);
         throw e;
     });
     const [streamed, uploaded] = await Promise.allSettled([flowing, uploading]);
-    log.close();
+    target.log.close();
     if (streamed.status === "rejected") {
         throw streamed.reason as Error;
     }
     if (uploaded.status === "rejected") {
         throw uploaded.reason as Error;
     }
-    const manifest: BackupManifest = {
-        format: MANIFEST_FORMAT,
-        cluster: target.cluster,
-        revision: source.revision,
-        createdAt: source.createdAt.toISOString(),
-        etcdVersion: source.etcdVersion,
-        plaintextBytes: integrity.bytes,
-        sha256: integrity.sha256,
-        objectKey: key,
-        encryptedBytes: encrypted.bytes,
-        keyring: keyringName,
-    };
-    const manifestKey = manifestKeyOf(key);
+}
+
+/** Writes the manifest that makes an uploaded snapshot a backup; returns its key. */
+async function writeManifest(s3: S3Client, target: UploadTarget, manifest: BackupManifest): Promise<string> {
+    const manifestKey = manifestKeyOf(manifest.objectKey);
     await s3.send(
         new PutObjectCommand({
             Bucket: target.bucket,
             Key: manifestKey,
             Body: JSON.stringify(manifest, null, 2) + "\n",
             ContentType: "application/json",
-            ...sse,
+            ...sseKms(target),
             Metadata: manifestMetadata(manifest),
         }),
     );
+    return manifestKey;
+}
+
+/**
+ * Integrity check, envelope encryption and multipart upload of one snapshot stream, then its
+ * manifest. Fails, leaving no object and no manifest, if any stage fails.
+ */
+export async function uploadSnapshot(source: SnapshotSource, target: UploadTarget): Promise<BackupResult> {
+    const started = Date.now();
+    const key = snapshotKey(objectBase(target.prefix, target.cluster, source.createdAt), source.revision);
+    const stages = {
+        integrity: new SnapshotIntegrity(() => source.totalBytes),
+        encrypted: new Meter(),
+        body: new PassThrough(),
+    };
+    const s3 = s3Client(target);
+    await streamAndUpload(source, target, snapshotUpload(s3, target, key, stages.body, source), stages);
+    const manifest: BackupManifest = {
+        format: MANIFEST_FORMAT,
+        cluster: target.cluster,
+        revision: source.revision,
+        createdAt: source.createdAt.toISOString(),
+        etcdVersion: source.etcdVersion,
+        plaintextBytes: stages.integrity.bytes,
+        sha256: stages.integrity.sha256,
+        objectKey: key,
+        encryptedBytes: stages.encrypted.bytes,
+        keyring: target.keyring.kmsKeyArn ?? "raw:secure-etcd/backup-raw-key",
+    };
+    const manifestKey = await writeManifest(s3, target, manifest);
     const seconds = (Date.now() - started) / 1000;
-    log.info("backup.completed", {
+    target.log.info("backup.completed", {
         object: key,
         manifest: manifestKey,
         revision: source.revision,

@@ -8,10 +8,10 @@ import {
     BACKUP_CLIENT_PATHS,
     backupPrefix,
 } from "../../src/backup/agentConfig";
-import { describeError, runBackup } from "../backup/backup";
+import { BackupOptions, describeError, runBackup } from "../backup/backup";
 import { KeyringChoice } from "../backup/envelope";
 import { AgentLog, defaultLog, structuredLog } from "../backup/log";
-import { runRestoreVerify } from "../backup/restoreVerify";
+import { RestoreVerifyOptions, runRestoreVerify } from "../backup/restoreVerify";
 
 interface CommonOptions {
     cluster?: string;
@@ -108,7 +108,51 @@ function reportFailure(log: AgentLog, event: string, e: Error): number {
     return 1;
 }
 
-export function addBackupCommands(program: Command): void {
+/** What `backup` runs with: options first, then the rendered config, then the defaults. */
+function backupSettings(opts: BackupCliOptions, log: AgentLog): BackupOptions {
+    const config = opts.config ? readConfig(opts.config) : {};
+    const cluster = need(opts.cluster ?? config.cluster, "--cluster");
+    const partSizeMib = Number(opts.partSizeMib);
+    if (!Number.isInteger(partSizeMib) || partSizeMib < 5) {
+        throw new UsageError("--part-size-mib must be a whole number of at least 5 (S3's minimum part size)");
+    }
+    const keyring = keyringOf(opts, config.kmsKeyArn);
+    return {
+        cluster,
+        endpoints: need(opts.endpoints?.split(",") ?? config.endpoints, "--endpoints"),
+        cacert: opts.cacert ?? config.cacert ?? BACKUP_CLIENT_PATHS.cacert,
+        cert: opts.cert ?? config.cert ?? BACKUP_CLIENT_PATHS.cert,
+        key: opts.key ?? config.key ?? BACKUP_CLIENT_PATHS.key,
+        bucket: need(opts.bucket ?? config.bucket, "--bucket"),
+        prefix: opts.prefix ?? config.prefix ?? backupPrefix(cluster),
+        region: need(opts.region ?? config.region ?? process.env.AWS_REGION, "--region"),
+        endpoint: opts.s3Endpoint,
+        keyring,
+        sseKmsKeyArn: opts.sseKmsKeyArn ?? opts.kmsKeyArn ?? config.kmsKeyArn,
+        onlyIfLeader: opts.onlyIfLeader ?? config.onlyIfLeader ?? false,
+        partSize: partSizeMib * 1024 * 1024,
+        log,
+    };
+}
+
+/** What `restore-verify` runs with, from its options alone. */
+function restoreVerifySettings(opts: RestoreCliOptions, log: AgentLog): RestoreVerifyOptions {
+    const cluster = need(opts.cluster, "--cluster");
+    return {
+        cluster,
+        bucket: need(opts.bucket, "--bucket"),
+        prefix: opts.prefix ?? backupPrefix(cluster),
+        region: need(opts.region ?? process.env.AWS_REGION, "--region"),
+        endpoint: opts.s3Endpoint,
+        objectKey: opts.object,
+        keyring: keyringOf(opts),
+        restore: opts.restore === true,
+        keepDir: opts.keepDir,
+        log,
+    };
+}
+
+function addBackupCommand(program: Command): void {
     commonOptions(
         program
             .command("backup")
@@ -128,35 +172,15 @@ export function addBackupCommands(program: Command): void {
         const log = logOf(opts);
         let code = 0;
         try {
-            const config = opts.config ? readConfig(opts.config) : {};
-            const cluster = need(opts.cluster ?? config.cluster, "--cluster");
-            const partSizeMib = Number(opts.partSizeMib);
-            if (!Number.isInteger(partSizeMib) || partSizeMib < 5) {
-                throw new UsageError("--part-size-mib must be a whole number of at least 5 (S3's minimum part size)");
-            }
-            const keyring = keyringOf(opts, config.kmsKeyArn);
-            await runBackup({
-                cluster,
-                endpoints: need(opts.endpoints?.split(",") ?? config.endpoints, "--endpoints"),
-                cacert: opts.cacert ?? config.cacert ?? BACKUP_CLIENT_PATHS.cacert,
-                cert: opts.cert ?? config.cert ?? BACKUP_CLIENT_PATHS.cert,
-                key: opts.key ?? config.key ?? BACKUP_CLIENT_PATHS.key,
-                bucket: need(opts.bucket ?? config.bucket, "--bucket"),
-                prefix: opts.prefix ?? config.prefix ?? backupPrefix(cluster),
-                region: need(opts.region ?? config.region ?? process.env.AWS_REGION, "--region"),
-                endpoint: opts.s3Endpoint,
-                keyring,
-                sseKmsKeyArn: opts.sseKmsKeyArn ?? opts.kmsKeyArn ?? config.kmsKeyArn,
-                onlyIfLeader: opts.onlyIfLeader ?? config.onlyIfLeader ?? false,
-                partSize: partSizeMib * 1024 * 1024,
-                log,
-            });
+            await runBackup(backupSettings(opts, log));
         } catch (e) {
             code = reportFailure(log, "backup.failed", e as Error);
         }
         process.exit(code);
     });
+}
 
+function addRestoreVerifyCommand(program: Command): void {
     commonOptions(
         program
             .command("restore-verify")
@@ -174,19 +198,7 @@ export function addBackupCommands(program: Command): void {
         const log = logOf(opts);
         let code = 0;
         try {
-            const cluster = need(opts.cluster, "--cluster");
-            const report = await runRestoreVerify({
-                cluster,
-                bucket: need(opts.bucket, "--bucket"),
-                prefix: opts.prefix ?? backupPrefix(cluster),
-                region: need(opts.region ?? process.env.AWS_REGION, "--region"),
-                endpoint: opts.s3Endpoint,
-                objectKey: opts.object,
-                keyring: keyringOf(opts),
-                restore: opts.restore === true,
-                keepDir: opts.keepDir,
-                log,
-            });
+            const report = await runRestoreVerify(restoreVerifySettings(opts, log));
             log.info("restore-verify.ok", {
                 object: report.objectKey,
                 revision: report.manifest.revision,
@@ -199,4 +211,10 @@ export function addBackupCommands(program: Command): void {
         }
         process.exit(code);
     });
+}
+
+/** `secure-etcd backup` and `secure-etcd restore-verify`. */
+export function addBackupCommands(program: Command): void {
+    addBackupCommand(program);
+    addRestoreVerifyCommand(program);
 }

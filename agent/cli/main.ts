@@ -7,8 +7,17 @@ import * as path from "path";
 import { addBackupCommands } from "./backupCommands";
 import { addVerifyCommand } from "./verifyCommand";
 
-/** The package's version, from the package.json above this file (dist/agent/cli or build/agent/cli). */
+/** Set by scripts/build-agent.mjs in the one-file artifact, which has no package.json beside it. */
+declare const SECURE_ETCD_BUNDLED_VERSION: string | undefined;
+
+/**
+ * The package's version: built into the artifact, else from the package.json above this file
+ * (dist/agent/cli or build/agent/cli).
+ */
 function packageVersion(): string {
+    if (typeof SECURE_ETCD_BUNDLED_VERSION === "string") {
+        return SECURE_ETCD_BUNDLED_VERSION;
+    }
     for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
         try {
             const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as {

@@ -74,6 +74,23 @@ export interface BackupArgs {
      */
     backupAgentPath?: pulumi.Input<string>;
     /**
+     * Where members download the `secure-etcd` command as one file (`npm run build:agent` builds
+     * `secure-etcd.cjs`; it needs Node.js 20 or later on the member): `s3://<bucket>/<key>`, read
+     * with the instance role (`memberInstancePolicies` then allows `s3:GetObject` on that object
+     * alone), or an `https://` URL that needs no credential (the URL is in the user-data, which is
+     * not secret). At boot the member downloads it, checks it against `backupAgentSha256` and only
+     * then installs it at `backupAgentPath`; on a mismatch it installs nothing and the boot fails.
+     * Only with `backupAgentSha256`.
+     * @default none (install the agent at `backupAgentPath` in the node image yourself)
+     */
+    backupAgentUrl?: pulumi.Input<string>;
+    /**
+     * The SHA-256 of the artifact at `backupAgentUrl`, 64 hex digits: the first field of the
+     * `secure-etcd.cjs.sha256` file `npm run build:agent` writes beside it. Only with `backupAgentUrl`.
+     * @default none
+     */
+    backupAgentSha256?: pulumi.Input<string>;
+    /**
      * Names of existing IAM roles that get the writer policy (`backupWriterPolicy`) as an inline
      * policy, typically the members' instance roles. Plain: one policy resource per role.
      * @default none (attach `backupWriterPolicy` or `memberInstancePolicies` yourself)

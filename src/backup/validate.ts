@@ -4,6 +4,7 @@ import { roleNameListProblems } from "../access/validate";
 import { Problem, quote } from "../core/problems";
 import { argRule, ArgRule } from "../core/rules";
 import { kmsKeyArnProblems } from "../secrets/validate";
+import { backupAgentPairProblems, backupAgentSha256Problems, backupAgentUrlProblems } from "./agentArtifact";
 import { BACKUP_DEFAULTS, BackupObjectLockMode } from "./args";
 import { bucketNameProblem } from "./bucketNaming";
 
@@ -17,6 +18,8 @@ export const BACKUP_ARGS = [
     "backupObjectLockDays",
     "backupIntervalMinutes",
     "backupAgentPath",
+    "backupAgentUrl",
+    "backupAgentSha256",
     "backupWriterRoleNames",
     "backupReaderRoleNames",
 ] as const;
@@ -147,6 +150,8 @@ interface BackupView {
     backupObjectLockDays: unknown;
     backupIntervalMinutes: unknown;
     backupAgentPath: unknown;
+    backupAgentUrl?: unknown;
+    backupAgentSha256?: unknown;
     backupWriterRoleNames: unknown;
     backupReaderRoleNames: unknown;
 }
@@ -183,6 +188,16 @@ export const BACKUP_RULES: ArgRule<BackupView>[] = [
     setting("backupObjectLockDays", (d) => backupDaysProblems("backupObjectLockDays", d), true),
     setting("backupIntervalMinutes", backupIntervalProblems),
     setting("backupAgentPath", backupAgentPathProblems),
+    argRule(
+        ["backups", "backupAgentUrl", "backupAgentSha256"],
+        (a, given) =>
+            a.backups === true
+                ? { url: given.has("backupAgentUrl"), sha256: given.has("backupAgentSha256") }
+                : undefined,
+        (given) => (given === undefined ? [] : backupAgentPairProblems(given)),
+    ),
+    setting("backupAgentUrl", backupAgentUrlProblems, true),
+    setting("backupAgentSha256", backupAgentSha256Problems, true),
     setting("backupWriterRoleNames", (l) => roleNameListProblems("backupWriterRoleNames", l)),
     setting("backupReaderRoleNames", (l) => roleNameListProblems("backupReaderRoleNames", l)),
 ];

@@ -1,6 +1,7 @@
 // Wires the backup bucket and its key (or the ones given), and the outputs that describe them.
 import * as pulumi from "@pulumi/pulumi";
 import { AwsAccount } from "../core/account";
+import { agentArtifactReadPolicy, NodeAgentArtifact } from "./agentArtifact";
 import { backupPrefix } from "./agentConfig";
 import { BackupObjectLockMode } from "./args";
 import { BackupBucket } from "./backupBucket";
@@ -85,5 +86,37 @@ export function wireBackupBucket(
             backupWriterPolicy: bucket?.writerPolicy ?? none,
             backupRestorePolicy: bucket?.restorePolicy ?? none,
         },
+    };
+}
+
+export interface NodeAgentInputs {
+    backups: boolean;
+    backupAgentPath: pulumi.Input<string>;
+    backupAgentUrl?: pulumi.Input<string>;
+    backupAgentSha256?: pulumi.Input<string>;
+}
+
+export interface NodeAgentWiring {
+    /** What each member's boot script installs; undefined when no artifact was given. */
+    artifact: pulumi.Output<NodeAgentArtifact | undefined>;
+    /** The IAM policy (JSON) that lets the instance role download it: an s3:// URL only. */
+    readPolicy: pulumi.Output<string | undefined>;
+}
+
+/** The node agent's artifact, when given (backups on: the rules refuse it otherwise). */
+export function wireNodeAgent(args: NodeAgentInputs, account: AwsAccount): NodeAgentWiring {
+    if (!args.backups || args.backupAgentUrl === undefined || args.backupAgentSha256 === undefined) {
+        const none = pulumi.output(undefined);
+        return { artifact: none, readPolicy: none };
+    }
+    const artifact = pulumi
+        .all([args.backupAgentUrl, args.backupAgentSha256, args.backupAgentPath])
+        .apply(([url, sha256, path]): NodeAgentArtifact => ({ url, sha256: sha256.toLowerCase(), path }));
+    return {
+        artifact,
+        readPolicy: pulumi.all([artifact, account.partition]).apply(([a, partition]) => {
+            const policy = agentArtifactReadPolicy({ url: a.url, partition });
+            return policy && JSON.stringify(policy);
+        }),
     };
 }

@@ -18,6 +18,8 @@ type WithoutDefault =
     | "backupBucketName"
     | "backupKmsKeyArn"
     | "backupObjectLockMode"
+    | "backupAgentUrl"
+    | "backupAgentSha256"
     | "alarmTopicArn"
     | "apiServerPrefix";
 

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApiServerFragment } from "../apiserver/apiServerFragment";
 import { wireApiServer } from "../apiserver/wire";
-import { wireBackupBucket } from "../backup/wire";
+import { wireBackupBucket, wireNodeAgent } from "../backup/wire";
 import { awsAccount } from "../core/account";
 import { argumentsError } from "../core/problems";
 import { gatedOptions } from "../core/rules";
@@ -55,7 +55,8 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
     /** The etcd release the manifests are rendered for. */
     public readonly etcdVersion!: pulumi.Output<string>;
     /**
-     * Per member, cloud-init user-data that creates the etcd user and fetches the member's keys
+     * Per member, cloud-init user-data that creates the etcd user, installs the node agent from
+     * `backupAgentUrl` when its SHA-256 matches `backupAgentSha256`, and fetches the member's keys
      * and certificates from Secrets Manager at boot with the instance role. Holds no secret.
      */
     public readonly memberUserData!: pulumi.Output<Record<string, string>>;
@@ -100,7 +101,8 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
     public readonly apiServerSecretsPolicy!: pulumi.Output<string>;
     /**
      * Per member, everything its instance role needs in one IAM policy (JSON): its
-     * `memberSecretsPolicies` entry, plus `backupWriterPolicy` when backups are on.
+     * `memberSecretsPolicies` entry, plus `backupWriterPolicy` when backups are on, plus
+     * `s3:GetObject` on the node agent's artifact when `backupAgentUrl` is an s3:// URL.
      */
     public readonly memberInstancePolicies!: pulumi.Output<Record<string, string>>;
     /** Backups only: the bucket that holds them (created, or `backupBucketName`). */
@@ -164,6 +166,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         const pki = wirePki(this, name, resolved);
         const network = wireNetwork(this, name, resolved);
         const backup = wireBackupBucket(this, name, resolved, account);
+        const nodeAgent = wireNodeAgent(resolved, account);
         const backupClient = pki.pki.clients["etcd-backup"];
         const rbac = wireRbac(this, name, resolved, backupClient);
         const members = wireMembers(this, name, resolved, {
@@ -187,6 +190,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             keyMaterial: encryption.encryption.keyMaterial,
             afterKeyRingCheck: encryption.encryption.afterKeyRingCheck,
             backupWriterPolicy: backup.outputs.backupWriterPolicy,
+            agentArtifactPolicy: nodeAgent.readPolicy,
             account,
         });
         // The key ring is recorded once its keys and configuration are stored: never ahead of AWS.
@@ -199,7 +203,13 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         const memberSecretArns = Object.fromEntries(
             resolved.members.map((m) => [m.name, secrets.store.arns[`member-${m.name}`]]),
         );
-        const userData = wireUserData(members.artifacts, memberSecretArns, members.podSettings, account);
+        const userData = wireUserData(
+            members.artifacts,
+            memberSecretArns,
+            members.podSettings,
+            account,
+            nodeAgent.artifact,
+        );
 
         const outputs: ClusterOutputs = {
             ...pki.outputs,

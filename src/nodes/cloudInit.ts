@@ -2,6 +2,7 @@
 // the node's bundle from AWS Secrets Manager with the instance role at boot, and writes every
 // file with its mode and owner. The user-data holds no secret: only paths, modes, owners, the
 // secret's ARN and the public static-pod manifest.
+import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { renderPythonAsset } from "../core/assets";
 import { NodeFile } from "../manifests/nodeFiles";
 import { toYaml } from "../manifests/staticPod";
@@ -31,6 +32,8 @@ export interface UserDataInput {
     region: string;
     /** The service user to create, if any (the etcd user on members). */
     user?: { name: string; uid: number; gid: number };
+    /** The node agent to download, check and install before anything else, if any. */
+    agent?: NodeAgentArtifact;
 }
 
 /** The secret's content for a node: the files its user-data fetches. */
@@ -67,6 +70,7 @@ export function renderUserData(input: UserDataInput): string {
         secretArn: input.secretArn,
         region: input.region,
         user: input.user ?? null,
+        agent: input.agent ?? null,
         files: input.files.map((f): PlannedFile => ({
             path: f.path,
             mode: f.mode,

@@ -2,6 +2,7 @@
 // host firewall, the RBAC bootstrap on the first member, the backup agent's files), and the
 // cloud-init user-data that fetches that bundle at boot.
 import * as pulumi from "@pulumi/pulumi";
+import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { BackupBucket } from "../backup/backupBucket";
 import { backupNodeFiles, mergeNodeFiles } from "../backup/backupNodeFiles";
 import { AwsAccount } from "../core/account";
@@ -128,17 +129,21 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
         }));
 }
 
-/** Per member, cloud-init user-data that fetches its bundle from Secrets Manager at boot. */
+/**
+ * Per member, cloud-init user-data that installs the node agent's artifact (when given) and fetches
+ * its bundle from Secrets Manager at boot.
+ */
 export function wireUserData(
     artifacts: MemberArtifacts,
     secretArns: Record<string, pulumi.Output<string>>,
     podSettings: pulumi.Output<PodSettings>,
     account: AwsAccount,
+    agent: pulumi.Output<NodeAgentArtifact | undefined>,
 ): { memberUserData: pulumi.Output<Record<string, string>> } {
     return {
         memberUserData: pulumi
-            .all([artifacts.layouts, pulumi.all(secretArns), account.region, podSettings])
-            .apply(([layouts, arns, region, s]) =>
+            .all([artifacts.layouts, pulumi.all(secretArns), account.region, podSettings, agent])
+            .apply(([layouts, arns, region, s, agentArtifact]) =>
                 Object.fromEntries(
                     Object.entries(arns).map(([member, secretArn]) => [
                         member,
@@ -148,6 +153,7 @@ export function wireUserData(
                             secretArn,
                             region,
                             user: { name: "etcd", uid: s.uid, gid: s.gid },
+                            agent: agentArtifact,
                         }),
                     ]),
                 ),

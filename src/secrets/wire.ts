@@ -32,6 +32,8 @@ export interface SecretsDependencies {
     /** The key-ring guard's check: the encryption configuration and keys wait for it. */
     afterKeyRingCheck: pulumi.Output<pulumi.Resource[]>;
     backupWriterPolicy: pulumi.Output<string | undefined>;
+    /** Download of the node agent's artifact from S3, when given as an s3:// URL. */
+    agentArtifactPolicy: pulumi.Output<string | undefined>;
     account: AwsAccount;
 }
 
@@ -161,12 +163,12 @@ export function wireSecrets(
                 store.arns["encryption-config"],
             ]),
             memberInstancePolicies: pulumi
-                .all([memberSecretsPolicies, deps.backupWriterPolicy])
-                .apply(([perMember, writer]) =>
+                .all([memberSecretsPolicies, deps.backupWriterPolicy, deps.agentArtifactPolicy])
+                .apply(([perMember, ...extra]) =>
                     Object.fromEntries(
                         Object.entries(perMember).map(([member, secretsPolicy]) => [
                             member,
-                            writer === undefined ? secretsPolicy : combined(secretsPolicy, writer),
+                            combined(secretsPolicy, extra),
                         ]),
                     ),
                 ),
@@ -174,9 +176,14 @@ export function wireSecrets(
     };
 }
 
-/** One member's secrets policy and the backup writer policy in one document. */
-function combined(secretsPolicy: string, writer: string): string {
-    return JSON.stringify(
-        combinePolicies(JSON.parse(secretsPolicy) as PolicyDocument, JSON.parse(writer) as PolicyDocument),
-    );
+/**
+ * One member's secrets policy and the others it needs (the backup writer policy, the agent
+ * artifact's download) in one document; the secrets policy as it is when there are none.
+ */
+function combined(secretsPolicy: string, others: (string | undefined)[]): string {
+    const present = others.filter((p): p is string => p !== undefined);
+    if (present.length === 0) {
+        return secretsPolicy;
+    }
+    return JSON.stringify(combinePolicies(...[secretsPolicy, ...present].map((p) => JSON.parse(p) as PolicyDocument)));
 }

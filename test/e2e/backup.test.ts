@@ -1,5 +1,5 @@
-// Backups on the conformance cluster, RBAC on: the agent (`secure-etcd backup`, the real CLI) with
-// the backup client's certificate, a real S3-protocol server on loopback, and a raw keyring; then
+// Backups on the conformance cluster, RBAC on: the agent (`secure-etcd backup`, the one-file artifact
+// members install, run alone from an empty directory) with the backup client's certificate, a real S3-protocol server on loopback, and a raw keyring; then
 // `secure-etcd restore-verify` into a fresh etcd, and every way a bad backup must be refused.
 import { strict as assert } from "assert";
 import { execFile } from "child_process";
@@ -13,10 +13,12 @@ import { BackupManifest } from "../../agent/backup/objects";
 import { LocalEtcdCluster } from "../../testing/etcdCluster";
 import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
+import { isolatedAgent } from "../harness/agentBundle";
 import { LocalS3, startS3Server } from "../harness/s3Server";
 import { startNetnsCluster } from "./localCluster";
 
-const CLI = path.resolve(__dirname, "../../agent/cli/main.js");
+/** The artifact, copied alone into the test's directory (before). */
+let agent: string;
 const BUCKET = "etcd-backups-e2e";
 const CLUSTER = "e2e";
 const KEY_COUNT = 10_000;
@@ -30,12 +32,8 @@ interface Ran {
 
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
     return new Promise((resolve) => {
-        execFile(
-            process.execPath,
-            [CLI, ...args],
-            { encoding: "utf8", env, timeout: 120_000 },
-            (error, stdout, stderr) =>
-                resolve({ code: typeof error?.code === "number" ? error.code : error ? -1 : 0, stdout, stderr }),
+        execFile(agent, args, { encoding: "utf8", env, timeout: 120_000 }, (error, stdout, stderr) =>
+            resolve({ code: typeof error?.code === "number" ? error.code : error ? -1 : 0, stdout, stderr }),
         );
     });
 }
@@ -144,6 +142,7 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
     before(async () => {
         cluster = await startNetnsCluster();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-backup-e2e-"));
+        agent = isolatedAgent(dir);
         const creds = cluster.rendered.clientCredentials["etcd-backup"];
         files.ca = path.join(dir, "ca.crt");
         files.cert = path.join(dir, "backup-client.crt");

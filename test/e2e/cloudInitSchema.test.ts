@@ -31,18 +31,29 @@ function schemaCheck(userData: string): { status: number | null; output: string 
 describe("cloud-init user-data against cloud-init's schema", function () {
     this.timeout(120_000);
 
-    it("every member's user-data is valid cloud-config", async () => {
-        const { result } = await runProgram(
-            () => new SecureEtcdCluster("prod", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID }),
-        );
-        const userData = await valueOf(result.memberUserData);
-        assert.deepEqual(Object.keys(userData), ["etcd-0", "etcd-1", "etcd-2"]);
-        for (const [member, text] of Object.entries(userData)) {
-            const check = schemaCheck(text);
-            assert.equal(check.status, 0, `${member}: ${check.output}`);
-            assert.match(check.output, /Valid (schema|cloud-config)/);
-        }
-    });
+    for (const [title, extra] of [
+        ["", {}],
+        [
+            ", with the node agent's artifact to install",
+            {
+                backupAgentUrl: "s3://acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs",
+                backupAgentSha256: "6d09f9792369c76b2fbcd01f97407f45b5639c9053082a5ab55a07b2b4e1be8e",
+            },
+        ],
+    ] as const) {
+        it(`every member's user-data is valid cloud-config${title}`, async () => {
+            const { result } = await runProgram(
+                () => new SecureEtcdCluster("prod", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID, ...extra }),
+            );
+            const userData = await valueOf(result.memberUserData);
+            assert.deepEqual(Object.keys(userData), ["etcd-0", "etcd-1", "etcd-2"]);
+            for (const [member, text] of Object.entries(userData)) {
+                const check = schemaCheck(text);
+                assert.equal(check.status, 0, `${member}: ${check.output}`);
+                assert.match(check.output, /Valid (schema|cloud-config)/);
+            }
+        });
+    }
 
     it("the same check refuses a broken document (the checker is really checking)", () => {
         const check = schemaCheck("#cloud-config\nwrite_files:\n  - path: 3\n    permissions: 777\nruncmd: 5\n");

@@ -1,4 +1,4 @@
-// `secure-etcd verify` (the real CLI) against the conformance suite's real cluster: before auth is
+// `secure-etcd verify` (the one-file artifact members install, run alone) against the conformance suite's real cluster: before auth is
 // enabled it must fail on exactly that; after the RBAC bootstrap every check passes; a CA that did
 // not issue the members' certificates, a --warn-days beyond their validity and a member left out
 // each fail. Then the monitoring rules meet the same etcd: every etcd metric they read is exported,
@@ -17,9 +17,8 @@ import { prometheusRulesYaml, renderPrometheusRules, ruleMetricNames } from "../
 import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
 import { CheckResult, CheckStatus, VerifyReport } from "../../agent/verify/verify";
+import { isolatedAgent } from "../harness/agentBundle";
 import { startNetnsCluster } from "./localCluster";
-
-const CLI = path.resolve(__dirname, "../../agent/cli/main.js");
 
 interface Ran {
     code: number;
@@ -53,11 +52,11 @@ describe("verify: secure-etcd verify on a real three-member cluster", function (
     let cluster: LocalEtcdCluster;
     let dir: string;
     let endpoints: string[];
+    let agent: string;
     const file = (name: string) => path.join(dir, name);
 
     const verify = (extra: string[], creds = "healthcheck", endpointList = endpoints) =>
-        run(process.execPath, [
-            CLI,
+        run(agent, [
             "verify",
             `--endpoints=${endpointList.join(",")}`,
             `--cacert=${file("ca.crt")}`,
@@ -96,6 +95,7 @@ describe("verify: secure-etcd verify on a real three-member cluster", function (
     before(async () => {
         cluster = await startNetnsCluster();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-verify-e2e-"));
+        agent = isolatedAgent(dir);
         endpoints = cluster.members.map((m) => `https://${m.ip}:2379`);
         const creds = cluster.rendered.clientCredentials;
         fs.writeFileSync(file("ca.crt"), creds["etcd-backup"].caCertPem);
@@ -197,8 +197,7 @@ describe("verify: secure-etcd verify on a real three-member cluster", function (
     });
 
     it("a CA that did not issue the members' certificates: each chain fails, the refusals still hold", async () => {
-        const ran = await run(process.execPath, [
-            CLI,
+        const ran = await run(agent, [
             "verify",
             `--endpoints=${endpoints.join(",")}`,
             `--cacert=${file("other-ca.crt")}`,

@@ -1,8 +1,10 @@
-"""Unit tests of src/nodes/assets/node_bootstrap.py, the cloud-init boot script: fetching and
-decoding the bundle (with a stand-in aws CLI), writing files atomically with their mode and owner
-and directories, applying files, creating the service user, and the plan's order, all under a
-temporary root."""
+"""Unit tests of src/nodes/assets/node_bootstrap.py, the cloud-init boot script: installing the
+node agent only when its SHA-256 matches (s3:// through a stand-in aws CLI, https:// through a
+stand-in urlopen), fetching and decoding the bundle, writing files atomically with their mode and
+owner and directories, applying files, creating the service user, and the plan's order, all under
+a temporary root."""
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.error
 from unittest import mock
 
 from asset_loader import load_asset
@@ -74,7 +77,9 @@ class NodeTest(unittest.TestCase):
             return f.read().splitlines()
 
 
-class FetchBundleTest(NodeTest):
+class RetryingTest(NodeTest):
+    """A plan with the secret's ARN and region; the waits between attempts recorded, not slept."""
+
     def setUp(self):
         super().setUp()
         plan = mock.patch.object(node, "PLAN", {"secretArn": SECRET_ARN, "region": "eu-west-1"})
@@ -85,6 +90,8 @@ class FetchBundleTest(NodeTest):
         sleep.start()
         self.addCleanup(sleep.stop)
 
+
+class FetchBundleTest(RetryingTest):
     def test_decodes_the_secret_string_into_files_by_path(self):
         files = {"/etc/a.key": "-----BEGIN KEY-----\nAB\n-----END KEY-----\n", "/etc/b": "héllo \"q\" \\ ✓"}
         self.stand_in_aws((0, json.dumps({"version": 1, "files": files}) + "\n"))
@@ -120,6 +127,100 @@ class FetchBundleTest(NodeTest):
             with self.assertRaises(SystemExit) as caught:
                 node.fetch_bundle()
         self.assertIn("the AWS CLI (aws) is not on PATH; install AWS CLI v2", str(caught.exception))
+
+
+AGENT = b"#!/usr/bin/env node\nconsole.log('secure-etcd');\n"
+AGENT_SHA256 = hashlib.sha256(AGENT).hexdigest()
+AGENT_URL = "s3://acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs"
+AGENT_PATH = "/usr/local/bin/secure-etcd"
+
+
+class InstallAgentTest(RetryingTest):
+    def install(self, sha256=AGENT_SHA256, url=AGENT_URL):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            node.install_agent({"url": url, "sha256": sha256, "path": AGENT_PATH})
+        return out.getvalue()
+
+    def bin_dir(self):
+        return sorted(os.listdir(self.host("/usr/local/bin")))
+
+    def test_installs_an_artifact_whose_checksum_matches_whole_and_executable(self):
+        self.stand_in_aws((0, AGENT.decode()))
+        out = self.install()
+        with open(self.host(AGENT_PATH), "rb") as f:
+            self.assertEqual(f.read(), AGENT)
+        self.assertEqual(self.mode(AGENT_PATH), "0755")
+        self.assertEqual(self.bin_dir(), ["secure-etcd"])
+        self.assertEqual(self.aws_calls(), ["s3 cp %s - --region eu-west-1 --only-show-errors" % AGENT_URL])
+        self.assertIn("installed the node agent at %s (sha256 %s)" % (AGENT_PATH, AGENT_SHA256), out)
+        self.assertEqual(self.sleeps, [])
+
+    def test_compares_the_checksum_in_either_case(self):
+        self.stand_in_aws((0, AGENT.decode()))
+        self.install(sha256=AGENT_SHA256.upper())
+        self.assertEqual(self.mode(AGENT_PATH), "0755")
+
+    def test_a_mismatch_installs_nothing_keeps_the_agent_already_there_and_stops(self):
+        os.makedirs(self.host("/usr/local/bin"))
+        with open(self.host(AGENT_PATH), "w") as f:
+            f.write("the agent installed before\n")
+        self.stand_in_aws((0, "#!/usr/bin/env node\nconsole.log('tampered');\n"))
+        wrong = hashlib.sha256(b"#!/usr/bin/env node\nconsole.log('tampered');\n").hexdigest()
+        with self.assertRaises(SystemExit) as caught:
+            self.install()
+        self.assertEqual(
+            str(caught.exception),
+            "secure-etcd: the node agent at %s has SHA-256 %s, not the expected %s; refusing to install it "
+            "(nothing installed at %s)" % (AGENT_URL, wrong, AGENT_SHA256, AGENT_PATH))
+        self.assertEqual(self.read(AGENT_PATH), "the agent installed before\n")
+        self.assertEqual(self.bin_dir(), ["secure-etcd"])
+        self.assertEqual(self.sleeps, [], "a mismatch is not retried: the same bytes would come again")
+
+    def test_a_mismatch_on_a_new_node_leaves_no_file_at_all(self):
+        self.stand_in_aws((0, "something else"))
+        with self.assertRaises(SystemExit):
+            self.install()
+        self.assertEqual(self.bin_dir(), [])
+
+    def test_retries_a_failed_download_then_installs(self):
+        self.stand_in_aws((1, "Unable to locate credentials"), (0, AGENT.decode()))
+        self.install()
+        self.assertEqual(self.sleeps, [1])
+        with open(self.host(AGENT_PATH), "rb") as f:
+            self.assertEqual(f.read(), AGENT, "the failed attempt's bytes are gone")
+
+    def test_gives_up_after_twelve_failed_downloads_installing_nothing(self):
+        self.stand_in_aws(*[(1, "AccessDenied %d" % i) for i in range(12)])
+        with self.assertRaises(SystemExit) as caught:
+            self.install()
+        self.assertEqual(str(caught.exception), "secure-etcd: cannot read %s: AccessDenied 11" % AGENT_URL)
+        self.assertEqual(self.bin_dir(), [])
+        self.assertEqual(len(self.sleeps), 12)
+
+    def test_downloads_an_https_url_itself_retrying_while_the_network_comes_up(self):
+        url = "https://artifacts.example.com/secure-etcd/secure-etcd-0.1.0.cjs"
+        calls = []
+
+        def urlopen(requested, timeout):
+            calls.append((requested, timeout))
+            if len(calls) == 1:
+                raise urllib.error.URLError("Temporary failure in name resolution")
+            return contextlib.closing(io.BytesIO(AGENT))
+
+        with mock.patch.object(node.urllib.request, "urlopen", urlopen):
+            self.install(url=url)
+        self.assertEqual(calls, [(url, 60), (url, 60)])
+        self.assertEqual(self.sleeps, [1])
+        self.assertEqual(self.mode(AGENT_PATH), "0755")
+
+    def test_an_https_mismatch_installs_nothing(self):
+        with mock.patch.object(node.urllib.request, "urlopen",
+                               lambda url, timeout: contextlib.closing(io.BytesIO(b"not the agent"))):
+            with self.assertRaises(SystemExit) as caught:
+                self.install(url="https://artifacts.example.com/secure-etcd.cjs")
+        self.assertIn("refusing to install it", str(caught.exception))
+        self.assertEqual(self.bin_dir(), [])
 
 
 class WriteTest(NodeTest):
@@ -257,6 +358,33 @@ class MainTest(NodeTest):
         with self.assertRaises(SystemExit) as caught:
             self.run_main(plan, {})
         self.assertEqual(str(caught.exception), "secure-etcd: /etc/a.key is missing from the bundle")
+        self.assertFalse(os.path.exists(self.host("/etc/kubernetes/manifests/etcd.yaml")))
+
+    def test_installs_the_agent_first_and_a_refused_agent_stops_the_boot_before_any_secret_or_file(self):
+        agent = {"url": AGENT_URL, "sha256": AGENT_SHA256, "path": AGENT_PATH}
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "agent": agent, "files": [
+            entry("/etc/kubernetes/manifests/etcd.yaml", content="kind: Pod\n"),
+        ]}
+        order = []
+
+        def fetch():
+            order.append("bundle")
+            return {}
+
+        with mock.patch.object(node, "PLAN", plan), mock.patch.object(node, "fetch_bundle", fetch), \
+                mock.patch.object(node, "install_agent", lambda a: order.append(("agent", a))), \
+                contextlib.redirect_stdout(io.StringIO()):
+            node.main()
+        self.assertEqual(order, [("agent", agent), "bundle"])
+
+        def refused(_agent):
+            sys.exit("secure-etcd: the node agent at ... refusing to install it")
+
+        os.unlink(self.host("/etc/kubernetes/manifests/etcd.yaml"))
+        with mock.patch.object(node, "PLAN", plan), mock.patch.object(node, "install_agent", refused), \
+                mock.patch.object(node, "fetch_bundle", side_effect=AssertionError("fetched the bundle")):
+            with self.assertRaises(SystemExit):
+                node.main()
         self.assertFalse(os.path.exists(self.host("/etc/kubernetes/manifests/etcd.yaml")))
 
     def test_the_unrendered_program_refuses_to_run(self):

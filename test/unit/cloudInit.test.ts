@@ -16,6 +16,8 @@ import {
     USER_DATA_LIMIT,
 } from "../../src/nodes/cloudInit";
 import { configDirFile, hostFirewallNodeFiles } from "../../src/network/hostFirewallFiles";
+import { NodeAgentArtifact } from "../../src/backup/agentArtifact";
+import { agentBundle, AGENT_BUNDLE_SHA256 } from "../harness/agentBundle";
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:secure-etcd/prod-a1b2c3/members/etcd-0-AbCdEf";
 const isRoot = process.getuid?.() === 0;
@@ -37,14 +39,24 @@ function memberFiles(): NodeFile[] {
     return isRoot ? files : files.map((f) => ({ ...f, owner: self }));
 }
 
-function userDataFor(files: NodeFile[]): string {
+function userDataFor(files: NodeFile[], agent?: NodeAgentArtifact): string {
     return renderUserData({
         files,
         bundlePaths: defaultBundlePaths(files),
         secretArn: SECRET_ARN,
         region: "eu-west-1",
         user: { name: "etcd", uid: 2379, gid: 2379 },
+        agent,
     });
+}
+
+const AGENT_URL = "s3://acme-artifacts/secure-etcd/secure-etcd.cjs";
+
+/** The artifact npm run build:agent wrote (pretest builds it), as the component is told about it. */
+function builtAgent(): NodeAgentArtifact {
+    agentBundle();
+    const sha256 = fs.readFileSync(AGENT_BUNDLE_SHA256, "utf8").split(" ")[0];
+    return { url: AGENT_URL, sha256, path: "/usr/local/bin/secure-etcd" };
 }
 
 interface CloudConfig {
@@ -95,9 +107,16 @@ describe("cloud-init user-data", function () {
         ]);
     });
 
-    /** Writes the script and a stand-in `aws` that answers only the expected call. */
-    function prepare(files: NodeFile[], awsBehaviour: "serve" | "absent"): { script: string; env: NodeJS.ProcessEnv } {
-        const config = YAML.parse(userDataFor(files)) as CloudConfig;
+    /**
+     * Writes the script and a stand-in `aws` that answers only the expected calls (the bundle, and
+     * the agent's artifact with the bytes given), recording each in `calls`.
+     */
+    function prepare(
+        files: NodeFile[],
+        awsBehaviour: "serve" | "absent",
+        agent?: { artifact: NodeAgentArtifact; serves: string },
+    ): { script: string; env: NodeJS.ProcessEnv } {
+        const config = YAML.parse(userDataFor(files, agent?.artifact)) as CloudConfig;
         const script = path.join(dir, "bootstrap.py");
         fs.writeFileSync(script, config.write_files[0].content, { mode: 0o700 });
         const bin = path.join(dir, "bin");
@@ -105,10 +124,14 @@ describe("cloud-init user-data", function () {
         const bundleFile = path.join(dir, "bundle.json");
         fs.writeFileSync(bundleFile, JSON.stringify(secretBundle(files, defaultBundlePaths(files))));
         const expected = `secretsmanager get-secret-value --secret-id ${SECRET_ARN} --region eu-west-1 --query SecretString --output text`;
+        const download = agent
+            ? `[ "$*" = "s3 cp ${agent.artifact.url} - --region eu-west-1 --only-show-errors" ] && { cat '${agent.serves}'; exit 0; }\n`
+            : "";
         if (awsBehaviour === "serve") {
             fs.writeFileSync(
                 path.join(bin, "aws"),
-                `#!/bin/sh\n[ "$*" = "${expected}" ] || { echo "unexpected call: $*" >&2; exit 2; }\ncat '${bundleFile}'\n`,
+                `#!/bin/sh\necho "$*" >> '${path.join(dir, "calls")}'\n${download}` +
+                    `[ "$*" = "${expected}" ] || { echo "unexpected call: $*" >&2; exit 2; }\ncat '${bundleFile}'\n`,
                 { mode: 0o755 },
             );
         }
@@ -185,6 +208,57 @@ describe("cloud-init user-data", function () {
         assert.equal(result.status, 0, result.stderr);
         const manifest = files.find((f) => f.content === awkward)!;
         assert.equal(fs.readFileSync(path.join(dir, "root", manifest.path), "utf8"), awkward);
+    });
+
+    it("its script installs the built agent artifact when its SHA-256 matches, before the member's files; it runs", () => {
+        const artifact = builtAgent();
+        const { script, env } = prepare(memberFiles(), "serve", { artifact, serves: agentBundle() });
+        const userData = userDataFor(memberFiles(), artifact);
+        assert.ok(Buffer.byteLength(userData) < USER_DATA_LIMIT, `${Buffer.byteLength(userData)} bytes`);
+        const result = spawnSync("python3", [script], { env, encoding: "utf8", timeout: 20_000 });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(
+            result.stdout,
+            new RegExp(`installed the node agent at /usr/local/bin/secure-etcd \\(sha256 ${artifact.sha256}\\)`),
+        );
+        const installed = path.join(dir, "root/usr/local/bin/secure-etcd");
+        assert.equal((fs.statSync(installed).mode & 0o7777).toString(8), "755");
+        assert.ok(fs.readFileSync(installed).equals(fs.readFileSync(agentBundle())));
+        assert.deepEqual(fs.readdirSync(path.dirname(installed)), ["secure-etcd"], "no temporary file left");
+        const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+        assert.deepEqual(
+            calls.map((c) => c.split(" ").slice(0, 2).join(" ")),
+            ["s3 cp", "secretsmanager get-secret-value"],
+        );
+        // `<backupAgentPath> backup ...` works: the installed file runs through its #! line.
+        const version = spawnSync(installed, ["--version"], {
+            encoding: "utf8",
+            env: { PATH: path.dirname(process.execPath) },
+        });
+        assert.equal(version.status, 0, version.stderr);
+        assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    });
+
+    it("its script refuses an artifact whose SHA-256 differs: non-zero, one clear line, nothing installed, no secret fetched", () => {
+        const tampered = path.join(dir, "tampered.cjs");
+        fs.writeFileSync(
+            tampered,
+            Buffer.concat([fs.readFileSync(agentBundle()), Buffer.from("\n// one more line\n")]),
+        );
+        const { script, env } = prepare(memberFiles(), "serve", { artifact: builtAgent(), serves: tampered });
+        const result = spawnSync("python3", [script], { env, encoding: "utf8", timeout: 20_000 });
+        assert.equal(result.status, 1);
+        assert.match(
+            result.stderr,
+            /^secure-etcd: the node agent at s3:\/\/acme-artifacts\/secure-etcd\/secure-etcd.cjs has SHA-256 [0-9a-f]{64}, not the expected [0-9a-f]{64}; refusing to install it \(nothing installed at \/usr\/local\/bin\/secure-etcd\)\n$/,
+        );
+        assert.deepEqual(fs.readdirSync(path.join(dir, "root/usr/local/bin")), []);
+        assert.ok(!fs.existsSync(path.join(dir, "root/etc")), "no member file written");
+        assert.equal(
+            fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").length,
+            1,
+            "the bundle was never fetched",
+        );
     });
 
     it("its script stops with a clear message when the AWS CLI is missing, writing nothing", () => {

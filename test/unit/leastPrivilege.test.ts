@@ -17,6 +17,10 @@ import { ALLOW_EVERYTHING, Decision, decideAll, Identity, Request } from "../har
 import { REPO_ROOT } from "../harness/schema";
 
 const role = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}`;
+/** The node agent's artifact in a bucket of the user's (backupAgentUrl), and an object beside it. */
+const AGENT_URL = "s3://acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs";
+const AGENT_OBJECT = "arn:aws:s3:::acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs";
+const BESIDE_AGENT = "arn:aws:s3:::acme-artifacts/secure-etcd/other.cjs";
 const MEMBER_ROLES = ["etcd-0-role", "etcd-1-role", "etcd-2-role"];
 
 /** Every role named: the configuration the docs recommend. */
@@ -165,6 +169,8 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
             "decrypt with the secrets key directly": [
                 { action: "kms:Decrypt", resource: secretsKey.arn, resourcePolicy: secretsKey.policy },
             ],
+            "download the node agent": [{ action: "s3:GetObject", resource: AGENT_OBJECT }],
+            "read another object beside the node agent": [{ action: "s3:GetObject", resource: BESIDE_AGENT }],
             "publish an alarm": [
                 { action: "sns:Publish", resource: topicArn, resourcePolicy: topicPolicy },
                 { action: "kms:GenerateDataKey", resource: topicKey.arn, resourcePolicy: topicKey.policy },
@@ -250,6 +256,23 @@ describe("least privilege, evaluated by an IAM simulator", function () {
             // Administrators manage; they do not use.
             ["identity running pulumi up", "decrypt with the secrets key directly", "denied"],
         ]);
+    });
+
+    it("the node agent from S3: members download that one object and nothing beside it; no one else gains it", async () => {
+        const rendered = await render({
+            ...NAMED,
+            backupAgentUrl: AGENT_URL,
+            backupAgentSha256: "0".repeat(64),
+        });
+        await check(rendered, [
+            ["member etcd-0", "download the node agent", "Allowed"],
+            ["member etcd-0", "read another object beside the node agent", "denied"],
+            ["member etcd-0", "read a backup", "denied"],
+            ["kube-apiserver", "download the node agent", "denied"],
+            ["restore role", "download the node agent", "denied"],
+        ]);
+        // Without backupAgentUrl the members' policies grant no such read.
+        await check(await render(NAMED), [["member etcd-0", "download the node agent", "denied"]]);
     });
 
     it("no role named: use is left to IAM, so an outsider with * reads the members' secrets (the component warns)", async () => {

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""secure-etcd node bootstrap: fetch this node's bundle from AWS Secrets Manager and write
-every file with its mode and owner. Holds no secret. Idempotent: safe to run again."""
+"""secure-etcd node bootstrap: install the node agent (when the plan names its artifact) only if
+its SHA-256 matches, fetch this node's bundle from AWS Secrets Manager and write every file with
+its mode and owner. Holds no secret. Idempotent: safe to run again."""
+import hashlib
 import json
 import os
 import shutil
@@ -8,8 +10,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
-# This node's plan (secretArn, region, user, files), filled in by secure-etcd's renderer as JSON.
+# This node's plan (secretArn, region, user, agent, files), filled in by secure-etcd's renderer as JSON.
 PLAN = None  # secure-etcd: data
 # Only for tests: write under another root instead of /.
 ROOT = os.environ.get("SECURE_ETCD_ROOT", "/")
@@ -33,23 +36,91 @@ def ensure_user(user):
         )
 
 
-def fetch_bundle():
+def aws_cli():
     aws = shutil.which("aws")
     if aws is None:
         sys.exit("secure-etcd: the AWS CLI (aws) is not on PATH; install AWS CLI v2 in the image")
-    command = [aws, "secretsmanager", "get-secret-value", "--secret-id", PLAN["secretArn"],
-               "--region", PLAN["region"], "--query", "SecretString", "--output", "text"]
+    return aws
+
+
+def retrying(attempt, what):
+    """attempt() until it returns (True, value), waiting 1, 2, 4, ... 30 s after each failure while
+    the network and the instance role come up; after twelve, exit with the last error."""
     last = ""
-    for attempt in range(12):
+    for n in range(12):
+        ok, value = attempt()
+        if ok:
+            return value
+        last = value
+        time.sleep(min(2 ** n, 30))
+    sys.exit("secure-etcd: cannot read %s: %s" % (what, last))
+
+
+def fetch_bundle():
+    command = [aws_cli(), "secretsmanager", "get-secret-value", "--secret-id", PLAN["secretArn"],
+               "--region", PLAN["region"], "--query", "SecretString", "--output", "text"]
+
+    def attempt():
         result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode == 0:
-            bundle = json.loads(result.stdout)
-            if bundle.get("version") != 1:
-                sys.exit("secure-etcd: unknown bundle version %r" % bundle.get("version"))
-            return bundle["files"]
-        last = result.stderr.strip()
-        time.sleep(min(2 ** attempt, 30))
-    sys.exit("secure-etcd: cannot read %s: %s" % (PLAN["secretArn"], last))
+        return (True, result.stdout) if result.returncode == 0 else (False, result.stderr.strip())
+
+    bundle = json.loads(retrying(attempt, PLAN["secretArn"]))
+    if bundle.get("version") != 1:
+        sys.exit("secure-etcd: unknown bundle version %r" % bundle.get("version"))
+    return bundle["files"]
+
+
+def download(url, out):
+    """Writes what url holds to the binary file out: (True, None), or (False, why) to try again."""
+    out.seek(0)
+    out.truncate()
+    if url.startswith("s3://"):
+        # With the instance role; to stdout, so the file keeps the mode it was created with.
+        result = subprocess.run([aws_cli(), "s3", "cp", url, "-", "--region", PLAN["region"], "--only-show-errors"],
+                                stdout=out, stderr=subprocess.PIPE)
+        return result.returncode == 0, result.stderr.decode(errors="replace").strip()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+        return True, None
+    except Exception as e:  # URLError, HTTPError, IncompleteRead, timeouts: all worth another try
+        return False, str(e) or type(e).__name__
+
+
+def sha256_of(f):
+    f.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def install_agent(agent):
+    """Download the node agent into a root-only temporary file beside its path, check its SHA-256,
+    and only then make it executable and rename it into place. On a mismatch nothing is installed
+    (an agent already there stays) and the boot stops, as when the bundle cannot be read."""
+    path = on_host(agent["path"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".secure-etcd-agent-")
+    try:
+        with os.fdopen(fd, "w+b") as out:
+            retrying(lambda: download(agent["url"], out), agent["url"])
+            out.flush()
+            os.fsync(out.fileno())
+            actual = sha256_of(out)
+        if actual != agent["sha256"].lower():
+            sys.exit("secure-etcd: the node agent at %s has SHA-256 %s, not the expected %s; refusing to "
+                     "install it (nothing installed at %s)" % (agent["url"], actual, agent["sha256"].lower(),
+                                                              agent["path"]))
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    print("secure-etcd: installed the node agent at %s (sha256 %s)" % (agent["path"], actual))
+    if shutil.which("node") is None:
+        print("secure-etcd: warning: no node on PATH; the agent at %s needs Node.js 20 or later" % agent["path"],
+              file=sys.stderr)
 
 
 def owner_of(entry):
@@ -101,6 +172,9 @@ def main():
     if PLAN is None:
         sys.exit("secure-etcd: no plan: this is the unrendered asset; run the user-data secure-etcd renders")
     ensure_user(PLAN["user"])
+    # Before the bundle: a node whose agent does not check out never fetches its secrets.
+    if PLAN.get("agent"):
+        install_agent(PLAN["agent"])
     bundle = fetch_bundle()
     # In the plan's order: directories before their files, the static-pod manifest last.
     for entry in PLAN["files"]:
