@@ -13,6 +13,7 @@ import { clusterHasSecurityGroup } from "./rules/clusterHasSecurityGroup";
 import { encryptionNotPlaintextFirst } from "./rules/encryptionNotPlaintextFirst";
 import { encryptionRecommendedProvider } from "./rules/encryptionRecommendedProvider";
 import { etcdKmsKeyRotation } from "./rules/etcdKmsKeyRotation";
+import { etcdMemberImdsV2 } from "./rules/etcdMemberImdsV2";
 import { etcdPeerPortMembersOnly } from "./rules/etcdPeerPortMembersOnly";
 import { etcdPortsNotOpenToWorld } from "./rules/etcdPortsNotOpenToWorld";
 import { etcdSecretsCustomerManagedKey } from "./rules/etcdSecretsCustomerManagedKey";
@@ -31,6 +32,8 @@ export const RULES: readonly EtcdPolicy[] = [
     backupBucketPublicAccessBlocked,
     backupBucketTlsOnly,
     backupBucketNoForceDestroy,
+    // nodes
+    etcdMemberImdsV2,
     // keys and secrets
     etcdKmsKeyRotation,
     etcdSecretsCustomerManagedKey,

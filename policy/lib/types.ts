@@ -32,6 +32,8 @@ export const TYPES = {
     bucketPublicAccessBlock: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
     bucketPolicy: ["aws:s3/bucketPolicy:BucketPolicy"],
     kmsKey: "aws:kms/key:Key",
+    instance: "aws:ec2/instance:Instance",
+    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
     privateKey: "tls:index/privateKey:PrivateKey",

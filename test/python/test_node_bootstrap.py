@@ -56,7 +56,9 @@ class NodeTest(unittest.TestCase):
         """An aws CLI on PATH that checks its arguments and gives these answers, one per call."""
         bin_dir = os.path.join(self.dir, "bin")
         os.makedirs(bin_dir, exist_ok=True)
-        lines = ["#!/bin/sh", 'echo "$*" >> "%s/calls"' % self.dir, 'n=$(wc -l < "%s/calls" | tr -d " ")' % self.dir]
+        lines = ["#!/bin/sh", 'echo "$*" >> "%s/calls"' % self.dir,
+                 'echo "${AWS_EC2_METADATA_V1_DISABLED:-unset}" >> "%s/imds-v1-disabled"' % self.dir,
+                 'n=$(wc -l < "%s/calls" | tr -d " ")' % self.dir]
         for i, (status, out) in enumerate(answers, 1):
             answer = os.path.join(self.dir, "answer-%d" % i)
             with open(answer, "w") as f:
@@ -74,6 +76,11 @@ class NodeTest(unittest.TestCase):
 
     def aws_calls(self):
         with open(os.path.join(self.dir, "calls")) as f:
+            return f.read().splitlines()
+
+    def imds_v1_disabled(self):
+        """AWS_EC2_METADATA_V1_DISABLED as each aws call saw it."""
+        with open(os.path.join(self.dir, "imds-v1-disabled")) as f:
             return f.read().splitlines()
 
 
@@ -101,6 +108,12 @@ class FetchBundleTest(RetryingTest):
             % SECRET_ARN,
         ])
         self.assertEqual(self.sleeps, [])
+
+    def test_the_aws_cli_may_use_imdsv2_only(self):
+        bundle = json.dumps({"version": 1, "files": {}})
+        self.stand_in_aws((255, "Unable to locate credentials"), (0, bundle))
+        node.fetch_bundle()
+        self.assertEqual(self.imds_v1_disabled(), ["true", "true"])
 
     def test_retries_while_the_network_and_role_come_up(self):
         bundle = json.dumps({"version": 1, "files": {}})
@@ -153,6 +166,7 @@ class InstallAgentTest(RetryingTest):
         self.assertEqual(self.mode(AGENT_PATH), "0755")
         self.assertEqual(self.bin_dir(), ["secure-etcd"])
         self.assertEqual(self.aws_calls(), ["s3 cp %s - --region eu-west-1 --only-show-errors" % AGENT_URL])
+        self.assertEqual(self.imds_v1_disabled(), ["true"])
         self.assertIn("installed the node agent at %s (sha256 %s)" % (AGENT_PATH, AGENT_SHA256), out)
         self.assertEqual(self.sleeps, [])
 

@@ -43,6 +43,12 @@ def aws_cli():
     return aws
 
 
+def aws_env():
+    """The environment for the AWS CLI: IMDSv2 only. Without a session token the CLI would fall back
+    to IMDSv1, which anything on the host able to forward a request could use to read the role."""
+    return dict(os.environ, AWS_EC2_METADATA_V1_DISABLED="true")
+
+
 def retrying(attempt, what):
     """attempt() until it returns (True, value), waiting 1, 2, 4, ... 30 s after each failure while
     the network and the instance role come up; after twelve, exit with the last error."""
@@ -61,7 +67,7 @@ def fetch_bundle():
                "--region", PLAN["region"], "--query", "SecretString", "--output", "text"]
 
     def attempt():
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = subprocess.run(command, capture_output=True, text=True, env=aws_env())
         return (True, result.stdout) if result.returncode == 0 else (False, result.stderr.strip())
 
     bundle = json.loads(retrying(attempt, PLAN["secretArn"]))
@@ -77,7 +83,7 @@ def download(url, out):
     if url.startswith("s3://"):
         # With the instance role; to stdout, so the file keeps the mode it was created with.
         result = subprocess.run([aws_cli(), "s3", "cp", url, "-", "--region", PLAN["region"], "--only-show-errors"],
-                                stdout=out, stderr=subprocess.PIPE)
+                                stdout=out, stderr=subprocess.PIPE, env=aws_env())
         return result.returncode == 0, result.stderr.decode(errors="replace").strip()
     try:
         with urllib.request.urlopen(url, timeout=60) as response:

@@ -47,8 +47,22 @@ function blocking(violations: Violation[], resources: CapturedResource[]): Viola
     return mandatory(violations).filter((v) => hasBucket(resources) || v.policy !== clusterHasBackupBucket.name);
 }
 
+/** The cluster and, as the README has it, a node per member launched with its user data (IMDSv2, one hop). */
+function clusterWithNodes(args: SecureEtcdClusterArgs): SecureEtcdCluster {
+    const cluster = new SecureEtcdCluster("prod", withNetwork(args));
+    for (const member of args.members as { name: string }[]) {
+        new aws.ec2.Instance(`node-${member.name}`, {
+            ami: "ami-0123456789abcdef0",
+            instanceType: "m7i.large",
+            userData: cluster.memberUserData.apply((userData) => userData[member.name]),
+            metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+        });
+    }
+    return cluster;
+}
+
 async function check(args: SecureEtcdClusterArgs, config: Record<string, object> = {}) {
-    const { resources } = await captureStack(() => new SecureEtcdCluster("prod", withNetwork(args)));
+    const { resources } = await captureStack(() => clusterWithNodes(args));
     const real = await runAll(POLICIES, policyView(resources), config);
     const preview = await runAll(POLICIES, policyView(asFirstPreview(resources)));
     return { resources, real, preview };
@@ -117,6 +131,28 @@ describe("policy pack: the component's own output", function () {
                     "etcd-encryption-recommended-provider",
                     "advisory",
                     `SecureEtcdCluster "prod": its EncryptionConfiguration encrypts with aesgcm first: ${DISCOURAGED_PROVIDERS.aesgcm}.`,
+                ],
+            ],
+        );
+    });
+
+    it("a node launched with a member's user data but IMDSv1 allowed is caught (through the SDK's real dependencies)", async () => {
+        const { resources } = await captureStack(() => {
+            const cluster = new SecureEtcdCluster("prod", withNetwork({ members: THREE_MEMBERS }));
+            return new aws.ec2.Instance("node-etcd-0", {
+                ami: "ami-0123456789abcdef0",
+                instanceType: "m7i.large",
+                userData: cluster.memberUserData.apply((userData) => userData["etcd-0"]),
+                metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 },
+            });
+        });
+        const { violations } = await runAll(POLICIES, policyView(resources));
+        assert.deepEqual(
+            blocking(violations, resources).map((v) => [v.policy, v.message]),
+            [
+                [
+                    "etcd-member-imdsv2",
+                    'Instance "node-etcd-0" runs a member of SecureEtcdCluster "prod" and allows IMDSv1 (metadataOptions.httpTokens "optional"); set httpTokens: "required".',
                 ],
             ],
         );
