@@ -6,7 +6,8 @@ import { X509Certificate } from "crypto";
 import { Etcd3 } from "etcd3";
 import { LocalEtcdCluster, LocalMember } from "../../testing/etcdCluster";
 import { issueLeaf } from "../../agent/issue";
-import { CONFORMANCE_PROBES, ProbeTarget, servedCertificate } from "../../testing/probes";
+import { CONFORMANCE_PROBES, httpsGet, ProbeTarget, servedCertificate } from "../../testing/probes";
+import { installedEtcd } from "../../agent/etcdBinary";
 import { HOST_IP, leftovers, SUBNET } from "./netns";
 import { startNetnsCluster } from "./localCluster";
 
@@ -44,6 +45,18 @@ describe("conformance: the rendered configuration on a real etcd cluster", funct
         }
         for (const m of cluster.members) {
             assert.match(await cluster.metricsGet(m, "/health"), /"health":"true"/);
+        }
+    });
+
+    it("runs the etcd on PATH, the release the component rendered for", async () => {
+        const etcd = installedEtcd();
+        assert.equal(cluster.etcd.path, etcd.path);
+        assert.equal(cluster.rendered.etcdVersion, etcd.version);
+        for (const m of cluster.members) {
+            // `ip netns exec` and setpriv each exec the next: the member's pid is etcd itself.
+            assert.equal(fs.realpathSync(`/proc/${m.process.pid}/exe`), fs.realpathSync(etcd.path), m.name);
+            const served = await httpsGet(`${clientUrl(m)}/version`, target.apiserver);
+            assert.equal((JSON.parse(served.body!) as { etcdserver: string }).etcdserver, etcd.version, m.name);
         }
     });
 
