@@ -112,7 +112,7 @@ function flagValue(command: string[], name: string): string | undefined {
 }
 
 /** Plain HTTP GET from this host; "" when nothing answers. */
-export function httpGetText(url: string, timeoutMs = 2000): Promise<string> {
+export function httpGetText(url: string, timeoutMs = 10_000): Promise<string> {
     return new Promise((resolve) => {
         const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
             let body = "";
