@@ -25,17 +25,39 @@ function run(command: string, args: string[]): string | undefined {
     }
 }
 
-/** The version of the `etcd` on PATH, e.g. "3.4.23". */
-export function installedEtcdVersion(): string {
-    const out = run("etcd", ["--version"]);
+/** An etcd binary and the release it reports. */
+export interface EtcdBinary {
+    /** Absolute path of the binary. */
+    path: string;
+    /** What its `--version` reports, e.g. "3.5.30". */
+    version: string;
+}
+
+/** The release `binary --version` reports, e.g. "3.4.23". */
+export function etcdVersionOf(binary: string): string {
+    const out = run(binary, ["--version"]);
     if (out === undefined) {
-        throw new EtcdNotInstalledError("no `etcd` on PATH");
+        throw new EtcdNotInstalledError(`\`${binary} --version\` does not run`);
     }
     const m = /etcd Version: (\d+\.\d+\.\d+)/.exec(out);
     if (!m) {
-        throw new Error(`cannot read the etcd version from \`etcd --version\`: ${out}`);
+        throw new Error(`cannot read the etcd version from \`${binary} --version\`: ${out}`);
     }
     return m[1];
+}
+
+/** The `etcd` on PATH (as a shell would find it) and its release. */
+export function installedEtcd(): EtcdBinary {
+    const found = onPath("etcd");
+    if (!found) {
+        throw new EtcdNotInstalledError("no `etcd` on PATH");
+    }
+    return { path: found, version: etcdVersionOf(found) };
+}
+
+/** The version of the `etcd` on PATH, e.g. "3.4.23". */
+export function installedEtcdVersion(): string {
+    return installedEtcd().version;
 }
 
 /** Where `command` is on PATH, if it is (as a shell would find it). */

@@ -1,10 +1,12 @@
 // `secure-etcd demo`: the component's own artifacts as a real three-member etcd cluster on this
 // machine's loopback (127.0.0.1-3), the endpoints and an etcdctl command to try it, and the
-// conformance probes as a short report. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
+// conformance probes as a short report. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM. Without an etcd
+// on PATH it fetches Debian's (testing/demoEtcd.ts) and renders for that release.
 import * as fs from "fs";
 import * as path from "path";
 import { etcdVersionProblem } from "../src/manifests/etcdVersion";
-import { EtcdNotInstalledError, installedEtcdVersion, onPath } from "../agent/etcdBinary";
+import { EtcdBinary, EtcdNotInstalledError, installedEtcd, onPath } from "../agent/etcdBinary";
+import { canFetchDebianEtcd, chooseEtcd, etcdCacheDir, fetchEtcd } from "./demoEtcd";
 import { LocalEtcdCluster } from "./etcdCluster";
 import { collectingWarnings } from "./warnings";
 import { runProbes } from "./probes";
@@ -14,6 +16,11 @@ export interface DemoOptions {
     check: boolean;
     /** Keep the temporary directory when stopping. */
     keepDir: boolean;
+    /**
+     * The etcd line or release to run ("3.5", "3.5.16"): the one on PATH if it is that, else fetched
+     * from Debian's archive. @default the etcd on PATH, else the newest 3.5
+     */
+    etcdVersion?: string;
 }
 
 export interface DemoIo {
@@ -56,22 +63,56 @@ function writeClientFiles(cluster: LocalEtcdCluster): { dir: string; ca: string;
     return { dir, ...files };
 }
 
+/** The etcd on PATH, if there is one. */
+function etcdOnPath(): EtcdBinary | undefined {
+    try {
+        return installedEtcd();
+    } catch (e) {
+        if (e instanceof EtcdNotInstalledError) {
+            return undefined;
+        }
+        throw e;
+    }
+}
+
+/** The etcd the demo runs: the one on PATH, or Debian's, fetched into the per-user cache (or reused). */
+async function demoEtcd(requested: string | undefined, io: DemoIo): Promise<EtcdBinary> {
+    const choice = chooseEtcd({
+        requested,
+        onPath: etcdOnPath(),
+        canFetch: canFetchDebianEtcd(),
+        cacheDir: etcdCacheDir(),
+    });
+    if (choice.kind === "fail") {
+        throw new Error(choice.message);
+    }
+    if (choice.kind === "use") {
+        return choice.etcd;
+    }
+    io.out(`  etcd      ${choice.why}: Debian's etcd ${choice.request} into ${choice.dir} (scripts/fetch-etcd.sh)`);
+    const etcd = await fetchEtcd(choice.request, choice.dir, (line) => io.out(`            ${line}`));
+    // etcdctl and etcdutl of the same release come first for everything the demo starts.
+    process.env.PATH = [path.dirname(etcd.path), process.env.PATH].filter(Boolean).join(path.delimiter);
+    return etcd;
+}
+
 /** Runs the demo; resolves to the process exit code. */
 export async function runDemo(options: DemoOptions, io: DemoIo = defaultIo): Promise<number> {
     const { out, err } = io;
     out("secure-etcd demo: a hardened three-member etcd cluster on loopback, from SecureEtcdCluster's own artifacts");
     out("");
 
-    let version: string;
+    let etcd: EtcdBinary;
     try {
-        version = installedEtcdVersion();
+        etcd = await demoEtcd(options.etcdVersion, io);
     } catch (e) {
-        err(e instanceof EtcdNotInstalledError ? e.message : `cannot run etcd: ${(e as Error).message}`);
+        err(`cannot run etcd: ${(e as Error).message}`);
         return 1;
     }
+    const version = etcd.version;
     const versionProblem = etcdVersionProblem(version);
     if (versionProblem) {
-        err(`the installed etcd cannot be rendered for: ${versionProblem}`);
+        err(`etcd ${version} (${etcd.path}) cannot be rendered for: ${versionProblem}`);
         return 1;
     }
 
@@ -80,9 +121,10 @@ export async function runDemo(options: DemoOptions, io: DemoIo = defaultIo): Pro
         hosts: MEMBER_IPS.map((ip) => ({ ip })),
         tempPrefix: "secure-etcd-demo-",
         keepRoot: options.keepDir,
+        etcd,
     });
     const root = cluster.root;
-    out(`  etcd      ${version} (${onPath("etcd")})`);
+    out(`  etcd      ${version} (${etcd.path}): the component renders for this release`);
     out(
         cluster.asRenderedUser
             ? "  user      root: each member runs as the rendered etcd user (setpriv), files owned as rendered"
@@ -161,10 +203,14 @@ export async function runDemo(options: DemoOptions, io: DemoIo = defaultIo): Pro
     out(`  client/                                    ${CLIENT}'s certificate and key (0600), the etcd CA`);
 
     out("");
-    out(onPath("etcdctl") ? "Try it:" : "Try it (etcdctl is not installed: sudo apt-get install -y etcd-client):");
+    // The etcdctl beside the etcd that runs (a fetched one is not on the reader's PATH), else PATH's.
+    const besideEtcd = path.join(path.dirname(etcd.path), "etcdctl");
+    const etcdctl = fs.existsSync(besideEtcd) ? besideEtcd : onPath("etcdctl");
+    out(etcdctl ? "Try it:" : "Try it (etcdctl is not installed: sudo apt-get install -y etcd-client):");
     const endpoints = cluster.members.map((m) => `https://${m.ip}:2379`).join(",");
+    const etcdctlCommand = etcdctl === "/usr/bin/etcdctl" || etcdctl === undefined ? "etcdctl" : etcdctl;
     out(
-        `  ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --cacert=${client.ca} --cert=${client.cert} --key=${client.key} endpoint health`,
+        `  ETCDCTL_API=3 ${etcdctlCommand} --endpoints=${endpoints} --cacert=${client.ca} --cert=${client.cert} --key=${client.key} endpoint health`,
     );
 
     out("");

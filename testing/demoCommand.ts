@@ -12,8 +12,17 @@ new Command()
     )
     .option("--check", "run the probes, then stop; exit 0 only if every probe passed")
     .option("--keep-dir", "keep the temporary directory (certificates, keys, data, logs) after stopping")
-    .action(async (opts: { check?: boolean; keepDir?: boolean }) => {
-        const code = await runDemo({ check: opts.check === true, keepDir: opts.keepDir === true });
+    .option(
+        "--etcd-version <line-or-release>",
+        "the etcd to run, e.g. 3.5 or 3.5.16: the one on PATH if it is that, else Debian's, fetched into " +
+            "~/.cache/secure-etcd/etcd (default: the etcd on PATH, else the newest 3.5)",
+    )
+    .action(async (opts: { check?: boolean; keepDir?: boolean; etcdVersion?: string }) => {
+        const code = await runDemo({
+            check: opts.check === true,
+            keepDir: opts.keepDir === true,
+            etcdVersion: opts.etcdVersion,
+        });
         // Exit now: probe sockets or SDK timers must not hold the process open after the cluster is gone.
         process.exit(code);
     })

@@ -13,7 +13,7 @@ import * as YAML from "yaml";
 import { SecureEtcdClusterArgs } from "../src";
 import { NodeFile } from "../src/manifests/nodeFiles";
 import { NODE_PATHS } from "../src/manifests/nodeLayout";
-import { installedEtcdVersion, onPath } from "../agent/etcdBinary";
+import { EtcdBinary, installedEtcd, onPath } from "../agent/etcdBinary";
 import { ProbeTarget } from "./probes";
 import { renderCluster, RenderedCluster } from "./render";
 
@@ -33,7 +33,12 @@ export interface LocalClusterOptions {
     tempPrefix: string;
     /** Start etcd as the rendered uid/gid and chown as rendered. Needs root. @default whether running as root */
     asRenderedUser?: boolean;
-    /** More component arguments (members and the installed etcd version are set). */
+    /**
+     * The etcd binary every member runs; the component renders for the release it reports, so the
+     * flags always match the binary. @default the `etcd` on PATH
+     */
+    etcd?: EtcdBinary;
+    /** More component arguments (members and the etcd version are set). */
     args?: Partial<SecureEtcdClusterArgs>;
     /** @default 30000 */
     healthTimeoutMs?: number;
@@ -60,6 +65,8 @@ export interface LocalMember {
     files: NodeFile[];
     /** The rendered etcd command, absolute paths remapped under the member's root. */
     command: string[];
+    /** The file run as the command's `etcd`. */
+    executable: string;
     /** The rendered `--listen-metrics-urls` (the first one). */
     metricsUrl: string;
     uid: number;
@@ -105,7 +112,7 @@ function flagValue(command: string[], name: string): string | undefined {
 }
 
 /** Plain HTTP GET from this host; "" when nothing answers. */
-export function httpGetText(url: string, timeoutMs = 2000): Promise<string> {
+export function httpGetText(url: string, timeoutMs = 10_000): Promise<string> {
     return new Promise((resolve) => {
         const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
             let body = "";
@@ -135,6 +142,21 @@ function checkPortFree(host: string, port: number): Promise<void> {
         });
         server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
     });
+}
+
+/** Whether every user may execute `file`: it is world-executable and each directory above it world-searchable. */
+function reachableByAll(file: string): boolean {
+    let p = path.resolve(file);
+    if ((fs.statSync(p).mode & 0o001) === 0) {
+        return false;
+    }
+    while (path.dirname(p) !== p) {
+        p = path.dirname(p);
+        if ((fs.statSync(p).mode & 0o001) === 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /** The host:port pairs of a member's listeners, from its rendered flags. */
@@ -172,6 +194,8 @@ export class LocalEtcdCluster {
     readonly root: string;
     readonly members: LocalMember[] = [];
     readonly asRenderedUser: boolean;
+    /** The binary the members run and the component rendered for (set by `boot`). */
+    etcd!: EtcdBinary;
     rendered!: RenderedCluster;
     private stopping?: Promise<void>;
     private hostsSetUp = false;
@@ -206,7 +230,7 @@ export class LocalEtcdCluster {
 
     /** Everything `start` does, for callers that need the instance first (to stop it on a signal). */
     async boot(): Promise<void> {
-        const version = installedEtcdVersion();
+        this.etcd = this.options.etcd ?? installedEtcd();
         if (this.asRenderedUser && !onPath("setpriv")) {
             throw new Error(
                 "setpriv is not installed; it starts etcd as the rendered user: `sudo apt-get install -y util-linux`",
@@ -217,9 +241,14 @@ export class LocalEtcdCluster {
             members: hosts.map((h, i) => ({ name: `etcd-${i}`, ip: h.ip })),
             // Nothing reaches AWS here: the group exists only in the local stand-ins.
             vpcId: "vpc-0000000000000000a",
-            etcdVersion: version,
             ...this.options.args,
+            etcdVersion: this.etcd.version,
         });
+        if (this.rendered.etcdVersion !== this.etcd.version) {
+            throw new Error(
+                `rendered for etcd ${this.rendered.etcdVersion}, but ${this.etcd.path} is ${this.etcd.version}`,
+            );
+        }
         this.throwIfStopping();
         const planned = hosts.map((host, i) => {
             const name = `etcd-${i}`;
@@ -239,12 +268,13 @@ export class LocalEtcdCluster {
             this.options.setUpHosts();
         }
         fs.mkdirSync(this.logDir, { mode: 0o700 });
+        const executable = this.executableFor(this.etcd.path);
         // From here to the last spawn nothing awaits, so a stop() sees either no member or all of them.
         for (const p of planned) {
             this.writeFiles(p.name, p.files);
         }
         for (const p of planned) {
-            this.members.push(this.spawnMember(p.name, p.host, p.files, p));
+            this.members.push(this.spawnMember(p.name, p.host, p.files, p, executable));
         }
         await this.waitHealthy(this.options.healthTimeoutMs ?? 30_000);
     }
@@ -278,7 +308,28 @@ export class LocalEtcdCluster {
         return m ? m[1] + this.onHost(memberName, m[2]) : arg;
     }
 
-    private spawnMember(name: string, host: MemberHost, files: NodeFile[], pod: PodCommand): LocalMember {
+    /**
+     * The path the members start etcd from: the binary itself, or, when the members run as the
+     * rendered user and cannot reach it (a binary under root's home), a copy in this cluster's root.
+     */
+    private executableFor(binary: string): string {
+        if (!this.asRenderedUser || reachableByAll(binary)) {
+            return binary;
+        }
+        const copy = path.join(this.root, "bin", "etcd");
+        fs.mkdirSync(path.dirname(copy), { mode: 0o755 });
+        fs.copyFileSync(binary, copy);
+        fs.chmodSync(copy, 0o755);
+        return copy;
+    }
+
+    private spawnMember(
+        name: string,
+        host: MemberHost,
+        files: NodeFile[],
+        pod: PodCommand,
+        executable: string,
+    ): LocalMember {
         // setpriv drops to the rendered user, and kills etcd if this process dies without stopping it.
         const setpriv = ["setpriv", "--pdeathsig=KILL"];
         const launcher = this.asRenderedUser
@@ -286,7 +337,9 @@ export class LocalEtcdCluster {
             : onPath("setpriv")
               ? setpriv
               : [];
-        const argv = [...(host.exec ?? []), ...launcher, ...pod.command];
+        // The rendered command runs `etcd`: this cluster's binary, not whatever PATH finds first.
+        const command = pod.command[0] === "etcd" ? [executable, ...pod.command.slice(1)] : pod.command;
+        const argv = [...(host.exec ?? []), ...launcher, ...command];
         const logFile = path.join(this.logDir, `${name}.log`);
         const fd = fs.openSync(logFile, "a", 0o600);
         let proc: ChildProcess;
@@ -301,6 +354,7 @@ export class LocalEtcdCluster {
             host,
             files,
             command: pod.command,
+            executable: command[0],
             metricsUrl: (flagValue(pod.command, "--listen-metrics-urls") ?? "").split(",")[0],
             uid: pod.uid,
             gid: pod.gid,

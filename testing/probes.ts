@@ -58,14 +58,68 @@ export interface ProbeResult {
     detail: string;
 }
 
+/**
+ * How long a probe waits for a state the cluster reaches by itself. A busy machine can stall etcd past
+ * its election timeout (no leader until the next election) or past 3.4's one-second read behind
+ * `/health`; such a state is waited for, never sampled once. A bound, not a measurement.
+ */
+export const SETTLE_MS = 30_000;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls `attempt` until it returns a value, for at most {@link SETTLE_MS}; then throws `what` with
+ * the last thing seen (what `attempt` returned in `seen`, or threw).
+ */
+export async function eventually<T>(
+    what: string,
+    attempt: (seen: { last: string }) => Promise<T | undefined>,
+): Promise<T> {
+    const deadline = Date.now() + SETTLE_MS;
+    const seen = { last: "" };
+    for (;;) {
+        try {
+            const value = await attempt(seen);
+            if (value !== undefined) {
+                return value;
+            }
+        } catch (e) {
+            seen.last = (e as Error).message;
+        }
+        if (Date.now() > deadline) {
+            throw new assert.AssertionError({ message: `${what} (waited ${SETTLE_MS / 1000} s; last: ${seen.last})` });
+        }
+        await pause(250);
+    }
+}
+
+/** Waits until `member` reports itself healthy on its metrics listener (it has a leader and can read). */
+export function untilHealthy(target: Pick<ProbeTarget, "metricsGet">, member: ProbeMember): Promise<string> {
+    return eventually(`${member.name} /health is not "true"`, async (seen) => {
+        seen.last = await target.metricsGet(member, "/health");
+        return /"health":"true"/.test(seen.last) ? seen.last : undefined;
+    });
+}
+
+/** An answer etcd gives while it has no leader or is catching up: asking again is right. */
+const TRANSIENT = /leader changed|no leader|timed out|^timeout|too many requests|not capable|unavailable/i;
+
 const clientUrl = (m: ProbeMember) => `https://${m.ip.includes(":") ? `[${m.ip}]` : m.ip}:2379`;
 const peerUrl = (m: ProbeMember) => `https://${m.ip.includes(":") ? `[${m.ip}]` : m.ip}:2380`;
 const flag = (m: ProbeMember, name: string) => m.command.find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1);
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const show = (o: Outcome) => JSON.stringify(o);
-/** etcd's v3 JSON gateway (the same API kube-apiserver uses over gRPC). */
+/**
+ * etcd's v3 JSON gateway (the same API kube-apiserver uses over gRPC). A call that must work is asked
+ * again while etcd answers that it has no leader or timed out (as kube-apiserver's client retries);
+ * any other failure fails at once.
+ */
 async function v3(target: ProbeTarget, member: ProbeMember, call: string, body: unknown): Promise<unknown> {
-    const outcome = await httpsRequest(`${clientUrl(member)}/v3/${call}`, target.apiserver, { json: body });
+    const outcome = await eventually(`${call} on ${member.name}`, async (seen) => {
+        const o = await httpsRequest(`${clientUrl(member)}/v3/${call}`, target.apiserver, { json: body });
+        seen.last = show(o);
+        return o.ok || !TRANSIENT.test(`${o.error ?? ""}${o.body ?? ""}`) ? o : undefined;
+    });
     assert.equal(outcome.ok, true, `${call} on ${member.name}: ${show(outcome)}`);
     return JSON.parse(outcome.body!) as unknown;
 }
@@ -85,7 +139,7 @@ export const CONFORMANCE_PROBES: Probe[] = [
                 const list = (await v3(t, m, "cluster/member/list", {})) as { members?: { name?: string }[] };
                 const seen = (list.members ?? []).map((x) => x.name ?? "").sort();
                 assert.deepEqual(seen, names, `${m.name} sees members ${seen.join(", ")}`);
-                assert.match(await t.metricsGet(m, "/health"), /"health":"true"/, `${m.name} /health`);
+                await untilHealthy(t, m);
             }
             return `${t.members.length} members, each healthy and listing all ${names.length}`;
         },
@@ -273,7 +327,11 @@ export const CONFORMANCE_PROBES: Probe[] = [
                     const host = new URL(u).hostname.replace(/^\[(.*)\]$/, "$1");
                     assert.ok(isLoopbackIp(host), `${m.name}: ${u} is on loopback`);
                 }
-                assert.match(await t.metricsGet(m, "/metrics"), /etcd_server_has_leader 1/, `${m.name} metrics`);
+                await eventually(`${m.name}: metrics with etcd_server_has_leader 1`, async (seen) => {
+                    const text = await t.metricsGet(m, "/metrics");
+                    seen.last = /^etcd_server_has_leader .*$/m.exec(text)?.[0] ?? `${text.length} bytes, no has_leader`;
+                    return /^etcd_server_has_leader 1$/m.test(text) ? true : undefined;
+                });
                 // Where metrics must not answer: the member's routable address, or, for a member on
                 // loopback, an address a wildcard listener would also take.
                 const elsewhere = isLoopbackIp(m.ip) ? t.spareLoopback : m.ip;

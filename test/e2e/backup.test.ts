@@ -139,6 +139,35 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         return key;
     }
 
+    /**
+     * Which member leads decides which one's timer backs up. Asked again right before each run that
+     * depends on it: an election (a busy machine can cause one) may have moved leadership since.
+     */
+    async function findLeader(): Promise<void> {
+        const creds = cluster.rendered.clientCredentials["etcd-backup"];
+        for (const m of cluster.members) {
+            const endpoint = `https://${m.ip}:2379`;
+            const one = new Etcd3({
+                hosts: [endpoint],
+                credentials: {
+                    rootCertificate: Buffer.from(creds.caCertPem),
+                    certChain: Buffer.from(creds.certPem),
+                    privateKey: Buffer.from(creds.keyPem),
+                },
+            });
+            try {
+                const status = await one.maintenance.status();
+                if (String(status.leader) === String(status.header.member_id)) {
+                    leader = endpoint;
+                } else {
+                    follower = endpoint;
+                }
+            } finally {
+                one.close();
+            }
+        }
+    }
+
     before(async () => {
         cluster = await startNetnsCluster();
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-backup-e2e-"));
@@ -190,24 +219,7 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
                     ),
                 );
             }
-            // Which member leads decides which one's timer backs up.
-            for (const endpoint of endpoints) {
-                const one = new Etcd3({
-                    hosts: [endpoint],
-                    credentials: {
-                        rootCertificate: Buffer.from(creds.caCertPem),
-                        certChain: Buffer.from(creds.certPem),
-                        privateKey: Buffer.from(creds.keyPem),
-                    },
-                });
-                const status = await one.maintenance.status();
-                one.close();
-                if (String(status.leader) === String(status.header.member_id)) {
-                    leader = endpoint;
-                } else {
-                    follower = endpoint;
-                }
-            }
+            await findLeader();
         } finally {
             client.close();
         }
@@ -223,6 +235,7 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
     });
 
     it("a follower's timer run does nothing and says why", async () => {
+        await findLeader();
         const ran = await backup(follower, ["--only-if-leader"]);
         assert.equal(ran.code, 0, ran.stdout + ran.stderr);
         const skipped = events(ran.stdout).find((e) => e.event === "backup.skipped");
@@ -231,6 +244,7 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
     });
 
     it("the leader's run uploads the encrypted snapshot and then its manifest", async () => {
+        await findLeader();
         const ran = await backup(leader, ["--only-if-leader"]);
         assert.equal(ran.code, 0, ran.stdout + ran.stderr);
         const done = events(ran.stdout).find((e) => e.event === "backup.completed")!;

@@ -1,14 +1,17 @@
-// The rendered flags against the installed etcd's own help text, not just our table.
+// The rendered flags against the running etcd's own help text, not just our table: the etcd on PATH
+// (the e2e suite runs once per etcd line, each with that line's etcd first on PATH).
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import { renderEtcdFlags } from "../../src/manifests/etcdFlags";
 import { parseEtcdVersion } from "../../src/manifests/etcdVersion";
-import { installedEtcdVersion } from "../../agent/etcdBinary";
+import { installedEtcd } from "../../agent/etcdBinary";
 
 describe("flags against the installed etcd binary", function () {
-    it("renders only flags that `etcd --help` of the installed version lists", () => {
-        const version = parseEtcdVersion(installedEtcdVersion())!;
-        const help = execFileSync("etcd", ["--help"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    it("renders only flags that `etcd --help` of the etcd on PATH lists, for that etcd's release", function () {
+        const etcd = installedEtcd();
+        const version = parseEtcdVersion(etcd.version)!;
+        this.test!.title += ` (etcd ${etcd.version}, ${etcd.path})`;
+        const help = execFileSync(etcd.path, ["--help"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         const known = new Set([...help.matchAll(/^\s+(--[a-z0-9-]+)/gm)].map((m) => m[1]));
         assert.ok(known.size > 50, "help text parsed");
         const members = [

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 async function metricsInNamespace(m: LocalMember, urlPath: string): Promise<string> {
     try {
         const exec = m.host.exec ?? [];
-        const argv = [...exec, "curl", "-s", "--max-time", "2", `${m.metricsUrl}${urlPath}`];
+        const argv = [...exec, "curl", "-s", "--max-time", "10", `${m.metricsUrl}${urlPath}`];
         return (await run(argv[0], argv.slice(1), { encoding: "utf8" })).stdout;
     } catch {
         return "";

@@ -190,7 +190,12 @@ describe("SecureEtcdCluster: input validation", function () {
         const mochaHandlers = process.listeners("unhandledRejection");
         process.removeAllListeners("unhandledRejection");
         const seen: string[] = [];
-        const listener = (e: unknown) => seen.push(String(e));
+        let rejected!: () => void;
+        const firstRejection = new Promise<void>((resolve) => (rejected = resolve));
+        const listener = (e: unknown) => {
+            seen.push(String(e));
+            rejected();
+        };
         process.on("unhandledRejection", listener);
         try {
             await pulumi.runtime.setMocks(new ProviderMocks());
@@ -198,9 +203,8 @@ describe("SecureEtcdCluster: input validation", function () {
                 members: [{ name: "m", ip: pulumi.output("not-an-ip") }],
                 vpcId: TEST_VPC_ID,
             });
-            for (let i = 0; i < 100 && seen.length === 0; i++) {
-                await new Promise((r) => setTimeout(r, 20));
-            }
+            // Waited for, however long a busy machine takes (mocha's timeout bounds it).
+            await firstRejection;
         } finally {
             process.removeListener("unhandledRejection", listener);
             mochaHandlers.forEach((h) => process.on("unhandledRejection", h));
