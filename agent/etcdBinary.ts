@@ -11,7 +11,7 @@ export class EtcdNotInstalledError extends Error {
         super(
             `etcd is not installed (${detail}). On Debian/Ubuntu install it with:\n` +
                 `    ${ETCD_INSTALL_HINT}\n` +
-                "Elsewhere, put an etcd 3.4, 3.5 or 3.6 release binary on PATH.",
+                "Elsewhere, put an etcd 3.4, 3.5, 3.6 or 3.7 release binary on PATH.",
         );
         this.name = "EtcdNotInstalledError";
     }
