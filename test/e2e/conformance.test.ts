@@ -1,6 +1,7 @@
 // The rendered artifacts run a real etcd cluster; every security promise is probed from outside.
 // The probes themselves live in testing/probes.ts, where the demo runs the same ones as a report.
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import { X509Certificate } from "crypto";
 import { Etcd3 } from "etcd3";
@@ -61,9 +62,16 @@ describe("conformance: the rendered configuration on a real etcd cluster", funct
         const etcd = installedEtcd();
         assert.equal(cluster.etcd.path, etcd.path);
         assert.equal(cluster.rendered.etcdVersion, etcd.version);
+        const digest = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
         for (const m of cluster.members) {
-            // `ip netns exec` and setpriv each exec the next: the member's pid is etcd itself.
-            assert.equal(fs.realpathSync(`/proc/${m.process.pid}/exe`), fs.realpathSync(etcd.path), m.name);
+            // `ip netns exec` and setpriv each exec the next: the member's pid is etcd itself, started
+            // from the binary on PATH (or its copy in the cluster's root, where the etcd user cannot reach it).
+            const exe = fs.realpathSync(`/proc/${m.process.pid}/exe`);
+            assert.equal(exe, fs.realpathSync(m.executable), m.name);
+            assert.ok(
+                exe === fs.realpathSync(etcd.path) || digest(exe) === digest(etcd.path),
+                `${m.name} runs ${exe}, not ${etcd.path}`,
+            );
             const served = await httpsGet(`${clientUrl(m)}/version`, target.apiserver);
             assert.equal((JSON.parse(served.body!) as { etcdserver: string }).etcdserver, etcd.version, m.name);
         }
