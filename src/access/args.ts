@@ -27,5 +27,3 @@ export interface KeyAccessArgs {
      */
     apiServerRoleNames?: string[];
 }
-
-export const KEY_ACCESS_DEFAULTS = {} as const;

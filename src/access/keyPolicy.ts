@@ -67,7 +67,7 @@ export function deployerPrincipalArns(scope: KeyPolicyScope): string[] {
 /** One use of a key: who, which operations, under which conditions. */
 export interface KeyUse {
     sid: string;
-    /** Role names; none named leaves this use to IAM policies (`delegated`). */
+    /** Role names; with none (and no principal or service) named, this use is left to IAM policies. */
     roles?: string[];
     /** `aws:PrincipalArn` patterns, when the user is not a role by name. */
     principalArns?: string[];
@@ -130,7 +130,3 @@ export function keyPolicy(scope: KeyPolicyScope, administrators: string[] | unde
         ],
     };
 }
-
-/** Whether a use is left to IAM policies: no role, principal or service named. */
-export const delegated = (use: Pick<KeyUse, "roles" | "principalArns" | "service">) =>
-    !use.service && (use.roles ?? []).length === 0 && (use.principalArns ?? []).length === 0;
