@@ -26,6 +26,7 @@ const BUCKET_SETTINGS = new Set([
     "aws:s3/bucketPolicy:BucketPolicy",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    "aws:s3/bucketLogging:BucketLogging",
 ]);
 
 function shortHex(n: number): string {

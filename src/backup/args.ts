@@ -61,6 +61,15 @@ export interface BackupArgs {
      */
     backupObjectLockDays?: pulumi.Input<number>;
     /**
+     * An existing bucket that receives the backup bucket's S3 server access logs — every request, who
+     * made it and its result — for audits of who read, wrote or tried to delete backups. Logs go under
+     * `<backup bucket name>/`. The log bucket's policy must let `logging.s3.amazonaws.com` write there
+     * (AWS's documented policy); it must not be the backup bucket. A bucket this component creates
+     * only (on yours, configure logging yourself).
+     * @default none (no access logs; CloudTrail S3 data events are the alternative)
+     */
+    backupAccessLogBucketName?: pulumi.Input<string>;
+    /**
      * Minutes between backups. Every member's timer fires at the same wall-clock moments (UTC), so
      * the interval must divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) or a day in
      * whole hours (120, 180, 240, 360, 480, 720, 1440).

@@ -21,6 +21,8 @@ export interface BackupBucketArgs {
     noncurrentVersionRetentionDays: pulumi.Input<number>;
     /** Created bucket only: Object Lock's default retention. */
     objectLock?: { mode: BackupObjectLockMode; days: pulumi.Input<number> };
+    /** Created bucket only: an existing bucket for its S3 server access logs. */
+    accessLogBucketName?: pulumi.Input<string>;
     partition: pulumi.Input<string>;
     region: pulumi.Input<string>;
     /** Plain: one inline policy per role. */
@@ -162,6 +164,9 @@ export class BackupBucket extends pulumi.ComponentResource {
             kept,
         );
         // ACLs off: the bucket owner owns every object, and access is decided by policies alone.
+        if (args.accessLogBucketName !== undefined) {
+            accessLogging(name, bucket, args.accessLogBucketName, kept);
+        }
         new aws.s3.BucketOwnershipControls(
             `${name}-ownership`,
             { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
@@ -206,4 +211,18 @@ export class BackupBucket extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/** Every request to the backups, who made it and its result, in a bucket of the caller's. */
+function accessLogging(
+    name: string,
+    bucket: aws.s3.Bucket,
+    logBucketName: pulumi.Input<string>,
+    kept: pulumi.CustomResourceOptions,
+): void {
+    new aws.s3.BucketLogging(
+        `${name}-access-logging`,
+        { bucket: bucket.id, targetBucket: logBucketName, targetPrefix: pulumi.interpolate`${bucket.bucket}/` },
+        kept,
+    );
 }

@@ -16,6 +16,7 @@ export const BACKUP_ARGS = [
     "backupNoncurrentVersionRetentionDays",
     "backupObjectLockMode",
     "backupObjectLockDays",
+    "backupAccessLogBucketName",
     "backupIntervalMinutes",
     "backupAgentPath",
     "backupAgentUrl",
@@ -30,6 +31,7 @@ const CREATED_BUCKET_ARGS = [
     "backupNoncurrentVersionRetentionDays",
     "backupObjectLockMode",
     "backupObjectLockDays",
+    "backupAccessLogBucketName",
 ] as const;
 
 /**
@@ -68,12 +70,12 @@ export function backupAgentPathProblems(value: unknown): Problem[] {
           ];
 }
 
-export function backupBucketNameProblems(value: unknown): Problem[] {
+export function backupBucketNameProblems(value: unknown, path = "backupBucketName"): Problem[] {
     if (value === undefined) {
         return [];
     }
     const reason = typeof value === "string" ? bucketNameProblem(value) : `${quote(value)} is not a bucket name`;
-    return reason ? [{ path: "backupBucketName", reason }] : [];
+    return reason ? [{ path, reason }] : [];
 }
 
 /** Day counts of the lifecycle and the lock: whole days, 1 to 100 years. */
@@ -105,7 +107,7 @@ export function backupShapeProblems(v: { backups: unknown; mode: unknown; given:
         for (const k of CREATED_BUCKET_ARGS.filter((key) => given.has(key))) {
             problems.push({
                 path: k,
-                reason: "configures the bucket this component creates, and backupBucketName names a bucket you manage; configure that bucket's lifecycle and lock yourself, or remove backupBucketName",
+                reason: "configures the bucket this component creates, and backupBucketName names a bucket you manage; configure that bucket's lifecycle, lock and logging yourself, or remove backupBucketName",
             });
         }
     }
@@ -148,6 +150,7 @@ interface BackupView {
     backupNoncurrentVersionRetentionDays: unknown;
     backupObjectLockMode?: unknown;
     backupObjectLockDays: unknown;
+    backupAccessLogBucketName?: unknown;
     backupIntervalMinutes: unknown;
     backupAgentPath: unknown;
     backupAgentUrl?: unknown;
@@ -186,6 +189,7 @@ export const BACKUP_RULES: ArgRule<BackupView>[] = [
         backupDaysProblems("backupNoncurrentVersionRetentionDays", d),
     ),
     setting("backupObjectLockDays", (d) => backupDaysProblems("backupObjectLockDays", d), true),
+    setting("backupAccessLogBucketName", (b) => backupBucketNameProblems(b, "backupAccessLogBucketName"), true),
     setting("backupIntervalMinutes", backupIntervalProblems),
     setting("backupAgentPath", backupAgentPathProblems),
     argRule(

@@ -15,6 +15,7 @@ export interface BackupInputs {
     backupNoncurrentVersionRetentionDays: pulumi.Input<number>;
     backupObjectLockMode?: BackupObjectLockMode;
     backupObjectLockDays: pulumi.Input<number>;
+    backupAccessLogBucketName?: pulumi.Input<string>;
     backupWriterRoleNames: string[];
     backupReaderRoleNames: string[];
     keyAdministratorArns: string[];
@@ -66,6 +67,7 @@ export function wireBackupBucket(
                       args.backupObjectLockMode === undefined
                           ? undefined
                           : { mode: args.backupObjectLockMode, days: args.backupObjectLockDays },
+                  accessLogBucketName: args.backupAccessLogBucketName,
                   partition: account.partition,
                   region: account.region,
                   writerRoleNames: args.backupWriterRoleNames,

@@ -18,6 +18,7 @@ type WithoutDefault =
     | "backupBucketName"
     | "backupKmsKeyArn"
     | "backupObjectLockMode"
+    | "backupAccessLogBucketName"
     | "backupAgentUrl"
     | "backupAgentSha256"
     | "alarmTopicArn"

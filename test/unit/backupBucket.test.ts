@@ -298,6 +298,23 @@ function one(mocks: ProviderMocks, type: string): Registration {
 }
 
 describe("backups: the bucket and key the component creates", function () {
+    it("with backupAccessLogBucketName: the bucket's S3 server access logs go to that bucket, under its name; none by default", async () => {
+        const { cluster, mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupAccessLogBucketName: "acme-s3-access-logs",
+        });
+        const name = await valueOf(cluster.backupBucketName);
+        const logging = one(mocks, "aws:s3/bucketLogging:BucketLogging");
+        assert.deepEqual(logging.inputs, {
+            bucket: name,
+            targetBucket: "acme-s3-access-logs",
+            targetPrefix: `${name}/`,
+        });
+        assert.equal(mocks.optionsOf(logging)!.retainOnDelete, true, "kept with the bucket");
+        const plain = await buildCluster({ members: THREE_MEMBERS });
+        assert.equal(plain.mocks.ofType("aws:s3/bucketLogging:BucketLogging").length, 0);
+    });
+
     it("by default: a versioned, SSE-KMS, private, TLS-only bucket under a new rotating key, expiring after 30 days", async () => {
         const { cluster, mocks } = await buildCluster({ members: THREE_MEMBERS }, "prod");
         const bucket = one(mocks, BUCKET);

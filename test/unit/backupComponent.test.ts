@@ -350,6 +350,11 @@ describe("backups: refused arguments", function () {
     }
 
     it("refuses bucket names S3 refuses, and dotted ones", async () => {
+        await expectProblem(
+            { backupAccessLogBucketName: "Access_Logs" },
+            "backupAccessLogBucketName",
+            "not a valid S3 bucket name",
+        );
         await expectProblem({ backupBucketName: "Etcd_Backups" }, "backupBucketName", "not a valid S3 bucket name");
         await expectProblem({ backupBucketName: "acme.backups" }, "backupBucketName", "breaks TLS");
     });
@@ -393,6 +398,7 @@ describe("backups: refused arguments", function () {
             { backupRetentionDays: 14 },
             { backupNoncurrentVersionRetentionDays: 3 },
             { backupObjectLockMode: BackupObjectLockMode.Compliance },
+            { backupAccessLogBucketName: "acme-s3-access-logs" },
         ]) {
             await expectProblem(
                 { backupBucketName: "acme-etcd-backups", ...args },

@@ -42,6 +42,7 @@ const CONFIGURATIONS: Record<string, SecureEtcdClusterArgs> = {
         backupObjectLockMode: BackupObjectLockMode.Governance,
         backupWriterRoleNames: ["etcd-member-role"],
         backupReaderRoleNames: ["etcd-restore-role"],
+        backupAccessLogBucketName: "acme-s3-access-logs",
         keyAdministratorArns: [MOCK_CALLER_ARN, "arn:aws:iam::123456789012:role/platform-admin"],
         memberRoleNames: ["etcd-member-role"],
         apiServerRoleNames: ["kube-apiserver-role"],
