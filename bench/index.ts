@@ -197,7 +197,7 @@ function backupTable(r: BackupBenchResult): string {
 
 async function main(): Promise<void> {
     const needsEtcd = ["hardening", "keytype", "backup"].some((b) => ONLY.includes(b));
-    const etcds = needsEtcd ? benchEtcds(process.env.BENCH_ETCD, (m) => process.stderr.write(`${m}\n`)) : [];
+    const etcds = needsEtcd ? await benchEtcds(process.env.BENCH_ETCD, (m) => process.stderr.write(`${m}\n`)) : [];
     const machine = machineInfo(etcds);
     process.stderr.write(`secure-etcd benchmarks on ${machine}\n`);
     const results: Record<string, unknown> = { machine, date: new Date().toISOString() };
