@@ -1,6 +1,6 @@
 // Wires the backup bucket and its key (or the ones given), and the outputs that describe them.
 import * as pulumi from "@pulumi/pulumi";
-import { AwsAccount } from "../core/account";
+import { AwsAccount, forAccountAnd } from "../core/account";
 import { agentArtifactReadPolicy, NodeAgentArtifact } from "./agentArtifact";
 import { backupPrefix } from "./agentConfig";
 import { BackupObjectLockMode } from "./args";
@@ -47,17 +47,15 @@ export function wireBackupBucket(
                   bucketName: args.backupBucketName,
                   kmsKeyArn: args.backupKmsKeyArn,
                   keyPolicy: (bucketArn) =>
-                      pulumi.all([account.policyScope, bucketArn]).apply(([scope, arn]) =>
-                          JSON.stringify(
-                              backupKeyPolicy(
-                                  scope,
-                                  {
-                                      administrators: args.keyAdministratorArns,
-                                      writerRoleNames: args.backupWriterRoleNames,
-                                      readerRoleNames: args.backupReaderRoleNames,
-                                  },
-                                  { bucketArn: arn, prefix: backupPrefix(name), region: scope.region, cluster: name },
-                              ),
+                      forAccountAnd(account, bucketArn, (scope, arn) =>
+                          backupKeyPolicy(
+                              scope,
+                              {
+                                  administrators: args.keyAdministratorArns,
+                                  writerRoleNames: args.backupWriterRoleNames,
+                                  readerRoleNames: args.backupReaderRoleNames,
+                              },
+                              { bucketArn: arn, prefix: backupPrefix(name), region: scope.region, cluster: name },
                           ),
                       ),
                   keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,

@@ -27,7 +27,16 @@ export function awsAccount(parent: pulumi.Resource): AwsAccount {
     };
 }
 
-/** A key policy rendered for the account: the renderers take the partition and account id. */
+/** A policy rendered for the account: the renderers take its partition, account, region and deployer. */
 export function forAccount(account: AwsAccount, render: (scope: KeyPolicyScope) => unknown): pulumi.Output<string> {
     return account.policyScope.apply((scope) => JSON.stringify(render(scope)));
+}
+
+/** The same, for a policy that also names a resource known only once it exists (a bucket, a topic). */
+export function forAccountAnd<T>(
+    account: AwsAccount,
+    value: pulumi.Input<T>,
+    render: (scope: KeyPolicyScope, value: pulumi.Unwrap<T>) => unknown,
+): pulumi.Output<string> {
+    return pulumi.all([account.policyScope, value]).apply(([scope, v]) => JSON.stringify(render(scope, v)));
 }

@@ -2,7 +2,7 @@
 // rules as a PrometheusRule, and the backup freshness alarms on the backup prefix's S3 metrics.
 import * as pulumi from "@pulumi/pulumi";
 import { BackupBucket } from "../backup/backupBucket";
-import { AwsAccount, forAccount } from "../core/account";
+import { AwsAccount, forAccount, forAccountAnd } from "../core/account";
 import { CertificateInfo } from "../pki/outputs";
 import { alarmTopicKeyPolicy, alarmTopicPolicy } from "./backupAlarms";
 import { BackupMonitoring } from "./backupMonitoring";
@@ -85,10 +85,7 @@ export function wireMonitoring(
                       topicKeyPolicy: forAccount(deps.account, (scope) =>
                           alarmTopicKeyPolicy(scope, args.keyAdministratorArns),
                       ),
-                      topicPolicy: (topicArn) =>
-                          pulumi
-                              .all([deps.account.policyScope, topicArn])
-                              .apply(([scope, arn]) => JSON.stringify(alarmTopicPolicy(scope, arn))),
+                      topicPolicy: (topicArn) => forAccountAnd(deps.account, topicArn, alarmTopicPolicy),
                       keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
                   },
                   { parent },

@@ -2,7 +2,7 @@
 // encryption keys in Secrets Manager under a customer-managed key, and the read policies per role.
 import * as pulumi from "@pulumi/pulumi";
 import { combinePolicies } from "../backup/backupPolicies";
-import { AwsAccount } from "../core/account";
+import { AwsAccount, forAccountAnd } from "../core/account";
 import { KMS_TMPFILES_CONF } from "../encryption/kmsPlugin";
 import { PolicyDocument } from "../core/policyDocument";
 import { NodeFile } from "../manifests/nodeFiles";
@@ -115,17 +115,15 @@ export function wireSecrets(
             recoveryWindowDays: args.secretRecoveryWindowDays,
             kmsKeyArn: args.secretsKmsKeyArn,
             keyPolicy: (secretNameBase) =>
-                pulumi.all([deps.account.policyScope, secretNameBase]).apply(([scope, base]) =>
-                    JSON.stringify(
-                        secretsKeyPolicy(
-                            scope,
-                            {
-                                administrators: args.keyAdministratorArns,
-                                memberRoleNames: args.memberRoleNames,
-                                apiServerRoleNames: args.apiServerRoleNames,
-                            },
-                            base,
-                        ),
+                forAccountAnd(deps.account, secretNameBase, (scope, base) =>
+                    secretsKeyPolicy(
+                        scope,
+                        {
+                            administrators: args.keyAdministratorArns,
+                            memberRoleNames: args.memberRoleNames,
+                            apiServerRoleNames: args.apiServerRoleNames,
+                        },
+                        base,
                     ),
                 ),
             keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
