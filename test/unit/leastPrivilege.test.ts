@@ -175,6 +175,20 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
                 { action: "sns:Publish", resource: topicArn, resourcePolicy: topicPolicy },
                 { action: "kms:GenerateDataKey", resource: topicKey.arn, resourcePolicy: topicKey.policy },
             ],
+            "publish an alarm without TLS": [
+                {
+                    action: "sns:Publish",
+                    resource: topicArn,
+                    resourcePolicy: topicPolicy,
+                    context: { "aws:SecureTransport": "false" },
+                },
+            ],
+            "manage the alarm topic": [
+                { action: "sns:SetTopicAttributes", resource: topicArn, resourcePolicy: topicPolicy },
+            ],
+            "grant use of the secrets key": [
+                { action: "kms:CreateGrant", resource: secretsKey.arn, resourcePolicy: secretsKey.policy },
+            ],
         },
     };
 }
@@ -220,7 +234,9 @@ const NAMED_TABLE: Row[] = [
     ["outsider with *", "delete a backup version", "Allowed"],
     ["outsider with *", "publish an alarm", "denied"],
     ["CloudWatch for this account's alarms", "publish an alarm", "Allowed"],
+    ["CloudWatch for this account's alarms", "publish an alarm without TLS", "denied"],
     ["CloudWatch for another account", "publish an alarm", "denied"],
+    ["identity running pulumi up", "manage the alarm topic", "Allowed"],
 ];
 
 async function check(rendered: Rendered, table: Row[]): Promise<void> {
@@ -253,8 +269,9 @@ describe("least privilege, evaluated by an IAM simulator", function () {
         await check(rendered, [
             ["outsider with *", "change the secrets key's policy", "denied"],
             ["identity running pulumi up", "change the secrets key's policy", "Allowed"],
-            // Administrators manage; they do not use.
+            // Administrators manage; they do not use, nor hand use on.
             ["identity running pulumi up", "decrypt with the secrets key directly", "denied"],
+            ["identity running pulumi up", "grant use of the secrets key", "denied"],
         ]);
     });
 
