@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { SecureEtcdClusterArgs } from "../../src";
+import { EncryptionProvider, SecureEtcdClusterArgs } from "../../src";
 import { PolicyDocument } from "../../src/core/policyDocument";
 import { MOCK_ACCOUNT, MOCK_CALLER_ARN, MOCK_REGION } from "../../testing/awsEmulator";
 import { ProviderMocks } from "../../testing/mocks";
@@ -49,6 +49,9 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
     const topicKey = { arn: arnOf("prod-alarms-topic-kms-key"), policy: policyOf(mocks, "prod-alarms-topic-kms-key") };
     const topicArn = arnOf("prod-alarms-topic");
     const topicPolicy = policyOf(mocks, "prod-alarms-topic-policy");
+    // With encryptionProvider "kms" only: the encryption-at-rest key and the plugin's policy.
+    const encryptionKey = mocks.ofType("aws:kms/key:Key").find((k) => k.name === "prod-encryption-kms-key");
+    const pluginPolicy = await valueOf(cluster.kmsPluginPolicy);
     const bucketArn = (await valueOf(cluster.backupBucketArn))!;
     const bucketPolicy = parse(await valueOf(cluster.backupBucketPolicy));
     const prefix = (await valueOf(cluster.backupPrefix))!;
@@ -103,7 +106,10 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
             "kube-apiserver": {
                 name: "apiserver",
                 principal: role("kube-apiserver"),
-                policies: [parse(await valueOf(cluster.apiServerSecretsPolicy))],
+                policies: [
+                    parse(await valueOf(cluster.apiServerSecretsPolicy)),
+                    ...(pluginPolicy ? [parse(pluginPolicy)] : []),
+                ],
             },
             "restore role": {
                 name: "dr",
@@ -186,6 +192,15 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
             "manage the alarm topic": [
                 { action: "sns:SetTopicAttributes", resource: topicArn, resourcePolicy: topicPolicy },
             ],
+            "encrypt with the encryption-at-rest key": encryptionKey
+                ? [
+                      {
+                          action: "kms:Encrypt",
+                          resource: encryptionKey.state!.arn as string,
+                          resourcePolicy: parse(encryptionKey.inputs.policy),
+                      },
+                  ]
+                : [],
             "grant use of the secrets key": [
                 { action: "kms:CreateGrant", resource: secretsKey.arn, resourcePolicy: secretsKey.policy },
             ],
@@ -290,6 +305,20 @@ describe("least privilege, evaluated by an IAM simulator", function () {
         ]);
         // Without backupAgentUrl the members' policies grant no such read.
         await check(await render(NAMED), [["member etcd-0", "download the node agent", "denied"]]);
+    });
+
+    it("KMS encryption at rest: kube-apiserver's roles (the plugin) use the key, nobody else", async () => {
+        const rendered = await render({
+            ...NAMED,
+            encryptionProvider: EncryptionProvider.Kms,
+            kmsPluginImage: "registry.example/aws-encryption-provider:v1.0.0",
+        });
+        assert.ok(rendered.operations["encrypt with the encryption-at-rest key"].length > 0, "a key was created");
+        await check(rendered, [
+            ["kube-apiserver", "encrypt with the encryption-at-rest key", "Allowed"],
+            ["member etcd-0", "encrypt with the encryption-at-rest key", "denied"],
+            ["outsider with *", "encrypt with the encryption-at-rest key", "denied"],
+        ]);
     });
 
     it("no role named: use is left to IAM, so an outsider with * reads the members' secrets (the component warns)", async () => {
