@@ -204,6 +204,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             resolved.members.map((m) => [m.name, secrets.store.arns[`member-${m.name}`]]),
         );
         const userData = wireUserData(
+            name,
             members.artifacts,
             memberSecretArns,
             members.podSettings,

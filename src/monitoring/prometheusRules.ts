@@ -7,6 +7,7 @@
 // series' labels only (not the rule's), so names (cluster, certificate CN) are written into the
 // text; `templateLiteral` quotes any that could be read as template code.
 import * as YAML from "yaml";
+import { BOOTSTRAP_STATE, BOOTSTRAP_FAILURES_METRIC, BOOTSTRAP_UNIT } from "../nodes/bootstrapUnit";
 import { BOOTSTRAP_SCRIPT_PATH } from "../nodes/cloudInit";
 
 /** Alertmanager routing: `critical` pages, `warning` goes to a queue. */
@@ -195,6 +196,20 @@ function etcdHealthRules(input: PrometheusRulesInput, labels: Record<string, str
                 `With ${n} members the cluster survives ${n - quorum} member(s) down. Check the node and its etcd ` +
                 "static pod (`crictl ps -a --name etcd`, `journalctl -u kubelet`), then that the scraper still reaches " +
                 "the metrics port 2381 (metricsSecurityGroupIds, hostFirewallMetricsCidrs).",
+        ),
+        rule(
+            "EtcdNodeBootstrapFailing",
+            AlertSeverity.Warning,
+            // The node's own metric (node_exporter's textfile collector), labelled with the cluster.
+            `${BOOTSTRAP_FAILURES_METRIC}{etcd_cluster=${promString(input.cluster)}} > 0`,
+            "10m",
+            "etcd member {{ $labels.member }} cannot fetch its files",
+            `The boot of member {{ $labels.member }} ({{ $labels.instance }}) of etcd cluster ${cluster} has failed ` +
+                "{{ $value }} run(s) in a row; it keeps trying every minute and starts etcd only once every file is written. " +
+                `Check \`journalctl -u ${BOOTSTRAP_UNIT}\`: it names the failing call. Usual causes: the instance role lacks the ` +
+                "member's policy (memberInstancePolicies), the key policy does not name the role (memberRoleNames), " +
+                "Secrets Manager or KMS is unreachable (VPC endpoints, proxy), or the node agent's download or checksum fails. " +
+                `State: ${BOOTSTRAP_STATE.statePath} on the node.`,
         ),
         rule(
             "EtcdInsufficientMembers",

@@ -1,11 +1,14 @@
-// Cloud-init user-data for a node, derived from its nodeFiles: it creates the etcd user, fetches
-// the node's bundle from AWS Secrets Manager with the instance role at boot, and writes every
-// file with its mode and owner. The user-data holds no secret: only paths, modes, owners, the
-// secret's ARN and the public static-pod manifest.
+// Cloud-init user-data for a node, derived from its nodeFiles: a bootstrap script and the systemd
+// unit that runs it until it succeeds (bootstrapUnit.ts). The script creates the etcd user, fetches
+// the node's bundle from AWS Secrets Manager with the instance role, and writes every file with its
+// mode and owner. The user-data holds no secret: only paths, modes, owners, the secret's ARN and the
+// public static-pod manifest.
+import * as zlib from "zlib";
 import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { renderPythonAsset } from "../core/assets";
 import { NodeFile } from "../manifests/nodeFiles";
 import { toYaml } from "../manifests/staticPod";
+import { BOOTSTRAP_STATE, BOOTSTRAP_UNIT, BOOTSTRAP_UNIT_PATH, renderBootstrapUnit } from "./bootstrapUnit";
 
 /** The bundle as stored in Secrets Manager: file contents by absolute path. */
 export interface SecretBundle {
@@ -25,6 +28,9 @@ export const NODE_BOOTSTRAP_ASSET = "nodes/assets/node_bootstrap.py";
 export const USER_DATA_LIMIT = 16384;
 
 export interface UserDataInput {
+    /** The component's name and the node's member name: labels of the bootstrap's metrics. */
+    cluster: string;
+    member: string;
     files: NodeFile[];
     /** Paths whose content comes from the secret; every other file's content is inline (public). */
     bundlePaths: string[];
@@ -64,6 +70,15 @@ interface PlannedFile {
     apply?: string[];
 }
 
+/** gzip, then base64, the same bytes wherever it runs. */
+export function gzipBase64(text: string): string {
+    const gzip = zlib.gzipSync(Buffer.from(text, "utf8"), { level: zlib.constants.Z_BEST_COMPRESSION });
+    // The header's OS byte is the platform's (10 on Windows); fixed to Unix so that user data
+    // rendered on any workstation is the same and shows no diff.
+    gzip[9] = 3;
+    return gzip.toString("base64");
+}
+
 export function renderUserData(input: UserDataInput): string {
     const fromBundle = new Set(input.bundlePaths);
     const plan = {
@@ -71,6 +86,7 @@ export function renderUserData(input: UserDataInput): string {
         region: input.region,
         user: input.user ?? null,
         agent: input.agent ?? null,
+        state: { cluster: input.cluster, member: input.member, ...BOOTSTRAP_STATE },
         files: input.files.map((f): PlannedFile => ({
             path: f.path,
             mode: f.mode,
@@ -86,10 +102,24 @@ export function renderUserData(input: UserDataInput): string {
                 path: BOOTSTRAP_SCRIPT_PATH,
                 permissions: "0700",
                 owner: "root:root",
-                content: renderPythonAsset(NODE_BOOTSTRAP_ASSET, plan),
+                // Compressed: the script with its plan is about 17 KB as text, over EC2's limit.
+                encoding: "gz+b64",
+                content: gzipBase64(renderPythonAsset(NODE_BOOTSTRAP_ASSET, plan)),
+            },
+            {
+                path: BOOTSTRAP_UNIT_PATH,
+                permissions: "0644",
+                owner: "root:root",
+                content: renderBootstrapUnit(BOOTSTRAP_SCRIPT_PATH),
             },
         ],
-        runcmd: [[BOOTSTRAP_SCRIPT_PATH]],
+        // Enabled, so that a reboot before the first success runs it again; started without
+        // waiting, so that cloud-init finishes while the unit keeps trying.
+        runcmd: [
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", BOOTSTRAP_UNIT],
+            ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT],
+        ],
     };
     return `#cloud-config\n${toYaml(config)}`;
 }

@@ -134,6 +134,7 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
  * its bundle from Secrets Manager at boot.
  */
 export function wireUserData(
+    cluster: string,
     artifacts: MemberArtifacts,
     secretArns: Record<string, pulumi.Output<string>>,
     podSettings: pulumi.Output<PodSettings>,
@@ -148,6 +149,8 @@ export function wireUserData(
                     Object.entries(arns).map(([member, secretArn]) => [
                         member,
                         renderUserData({
+                            cluster,
+                            member,
                             files: layouts[member],
                             bundlePaths: defaultBundlePaths(layouts[member]),
                             secretArn,

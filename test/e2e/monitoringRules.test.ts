@@ -112,6 +112,11 @@ const etcd = (metric: string, i: number, extra = "") =>
     `${metric}{job="etcd",instance="${inst(i)}"${extra ? `,${extra}` : ""}}`;
 const member = (i: number, severity: string) => ({ ...CLUSTER, job: "etcd", instance: inst(i), severity });
 
+/** The metric a node's bootstrap leaves for node_exporter's textfile collector. */
+const bootstrapFailures = (cluster: string, memberName: string) =>
+    `secure_etcd_node_bootstrap_consecutive_failures{job="node",instance="10.0.1.1${memberName.slice(-1)}:9100",` +
+    `etcd_cluster="${cluster}",member="${memberName}"}`;
+
 /** Histogram buckets with every observation (10 a minute) in the bucket ending at `le`. */
 function histogram(metric: string, i: number, les: string[], le: string): Series[] {
     const hit = les.indexOf(le);
@@ -135,6 +140,24 @@ const HEALTH_CASES: AlertCase[] = [
             { at: "5m", alerts: [] },
             { at: "8m", alerts: [] },
             { at: "10m", alerts: [member(0, "critical")] },
+        ],
+    },
+    {
+        alert: "EtcdNodeBootstrapFailing",
+        title: "a node whose boot keeps failing; one that recovers; another cluster's node",
+        series: [
+            { series: bootstrapFailures("prod", "etcd-0"), values: "0x5 1x5 2x5 3x10" },
+            { series: bootstrapFailures("prod", "etcd-1"), values: "1x5 0x20" },
+            { series: bootstrapFailures("staging", "etcd-0"), values: "1x25" },
+        ],
+        expect: [
+            { at: "14m", alerts: [] },
+            {
+                at: "16m",
+                alerts: [
+                    { ...CLUSTER, member: "etcd-0", job: "node", instance: "10.0.1.10:9100", severity: "warning" },
+                ],
+            },
         ],
     },
     {
@@ -447,6 +470,7 @@ describe("monitoring: Prometheus rules", function () {
             "EtcdMemberOutOfSync",
             "EtcdMembersMissingFromScrape",
             "EtcdNoLeader",
+            "EtcdNodeBootstrapFailing",
             "EtcdRequestsDenied",
             "KubeApiServerSecretReadsHigh",
         ]);
@@ -467,7 +491,7 @@ describe("monitoring: Prometheus rules", function () {
         assert.deepEqual([...tested].sort(), [...names].sort());
     });
 
-    it("read only metrics etcd and kube-apiserver export, with kube-apiserver's upper-case verbs", () => {
+    it("read only metrics etcd, kube-apiserver and the nodes' bootstrap export, with kube-apiserver's upper-case verbs", () => {
         assert.deepEqual(ruleMetricNames(rules), [
             "apiserver_request_total",
             "etcd_disk_backend_commit_duration_seconds_bucket",
@@ -479,6 +503,7 @@ describe("monitoring: Prometheus rules", function () {
             "etcd_server_proposals_committed_total",
             "etcd_server_quota_backend_bytes",
             "grpc_server_handled_total",
+            "secure_etcd_node_bootstrap_consecutive_failures",
             "up",
         ]);
         const secretsRule = allRules(rules).find((r) => r.alert === "KubeApiServerSecretReadsHigh")!;

@@ -1,8 +1,9 @@
 """Unit tests of src/nodes/assets/node_bootstrap.py, the cloud-init boot script: installing the
 node agent only when its SHA-256 matches (s3:// through a stand-in aws CLI, https:// through a
 stand-in urlopen), fetching and decoding the bundle, writing files atomically with their mode and
-owner and directories, applying files, creating the service user, and the plan's order, all under
-a temporary root."""
+owner and directories, applying files, creating the service user, the plan's order, and what each
+run leaves for the systemd unit and node_exporter (state, metrics, the done marker), all under a
+temporary root."""
 import contextlib
 import hashlib
 import io
@@ -23,6 +24,15 @@ node = load_asset("nodes/assets/node_bootstrap.py", "node_bootstrap")
 
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:secure-etcd/members/etcd-0-AbCdEf"
 OWNER = "%d:%d" % (os.getuid(), os.getgid())
+
+
+STATE = {
+    "cluster": "prod",
+    "member": "etcd-0",
+    "donePath": "/var/lib/secure-etcd/bootstrap.done",
+    "statePath": "/var/lib/secure-etcd/bootstrap.json",
+    "metricsPath": "/var/lib/prometheus/node-exporter/secure_etcd_bootstrap.prom",
+}
 
 
 def entry(path, mode="0600", directory=False, **extra):
@@ -124,10 +134,27 @@ class FetchBundleTest(RetryingTest):
 
     def test_gives_up_after_twelve_attempts_with_the_last_error(self):
         self.stand_in_aws(*[(255, "AccessDenied %d" % i) for i in range(12)])
-        with self.assertRaises(SystemExit) as caught:
+        err = io.StringIO()
+        with self.assertRaises(SystemExit) as caught, contextlib.redirect_stderr(err):
             node.fetch_bundle()
         self.assertEqual(str(caught.exception), "secure-etcd: cannot read %s: AccessDenied 11" % SECRET_ARN)
         self.assertEqual(self.sleeps, [1, 2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 30])
+        # Each failure in the journal as it happens, not only the last one at the end.
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 12)
+        self.assertEqual(lines[0], "secure-etcd: attempt 1 of 12 to read %s failed: AccessDenied 0; next in 1 s"
+                         % SECRET_ARN)
+        self.assertEqual(lines[11], "secure-etcd: attempt 12 of 12 to read %s failed: AccessDenied 11; next in 30 s"
+                         % SECRET_ARN)
+
+    def test_a_waits_log_records_the_waits_instead_of_sleeping(self):
+        log = os.path.join(self.dir, "waits")
+        self.stand_in_aws((255, "Could not connect"), (255, "Could not connect"), (0, json.dumps({"version": 1, "files": {}})))
+        with mock.patch.object(node, "WAITS_LOG", log), contextlib.redirect_stderr(io.StringIO()):
+            node.fetch_bundle()
+        self.assertEqual(self.sleeps, [])
+        with open(log) as f:
+            self.assertEqual(f.read(), "1\n2\n")
 
     def test_refuses_a_bundle_version_it_does_not_know(self):
         self.stand_in_aws((0, json.dumps({"version": 2, "files": {}})))
@@ -339,6 +366,57 @@ class EnsureUserTest(NodeTest):
             node.ensure_user(None)
 
 
+class RecordRunTest(NodeTest):
+    """What a run leaves: the state the next run counts from, metrics for node_exporter, the marker."""
+
+    def setUp(self):
+        super().setUp()
+        plan = mock.patch.object(node, "PLAN", {"state": STATE})
+        plan.start()
+        self.addCleanup(plan.stop)
+
+    def metrics(self):
+        return self.read(STATE["metricsPath"])
+
+    def test_failed_runs_count_up_and_leave_no_marker(self):
+        node.record_run(False, now=1000)
+        node.record_run(False, now=1300)
+        self.assertEqual(json.loads(self.read(STATE["statePath"])),
+                         {"lastRun": 1300, "lastRunSucceeded": False, "consecutiveFailures": 2, "lastSuccess": None})
+        labels = '{etcd_cluster="prod",member="etcd-0"}'
+        self.assertIn("secure_etcd_node_bootstrap_success%s 0\n" % labels, self.metrics())
+        self.assertIn("secure_etcd_node_bootstrap_consecutive_failures%s 2\n" % labels, self.metrics())
+        self.assertIn("secure_etcd_node_bootstrap_last_run_timestamp_seconds%s 1300\n" % labels, self.metrics())
+        self.assertNotIn("last_success", self.metrics(), "no success yet: no timestamp of one")
+        self.assertFalse(os.path.exists(self.host(STATE["donePath"])))
+
+    def test_a_success_resets_the_count_and_leaves_the_marker(self):
+        node.record_run(False, now=1000)
+        node.record_run(True, now=1400)
+        self.assertEqual(json.loads(self.read(STATE["statePath"])),
+                         {"lastRun": 1400, "lastRunSucceeded": True, "consecutiveFailures": 0, "lastSuccess": 1400})
+        self.assertIn('secure_etcd_node_bootstrap_success{etcd_cluster="prod",member="etcd-0"} 1\n', self.metrics())
+        self.assertIn("secure_etcd_node_bootstrap_last_success_timestamp_seconds", self.metrics())
+        self.assertEqual(self.read(STATE["donePath"]), "1400\n")
+        for path in STATE["statePath"], STATE["metricsPath"], STATE["donePath"]:
+            self.assertEqual(self.mode(path), "0644", "public: no secret in it")
+
+    def test_every_metric_has_help_and_type_and_label_values_are_escaped(self):
+        with mock.patch.dict(STATE, cluster='a"b\\c'):
+            node.record_run(False, now=1)
+        lines = self.metrics().splitlines()
+        self.assertEqual([l.split()[2] for l in lines if l.startswith("# HELP")],
+                         [l.split()[2] for l in lines if l.startswith("# TYPE")])
+        self.assertIn('etcd_cluster="a\\"b\\\\c"', self.metrics())
+
+    def test_a_corrupt_state_file_counts_from_zero(self):
+        os.makedirs(os.path.dirname(self.host(STATE["statePath"])))
+        with open(self.host(STATE["statePath"]), "w") as f:
+            f.write("{not json")
+        node.record_run(False, now=5)
+        self.assertEqual(json.loads(self.read(STATE["statePath"]))["consecutiveFailures"], 1)
+
+
 class MainTest(NodeTest):
     def run_main(self, plan, bundle):
         out = io.StringIO()
@@ -349,7 +427,7 @@ class MainTest(NodeTest):
         return out.getvalue()
 
     def test_writes_the_plan_in_order_from_inline_content_and_the_bundle(self):
-        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "files": [
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "state": STATE, "files": [
             entry("/etc/kubernetes/pki/etcd", "0700", directory=True),
             entry("/etc/kubernetes/pki/etcd/ca.crt", "0644"),
             entry("/etc/secure-etcd/firewall.nft", "0600", content="table inet x {}\n", apply=["nft", "-f", "{path}"]),
@@ -363,9 +441,23 @@ class MainTest(NodeTest):
         self.assertEqual(self.read("/etc/secure-etcd/firewall.nft"), "table inet x {}\n")
         self.assertEqual(self.read("/etc/kubernetes/manifests/etcd.yaml"), "kind: Pod\n")
         self.assertTrue(os.path.exists(self.host("/.secure-etcd-applied")))
+        self.assertTrue(os.path.exists(self.host(STATE["donePath"])), "a run that wrote everything is the last")
+
+    def test_a_run_that_stops_is_recorded_as_failed_and_stops_with_its_own_error(self):
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "state": STATE, "files": []}
+
+        def unreachable():
+            sys.exit("secure-etcd: cannot read %s: Could not connect" % SECRET_ARN)
+
+        with mock.patch.object(node, "PLAN", plan), mock.patch.object(node, "fetch_bundle", unreachable):
+            with self.assertRaises(SystemExit) as caught:
+                node.main()
+        self.assertIn("Could not connect", str(caught.exception))
+        self.assertEqual(json.loads(self.read(STATE["statePath"]))["consecutiveFailures"], 1)
+        self.assertFalse(os.path.exists(self.host(STATE["donePath"])))
 
     def test_stops_at_a_file_missing_from_the_bundle_before_writing_later_ones(self):
-        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "files": [
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "state": STATE, "files": [
             entry("/etc/a.key"),
             entry("/etc/kubernetes/manifests/etcd.yaml", content="kind: Pod\n"),
         ]}
@@ -373,10 +465,12 @@ class MainTest(NodeTest):
             self.run_main(plan, {})
         self.assertEqual(str(caught.exception), "secure-etcd: /etc/a.key is missing from the bundle")
         self.assertFalse(os.path.exists(self.host("/etc/kubernetes/manifests/etcd.yaml")))
+        self.assertFalse(os.path.exists(self.host(STATE["donePath"])))
 
     def test_installs_the_agent_first_and_a_refused_agent_stops_the_boot_before_any_secret_or_file(self):
         agent = {"url": AGENT_URL, "sha256": AGENT_SHA256, "path": AGENT_PATH}
-        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "agent": agent, "files": [
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "agent": agent, "state": STATE,
+                "files": [
             entry("/etc/kubernetes/manifests/etcd.yaml", content="kind: Pod\n"),
         ]}
         order = []

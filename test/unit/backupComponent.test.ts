@@ -31,6 +31,8 @@ import {
     THREE_MEMBERS,
 } from "../harness/cluster";
 import { runProgram, resolve, valueOf } from "../../testing/program";
+import { onPath } from "../harness/onPath";
+import { writtenText } from "../harness/userData";
 
 const VALID_INTERVALS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440];
 const BACKUP_PATHS = [
@@ -43,10 +45,6 @@ const BACKUP_PATHS = [
 
 function byPath(files: NodeFile[]): Record<string, NodeFile> {
     return Object.fromEntries(files.map((f) => [f.path, f]));
-}
-
-function onPath(command: string): boolean {
-    return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 }
 
 describe("backups: on every member", function () {
@@ -129,9 +127,9 @@ describe("backups: on every member", function () {
             assert.deepEqual(JSON.parse(version.inputs.secretString as string), expected);
             for (const p of BACKUP_PATHS) {
                 assert.ok(p in expected.files, `${member}: ${p} not fetched at boot`);
-                assert.ok(userData.value[member].includes(p), `${member}: ${p} not planned`);
+                assert.ok(writtenText(userData.value[member]).includes(p), `${member}: ${p} not planned`);
             }
-            assert.ok(!userData.value[member].includes(key.split("\n")[1]));
+            assert.ok(!writtenText(userData.value[member]).includes(key.split("\n")[1]));
         }
     });
 

@@ -5,7 +5,6 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as YAML from "yaml";
 import { NodeFile } from "../../src/manifests/nodeFiles";
 import { renderMemberNodeFiles } from "../../src/manifests/nodeFiles";
 import {
@@ -18,6 +17,15 @@ import {
 import { configDirFile, hostFirewallNodeFiles } from "../../src/network/hostFirewallFiles";
 import { NodeAgentArtifact } from "../../src/backup/agentArtifact";
 import { agentBundle, AGENT_BUNDLE_SHA256 } from "../harness/agentBundle";
+import {
+    BOOTSTRAP_RESTART_SECONDS,
+    BOOTSTRAP_STATE,
+    BOOTSTRAP_UNIT,
+    BOOTSTRAP_UNIT_PATH,
+    renderBootstrapUnit,
+} from "../../src/nodes/bootstrapUnit";
+import { onPath } from "../harness/onPath";
+import { cloudConfigOf, decodedContent, writtenFile } from "../harness/userData";
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:secure-etcd/prod-a1b2c3/members/etcd-0-AbCdEf";
 const isRoot = process.getuid?.() === 0;
@@ -41,6 +49,8 @@ function memberFiles(): NodeFile[] {
 
 function userDataFor(files: NodeFile[], agent?: NodeAgentArtifact): string {
     return renderUserData({
+        cluster: "prod",
+        member: "etcd-0",
         files,
         bundlePaths: defaultBundlePaths(files),
         secretArn: SECRET_ARN,
@@ -59,9 +69,60 @@ function builtAgent(): NodeAgentArtifact {
     return { url: AGENT_URL, sha256, path: "/usr/local/bin/secure-etcd" };
 }
 
-interface CloudConfig {
-    write_files: { path: string; permissions: string; owner: string; content: string }[];
-    runcmd: string[][];
+interface State {
+    consecutiveFailures: number;
+}
+
+interface UnitRun {
+    outcome: "failed" | "succeeded" | "skipped";
+    stderr: string;
+    /** The state file and metrics as the run left them. */
+    state: State;
+    metrics: string;
+    /** How many of the member's files exist under the root after the run. */
+    memberFilesWritten: number;
+}
+
+/**
+ * Starts a oneshot unit's ExecStart the way systemd would, from the unit's own directives: again
+ * after a failed run while Restart=on-failure (its RestartSec is not slept), and not at all while
+ * its ConditionPathExists fails; after a success, the next start stands for the next boot. systemd
+ * itself cannot run here (it is not this machine's PID 1); `systemd-analyze verify` checks the unit.
+ */
+function runAsSystemdWould(
+    unit: string,
+    env: NodeJS.ProcessEnv,
+    root: string,
+    files: NodeFile[],
+    maxStarts: number,
+): UnitRun[] {
+    const directive = (key: string) =>
+        unit
+            .split("\n")
+            .find((l) => l.startsWith(`${key}=`))
+            ?.slice(key.length + 1);
+    const condition = directive("ConditionPathExists")!;
+    assert.ok(condition.startsWith("!"), "the unit runs while a marker is absent");
+    const marker = path.join(root, condition.slice(1));
+    const runs: UnitRun[] = [];
+    for (let start = 0; start < maxStarts; start++) {
+        if (fs.existsSync(marker)) {
+            runs.push({ ...runs[runs.length - 1], outcome: "skipped", stderr: "" });
+            break;
+        }
+        const result = spawnSync(directive("ExecStart")!, [], { env, encoding: "utf8", timeout: 60_000 });
+        runs.push({
+            outcome: result.status === 0 ? "succeeded" : "failed",
+            stderr: result.stderr,
+            state: JSON.parse(fs.readFileSync(path.join(root, BOOTSTRAP_STATE.statePath), "utf8")) as State,
+            metrics: fs.readFileSync(path.join(root, BOOTSTRAP_STATE.metricsPath), "utf8"),
+            memberFilesWritten: files.filter((f) => fs.existsSync(path.join(root, f.path))).length,
+        });
+        if (result.status !== 0 && directive("Restart") !== "on-failure") {
+            break;
+        }
+    }
+    return runs;
 }
 
 describe("cloud-init user-data", function () {
@@ -73,25 +134,43 @@ describe("cloud-init user-data", function () {
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("is #cloud-config with one root-only bootstrap script run once, under EC2's 16 KiB limit", () => {
+    it("is #cloud-config with a root-only bootstrap script and the unit that runs it, started without waiting, under EC2's 16 KiB limit", () => {
         const userData = userDataFor(memberFiles());
         assert.ok(userData.startsWith("#cloud-config\n"));
-        const config = YAML.parse(userData) as CloudConfig;
+        const config = cloudConfigOf(userData);
         assert.deepEqual(
-            config.write_files.map((f) => [f.path, f.permissions, f.owner]),
-            [[BOOTSTRAP_SCRIPT_PATH, "0700", "root:root"]],
+            config.write_files.map((f) => [f.path, f.permissions, f.owner, f.encoding]),
+            [
+                [BOOTSTRAP_SCRIPT_PATH, "0700", "root:root", "gz+b64"],
+                [BOOTSTRAP_UNIT_PATH, "0644", "root:root", undefined],
+            ],
         );
-        assert.deepEqual(config.runcmd, [[BOOTSTRAP_SCRIPT_PATH]]);
+        assert.equal(config.write_files[1].content, renderBootstrapUnit(BOOTSTRAP_SCRIPT_PATH));
+        assert.match(decodedContent(config.write_files[0]), /^#!\/usr\/bin\/env python3\n/);
+        assert.deepEqual(config.runcmd, [
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", BOOTSTRAP_UNIT],
+            ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT],
+        ]);
         assert.ok(Buffer.byteLength(userData) < USER_DATA_LIMIT, `${Buffer.byteLength(userData)} bytes`);
     });
 
     it("carries no key and no certificate: those are fetched; only the public manifest is inline", () => {
         const userData = userDataFor(memberFiles());
+        const written = cloudConfigOf(userData).write_files.map(decodedContent).join("\n");
         for (const needle of ["KEY-MATERIAL", "BEGIN", "SERVER", "PEER CA"]) {
-            assert.ok(!userData.includes(needle), `user-data contains ${needle}`);
+            assert.ok(!written.includes(needle), `user-data contains ${needle}`);
         }
-        assert.ok(userData.includes(SECRET_ARN));
-        assert.ok(userData.includes("kind: Pod"));
+        assert.ok(written.includes(SECRET_ARN));
+        assert.ok(written.includes("kind: Pod"));
+    });
+
+    it("is the same bytes wherever it is rendered: the gzip header carries no time and a fixed OS", () => {
+        const script = cloudConfigOf(userDataFor(memberFiles())).write_files[0];
+        const header = Buffer.from(script.content, "base64").subarray(0, 10);
+        assert.deepEqual([...header.subarray(4, 8)], [0, 0, 0, 0], "no modification time");
+        assert.equal(header[9], 3, "OS: Unix");
+        assert.equal(userDataFor(memberFiles()), userDataFor(memberFiles()));
     });
 
     it("bundles every certificate and key, and not the manifest", () => {
@@ -113,12 +192,13 @@ describe("cloud-init user-data", function () {
      */
     function prepare(
         files: NodeFile[],
-        awsBehaviour: "serve" | "absent",
+        awsBehaviour: "serve" | "absent" | { failFirst: number },
         agent?: { artifact: NodeAgentArtifact; serves: string },
     ): { script: string; env: NodeJS.ProcessEnv } {
-        const config = YAML.parse(userDataFor(files, agent?.artifact)) as CloudConfig;
         const script = path.join(dir, "bootstrap.py");
-        fs.writeFileSync(script, config.write_files[0].content, { mode: 0o700 });
+        fs.writeFileSync(script, writtenFile(userDataFor(files, agent?.artifact), BOOTSTRAP_SCRIPT_PATH), {
+            mode: 0o700,
+        });
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         const bundleFile = path.join(dir, "bundle.json");
@@ -127,10 +207,16 @@ describe("cloud-init user-data", function () {
         const download = agent
             ? `[ "$*" = "s3 cp ${agent.artifact.url} - --region eu-west-1 --only-show-errors" ] && { cat '${agent.serves}'; exit 0; }\n`
             : "";
-        if (awsBehaviour === "serve") {
+        // The first calls fail as an unreachable endpoint does (counted across runs).
+        const failing =
+            typeof awsBehaviour === "object"
+                ? `[ "$(wc -l < '${path.join(dir, "calls")}')" -le ${awsBehaviour.failFirst} ] && ` +
+                  `{ echo "Could not connect to the endpoint URL" >&2; exit 255; }\n`
+                : "";
+        if (awsBehaviour !== "absent") {
             fs.writeFileSync(
                 path.join(bin, "aws"),
-                `#!/bin/sh\necho "$*" >> '${path.join(dir, "calls")}'\n${download}` +
+                `#!/bin/sh\necho "$*" >> '${path.join(dir, "calls")}'\n${failing}${download}` +
                     `[ "$*" = "${expected}" ] || { echo "unexpected call: $*" >&2; exit 2; }\ncat '${bundleFile}'\n`,
                 { mode: 0o755 },
             );
@@ -266,6 +352,90 @@ describe("cloud-init user-data", function () {
         const result = spawnSync("python3", [script], { env, encoding: "utf8", timeout: 20_000 });
         assert.notEqual(result.status, 0);
         assert.match(result.stderr, /the AWS CLI \(aws\) is not on PATH; install AWS CLI v2/);
-        assert.ok(!fs.existsSync(path.join(dir, "root")));
+        assert.ok(!fs.existsSync(path.join(dir, "root/etc")), "no member file written");
+        assert.ok(!fs.existsSync(path.join(dir, "root", BOOTSTRAP_STATE.donePath)));
+        assert.equal(
+            (JSON.parse(fs.readFileSync(path.join(dir, "root", BOOTSTRAP_STATE.statePath), "utf8")) as State)
+                .consecutiveFailures,
+            1,
+        );
+    });
+
+    it("its unit passes systemd-analyze verify: restarted after every failed run, never rate-limited, not after a success", function () {
+        const unit = renderBootstrapUnit("/usr/local/sbin/secure-etcd-bootstrap");
+        for (const directive of [
+            "Type=oneshot",
+            "Restart=on-failure",
+            `RestartSec=${BOOTSTRAP_RESTART_SECONDS}`,
+            "StartLimitIntervalSec=0",
+            `ConditionPathExists=!${BOOTSTRAP_STATE.donePath}`,
+            "After=network-online.target",
+            "WantedBy=multi-user.target",
+        ]) {
+            assert.ok(unit.split("\n").includes(directive), directive);
+        }
+        if (!onPath("systemd-analyze")) {
+            this.skip();
+        }
+        // verify wants an ExecStart that exists and is executable.
+        const script = path.join(dir, "secure-etcd-bootstrap");
+        fs.writeFileSync(script, "#!/bin/sh\n", { mode: 0o700 });
+        fs.writeFileSync(path.join(dir, BOOTSTRAP_UNIT), renderBootstrapUnit(script));
+        const run = spawnSync("systemd-analyze", ["verify", "--man=no", `./${BOOTSTRAP_UNIT}`], {
+            cwd: dir,
+            encoding: "utf8",
+        });
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(run.stderr.trim(), "", "no unknown or misspelt directive");
+    });
+
+    it("its unit keeps running the script until a fetch succeeds: failed runs leave no member file, the state counts them, then it stops", function () {
+        const files = memberFiles();
+        // Fifteen failed calls: the whole first run (twelve attempts) and three of the second.
+        const { script, env } = prepare(files, { failFirst: 15 });
+        const waits = path.join(dir, "waits");
+        const root = path.join(dir, "root");
+        const unit = renderBootstrapUnit(script);
+        const runs = runAsSystemdWould(unit, { ...env, SECURE_ETCD_WAITS_LOG: waits }, root, files, 5);
+
+        assert.deepEqual(
+            runs.map((r) => r.outcome),
+            ["failed", "succeeded", "skipped"],
+        );
+        const [first, second] = runs;
+        // The first run: every attempt in the journal, fail-closed, counted.
+        const attempts = first.stderr.split("\n").filter((l) => / to read .* failed: Could not connect/.test(l));
+        assert.equal(attempts.length, 12, first.stderr);
+        assert.match(
+            first.stderr,
+            /secure-etcd: cannot read arn:aws:secretsmanager:\S+: Could not connect to the endpoint URL\n$/,
+        );
+        assert.equal(first.state.consecutiveFailures, 1);
+        assert.equal(first.memberFilesWritten, 0, "nothing of the member's before a fetch succeeds");
+        assert.match(first.metrics, /^secure_etcd_node_bootstrap_success\{etcd_cluster="prod",member="etcd-0"\} 0$/m);
+        assert.match(
+            first.metrics,
+            /^secure_etcd_node_bootstrap_consecutive_failures\{etcd_cluster="prod",member="etcd-0"\} 1$/m,
+        );
+        // The second: three more failures, then every file with its mode and owner.
+        assert.equal(second.stderr.split("\n").filter((l) => / failed: Could not connect/.test(l)).length, 3);
+        assert.equal(second.state.consecutiveFailures, 0);
+        assert.equal(second.memberFilesWritten, files.length);
+        for (const f of files) {
+            const st = fs.statSync(path.join(root, f.path));
+            assert.equal((st.mode & 0o7777).toString(8).padStart(4, "0"), f.mode, f.path);
+        }
+        assert.match(second.metrics, /^secure_etcd_node_bootstrap_success\{etcd_cluster="prod",member="etcd-0"\} 1$/m);
+        // Waited with backoff inside each run (recorded, not slept); systemd's RestartSec between runs.
+        assert.deepEqual(
+            fs.readFileSync(waits, "utf8").trim().split("\n").map(Number),
+            [1, 2, 4, 8, 16, 30, 30, 30, 30, 30, 30, 30, 1, 2, 4],
+        );
+        assert.equal(fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").length, 16);
+        if (onPath("promtool")) {
+            // What node_exporter's textfile collector would export: valid exposition format.
+            const check = spawnSync("promtool", ["check", "metrics"], { input: second.metrics, encoding: "utf8" });
+            assert.equal(check.status, 0, check.stdout + check.stderr);
+        }
     });
 });

@@ -13,6 +13,7 @@ import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { REPO_ROOT } from "../harness/schema";
 import { MOCK_ACCOUNT, MOCK_POLICY_SCOPE, MOCK_REGION } from "../../testing/awsEmulator";
 import { secretsKeyPolicy } from "../../src/secrets/policies";
+import { writtenText } from "../harness/userData";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
@@ -282,8 +283,8 @@ describe("SecureEtcdCluster: Secrets Manager", function () {
         assert.equal(userData.secret, false);
         const creds = await valueOf(result.memberCredentials);
         for (const member of ["etcd-0", "etcd-1", "etcd-2"]) {
-            const text = userData.value[member];
-            assert.ok(text.startsWith("#cloud-config\n"));
+            assert.ok(userData.value[member].startsWith("#cloud-config\n"));
+            const text = writtenText(userData.value[member]);
             assert.ok(text.includes(mocks.named(`prod-secrets-member-${member}`).state!.arn as string));
             for (const c of Object.values(creds)) {
                 assert.ok(!text.includes(c.serverKeyPem.split("\n")[1]), `${member}'s user-data holds a key`);

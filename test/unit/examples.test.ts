@@ -10,6 +10,7 @@ import { Volume } from "../../src";
 import { runProgram, resolve, valueOf } from "../../testing/program";
 import { ProviderMocks, Registration } from "../../testing/mocks";
 import { certFacts } from "../harness/certs";
+import { writtenText } from "../harness/userData";
 
 type Exports = Record<string, pulumi.Output<unknown>>;
 
@@ -232,9 +233,10 @@ describe("examples", function () {
                 const userData = Buffer.from(instance.inputs.userDataBase64 as string, "base64").toString();
                 assert.ok(userData.startsWith("#cloud-config\n"), userData.slice(0, 40));
                 assert.ok(Buffer.byteLength(userData) <= 16384, `${Buffer.byteLength(userData)} bytes`);
-                assert.ok(userData.includes(secretArn(m.member)));
+                const written = writtenText(userData);
+                assert.ok(written.includes(secretArn(m.member)));
                 assert.ok(
-                    others(m.member).every((arn) => !userData.includes(arn)),
+                    others(m.member).every((arn) => !written.includes(arn)),
                     m.member,
                 );
 

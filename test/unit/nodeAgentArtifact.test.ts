@@ -4,7 +4,6 @@
 // and the one S3 permission its instance role gains for an s3:// URL.
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
 import { SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import {
     agentArtifactReadPolicy,
@@ -16,6 +15,7 @@ import {
 import { validateArgs } from "../../src/component/validate";
 import { PolicyDocument } from "../../src/core/policyDocument";
 import { refusedWhenResolved, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { bootstrapPlanOf } from "../harness/userData";
 import { resolve, runProgram, valueOf } from "../../testing/program";
 
 const SHA256 = "6d09f9792369c76b2fbcd01f97407f45b5639c9053082a5ab55a07b2b4e1be8e";
@@ -28,13 +28,7 @@ const base = (extra: Partial<SecureEtcdClusterArgs> = {}): SecureEtcdClusterArgs
 });
 const reasons = (problems: { path: string; reason: string }[]) => problems.map((p) => `${p.path}: ${p.reason}`);
 
-/** The plan a member's boot script runs with, read back from its user-data. */
-function planOf(userData: string): { agent: unknown; secretArn: string } {
-    const config = YAML.parse(userData) as { write_files: { content: string }[] };
-    const m = /^PLAN = json\.loads\(r"""(.*)"""\)$/m.exec(config.write_files[0].content);
-    assert.ok(m, "the plan line");
-    return JSON.parse(m[1]) as { agent: unknown; secretArn: string };
-}
+const planOf = (userData: string) => bootstrapPlanOf<{ agent: unknown; secretArn: string }>(userData);
 
 describe("the node agent's artifact: rules", () => {
     it("accepts s3://<bucket>/<key> and https:// URLs that need no credential", () => {

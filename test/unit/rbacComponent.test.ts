@@ -6,6 +6,7 @@ import { RBAC_SCRIPT_PATH, RBAC_UNIT_PATH, ROOT_PASSWORD_PATH } from "../../src/
 import { BOOTSTRAP_DEFAULTS } from "../../src/rbac/bootstrapScript";
 import { buildCluster, rejectedArgs, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { resolve } from "../../testing/program";
+import { writtenText } from "../harness/userData";
 
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 
@@ -57,8 +58,10 @@ describe("SecureEtcdCluster: etcd RBAC", function () {
         assert.ok(!script.value.includes(password));
         const userData = await resolve(cluster.memberUserData);
         assert.equal(userData.secret, false);
-        assert.ok(!JSON.stringify(userData.value).includes(password));
-        assert.ok(!JSON.stringify(userData.value).includes("PRIVATE KEY"));
+        const written = Object.values(userData.value).map(writtenText).join("\n");
+        assert.ok(written.includes("/etc/secure-etcd/rbac-bootstrap.py"), "the decoded plan is what is checked");
+        assert.ok(!written.includes(password));
+        assert.ok(!written.includes("PRIVATE KEY"));
     });
 
     it("stores the root password in Secrets Manager, as a secret", async () => {

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """secure-etcd node bootstrap: install the node agent (when the plan names its artifact) only if
 its SHA-256 matches, fetch this node's bundle from AWS Secrets Manager and write every file with
-its mode and owner. Holds no secret. Idempotent: safe to run again."""
+its mode and owner. Holds no secret. Idempotent: safe to run again.
+
+Run by the systemd unit secure-etcd-bootstrap.service, which starts it again after a failed run
+until one succeeds. Every run leaves its outcome for node_exporter's textfile collector, and a
+successful one leaves the marker that stops the unit from running at later boots."""
 import hashlib
 import json
 import os
@@ -12,10 +16,13 @@ import tempfile
 import time
 import urllib.request
 
-# This node's plan (secretArn, region, user, agent, files), filled in by secure-etcd's renderer as JSON.
+# This node's plan (secretArn, region, user, agent, files, state), filled in by secure-etcd's renderer as JSON.
 PLAN = None  # secure-etcd: data
 # Only for tests: write under another root instead of /.
 ROOT = os.environ.get("SECURE_ETCD_ROOT", "/")
+# Only for tests: append each wait's seconds to this file instead of sleeping.
+WAITS_LOG = os.environ.get("SECURE_ETCD_WAITS_LOG")
+ATTEMPTS_PER_RUN = 12
 
 
 def on_host(path):
@@ -49,16 +56,28 @@ def aws_env():
     return dict(os.environ, AWS_EC2_METADATA_V1_DISABLED="true")
 
 
+def wait(seconds):
+    if WAITS_LOG:
+        with open(WAITS_LOG, "a") as log:
+            log.write("%d\n" % seconds)
+        return
+    time.sleep(seconds)
+
+
 def retrying(attempt, what):
     """attempt() until it returns (True, value), waiting 1, 2, 4, ... 30 s after each failure while
-    the network and the instance role come up; after twelve, exit with the last error."""
+    the network and the instance role come up, each failure in the journal; after twelve, exit with
+    the last error (the unit starts the next run)."""
     last = ""
-    for n in range(12):
+    for n in range(ATTEMPTS_PER_RUN):
         ok, value = attempt()
         if ok:
             return value
         last = value
-        time.sleep(min(2 ** n, 30))
+        delay = min(2 ** n, 30)
+        print("secure-etcd: attempt %d of %d to read %s failed: %s; next in %d s"
+              % (n + 1, ATTEMPTS_PER_RUN, what, last, delay), file=sys.stderr, flush=True)
+        wait(delay)
     sys.exit("secure-etcd: cannot read %s: %s" % (what, last))
 
 
@@ -174,9 +193,77 @@ def apply(entry):
         sys.exit("secure-etcd: %s failed: %s" % (" ".join(command), result.stderr.strip()))
 
 
+def label_value(value):
+    return value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+
+
+def previous_state(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def write_public(path, text):
+    """A world-readable file (no secret in it), replaced whole."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".secure-etcd-")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.rename(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def record_run(succeeded, now=None):
+    """This run's outcome: the state file (consecutive failures, last success) and the metrics that
+    node_exporter's textfile collector exports from it; on success, the marker too."""
+    state_plan = PLAN["state"]
+    now = int(time.time() if now is None else now)
+    state = previous_state(on_host(state_plan["statePath"]))
+    state = {
+        "lastRun": now,
+        "lastRunSucceeded": succeeded,
+        "consecutiveFailures": 0 if succeeded else state.get("consecutiveFailures", 0) + 1,
+        "lastSuccess": now if succeeded else state.get("lastSuccess"),
+    }
+    write_public(on_host(state_plan["statePath"]), json.dumps(state) + "\n")
+    labels = '{etcd_cluster="%s",member="%s"}' % (label_value(state_plan["cluster"]), label_value(state_plan["member"]))
+    metrics = [
+        ("success", "gauge", "1 if the last run wrote every file of this node, 0 if it stopped.",
+         1 if succeeded else 0),
+        ("consecutive_failures", "gauge", "Runs in a row that stopped; 0 after a success.",
+         state["consecutiveFailures"]),
+        ("last_run_timestamp_seconds", "gauge", "When the last run ended.", now),
+    ]
+    if state["lastSuccess"] is not None:
+        metrics.append(("last_success_timestamp_seconds", "gauge", "When a run last succeeded.", state["lastSuccess"]))
+    text = ""
+    for name, kind, help_text, value in metrics:
+        metric = "secure_etcd_node_bootstrap_" + name
+        text += "# HELP %s %s\n# TYPE %s %s\n%s%s %d\n" % (metric, help_text, metric, kind, metric, labels, value)
+    write_public(on_host(state_plan["metricsPath"]), text)
+    if succeeded:
+        write_public(on_host(state_plan["donePath"]), "%d\n" % now)
+
+
 def main():
     if PLAN is None:
         sys.exit("secure-etcd: no plan: this is the unrendered asset; run the user-data secure-etcd renders")
+    try:
+        bootstrap()
+    except BaseException as stopped:
+        if not (isinstance(stopped, SystemExit) and stopped.code in (None, 0)):
+            record_run(False)
+        raise
+    record_run(True)
+
+
+def bootstrap():
     ensure_user(PLAN["user"])
     # Before the bundle: a node whose agent does not check out never fetches its secrets.
     if PLAN.get("agent"):
