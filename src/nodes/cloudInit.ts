@@ -3,7 +3,7 @@
 // the node's bundle from AWS Secrets Manager with the instance role, and writes every file with its
 // mode and owner. The user-data holds no secret: only paths, modes, owners, the secret's ARN and the
 // public static-pod manifest.
-import * as zlib from "zlib";
+import { gzipSync } from "fflate";
 import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { renderPythonAsset } from "../core/assets";
 import { NodeFile } from "../manifests/nodeFiles";
@@ -70,13 +70,14 @@ interface PlannedFile {
     apply?: string[];
 }
 
-/** gzip, then base64, the same bytes wherever it runs. */
+/**
+ * gzip, then base64: the same bytes wherever and with whichever Node.js `pulumi up` runs, or user
+ * data would show a diff (and an instance a stop and start). Node's own zlib is only as stable as
+ * the zlib it bundles, which differs between Node releases; fflate is pure JavaScript, pinned, and
+ * writes no time (mtime 0) and a fixed OS byte into the header.
+ */
 export function gzipBase64(text: string): string {
-    const gzip = zlib.gzipSync(Buffer.from(text, "utf8"), { level: zlib.constants.Z_BEST_COMPRESSION });
-    // The header's OS byte is the platform's (10 on Windows); fixed to Unix so that user data
-    // rendered on any workstation is the same and shows no diff.
-    gzip[9] = 3;
-    return gzip.toString("base64");
+    return Buffer.from(gzipSync(Buffer.from(text, "utf8"), { level: 9, mtime: 0 })).toString("base64");
 }
 
 export function renderUserData(input: UserDataInput): string {

@@ -2,6 +2,7 @@
 // against a stand-in `aws` CLI, writes exactly the member's nodeFiles with their modes and owners.
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -10,6 +11,7 @@ import { renderMemberNodeFiles } from "../../src/manifests/nodeFiles";
 import {
     BOOTSTRAP_SCRIPT_PATH,
     defaultBundlePaths,
+    gzipBase64,
     renderUserData,
     secretBundle,
     USER_DATA_LIMIT,
@@ -29,6 +31,7 @@ import { cloudConfigOf, decodedContent, writtenFile } from "../harness/userData"
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:secure-etcd/prod-a1b2c3/members/etcd-0-AbCdEf";
 const isRoot = process.getuid?.() === 0;
+const KNOWN_GZIP_SHA256 = "601e0756c3a0067b837ce804213bb2ccf9b6baa70ef92eeb2762243155b9c4bc";
 
 /** A member's files with recognisable contents; owners are the caller's own ids when not root. */
 function memberFiles(): NodeFile[] {
@@ -165,12 +168,20 @@ describe("cloud-init user-data", function () {
         assert.ok(written.includes("kind: Pod"));
     });
 
-    it("is the same bytes wherever it is rendered: the gzip header carries no time and a fixed OS", () => {
+    it("is the same bytes wherever it is rendered: a pinned compressor, no time and a fixed OS in the header", () => {
         const script = cloudConfigOf(userDataFor(memberFiles())).write_files[0];
         const header = Buffer.from(script.content, "base64").subarray(0, 10);
         assert.deepEqual([...header.subarray(4, 8)], [0, 0, 0, 0], "no modification time");
         assert.equal(header[9], 3, "OS: Unix");
         assert.equal(userDataFor(memberFiles()), userDataFor(memberFiles()));
+        // A fixed input's bytes, recorded once: a compressor that changed its output would show a
+        // diff on every member's user data.
+        assert.equal(
+            createHash("sha256")
+                .update(gzipBase64("#!/usr/bin/env python3\nprint('secure-etcd')\n".repeat(40)))
+                .digest("hex"),
+            KNOWN_GZIP_SHA256,
+        );
     });
 
     it("bundles every certificate and key, and not the manifest", () => {
