@@ -104,7 +104,7 @@ function fixedRateTable(r: HardeningBenchResult, etcd: BenchEtcd): string {
     }
     const share =
         r.options.fixedRate.rate === undefined
-            ? ` (${r.options.fixedRate.rateShareOfPlaintext} of plaintext's saturation throughput)`
+            ? ` (${r.options.fixedRate.rateShareOfSlowest} of the slowest configuration's saturation throughput)`
             : "";
     return (
         `Hardening tax on etcd ${etcd.version}: fixed offered rate${share}, the same for every configuration; ` +
@@ -257,7 +257,7 @@ function hardeningOptions() {
         fixedRate: {
             total: Number(env("BENCH_RATE_OPS", "5000")),
             rate: process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined,
-            rateShareOfPlaintext: 0.5,
+            rateShareOfSlowest: 0.5,
         },
     };
 }
