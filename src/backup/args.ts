@@ -10,6 +10,8 @@ export enum BackupObjectLockMode {
     Governance = "GOVERNANCE",
     /** Nobody, not even the account's root user, can delete a locked version or shorten its lock. */
     Compliance = "COMPLIANCE",
+    /** No Object Lock: a version can be deleted by whoever may delete it. */
+    Off = "OFF",
 }
 
 export interface BackupArgs {
@@ -49,15 +51,18 @@ export interface BackupArgs {
      */
     backupNoncurrentVersionRetentionDays?: pulumi.Input<number>;
     /**
-     * Locks every backup version against deletion with S3 Object Lock, for `backupObjectLockDays`.
-     * Object Lock cannot be turned off again on the bucket once on. Not with `backupBucketName`.
-     * Plain: it decides whether the lock configuration exists.
-     * @default none (no Object Lock)
+     * Locks every backup version against deletion with S3 Object Lock, for `backupObjectLockDays`:
+     * a compromised writer (or anyone without `s3:BypassGovernanceRetention`) cannot destroy a
+     * backup before then. Object Lock cannot be turned off again on a bucket once on; `OFF` leaves
+     * it off. Not with `backupBucketName`. Plain: it decides whether the lock configuration exists.
+     * @default BackupObjectLockMode.Governance
      */
     backupObjectLockMode?: BackupObjectLockMode;
     /**
-     * Days each backup version stays locked (1 to 36500). Only with `backupObjectLockMode`.
-     * @default backupRetentionDays
+     * Days each backup version stays locked (1 to 36500), at least `backupNoncurrentVersionRetentionDays`
+     * so that an overwritten or expired version stays locked for as long as it is kept. Not with
+     * `backupObjectLockMode` `OFF`.
+     * @default the larger of backupRetentionDays and backupNoncurrentVersionRetentionDays
      */
     backupObjectLockDays?: pulumi.Input<number>;
     /**
@@ -117,6 +122,7 @@ export const BACKUP_DEFAULTS = {
     backups: true,
     backupRetentionDays: 30,
     backupNoncurrentVersionRetentionDays: 7,
+    backupObjectLockMode: BackupObjectLockMode.Governance,
     backupIntervalMinutes: 30,
     backupAgentPath: "/usr/local/bin/secure-etcd",
 } as const;

@@ -20,11 +20,13 @@ export interface BackupBucketArgs {
     retentionDays: pulumi.Input<number>;
     noncurrentVersionRetentionDays: pulumi.Input<number>;
     /** Created bucket only: Object Lock's default retention. */
-    objectLock?: { mode: BackupObjectLockMode; days: pulumi.Input<number> };
+    objectLock?: { mode: Exclude<BackupObjectLockMode, BackupObjectLockMode.Off>; days: pulumi.Input<number> };
     /** Created bucket only: an existing bucket for its S3 server access logs. */
     accessLogBucketName?: pulumi.Input<string>;
     partition: pulumi.Input<string>;
     region: pulumi.Input<string>;
+    /** Who may delete backups and change their retention by hand (`aws:PrincipalArn` patterns). */
+    administratorArns: string[];
     /** Plain: one inline policy per role. */
     writerRoleNames: string[];
     readerRoleNames: string[];
@@ -96,6 +98,7 @@ export class BackupBucket extends pulumi.ComponentResource {
                 kmsKeyArn,
                 region,
                 cluster: clusterName,
+                administratorArns: args.administratorArns,
             }));
         this.bucketPolicy = policyInput.apply((p) => JSON.stringify(backupBucketPolicy(p)));
         this.writerPolicy = policyInput.apply((p) => JSON.stringify(backupWriterPolicy(p)));

@@ -1,7 +1,8 @@
 // The backups' AWS policies as pure functions of names and ARNs: the bucket policy, the backup
 // key's policy, and the two IAM policies, one to write backups and one to restore them. Least
 // privilege: the writer can add objects under the cluster's prefix and nothing else (no read, no
-// list, no delete), so a compromised member cannot read or destroy earlier backups.
+// list, no delete), and the bucket itself refuses any write that would replace an object, so a
+// compromised member cannot read, overwrite or destroy earlier backups.
 import { keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
 import { policy, PolicyDocument, PolicyStatement } from "../core/policyDocument";
 import { CLUSTER_CONTEXT_KEY } from "./agentConfig";
@@ -17,6 +18,11 @@ export interface BackupPolicyInput {
     region: string;
     /** The cluster's name, the value of `CLUSTER_CONTEXT_KEY` in every envelope. */
     cluster: string;
+    /**
+     * `aws:PrincipalArn` patterns that may delete backups and change their retention by hand
+     * (`keyAdministratorArns`); with none, nobody may: only the bucket's lifecycle deletes.
+     */
+    administratorArns: string[];
 }
 
 /** `arn:aws:s3:::example` -> `arn:aws:s3:::example/etcd-backups/prod/*`. */
@@ -48,12 +54,22 @@ function forThisCluster(input: Pick<BackupPolicyInput, "cluster">): PolicyStatem
  * refuses every multipart upload (large snapshots). Instead a header, when present, must name
  * SSE-KMS and the backup key (with `aws:kms` alone S3 would pick the AWS-managed `aws/s3` key),
  * and requests without one get the bucket's default encryption: the same key. Either way every
- * object ends up under the backup key.
+ * object ends up under the backup key. "When present" is spelled `Null: false` beside the
+ * comparison: a negated operator (`StringNotEquals`), and any `...IfExists` operator, is true
+ * when the key is absent, so either alone would refuse the parts too.
  */
-export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn">): PolicyDocument {
-    const anyone = { AWS: "*" };
+export function backupBucketPolicy(
+    input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn" | "administratorArns">,
+): PolicyDocument {
+    return policy(...transportAndEncryptionDenies(input), ...writeOnceDenies(input));
+}
+
+const anyone = { AWS: "*" };
+
+/** TLS 1.2+ only; every object SSE-KMS under the backup key. */
+function transportAndEncryptionDenies(input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn">): PolicyStatement[] {
     const objects = `${input.bucketArn}/*`;
-    return policy(
+    return [
         {
             Sid: "DenyInsecureTransport",
             Effect: "Deny",
@@ -76,7 +92,10 @@ export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | 
             Principal: anyone,
             Action: "s3:PutObject",
             Resource: objects,
-            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+            Condition: {
+                StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+                Null: { "s3:x-amz-server-side-encryption": "false" },
+            },
         },
         {
             // Customer-provided keys carry no x-amz-server-side-encryption header, and would
@@ -95,7 +114,8 @@ export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | 
             Action: "s3:PutObject",
             Resource: objects,
             Condition: {
-                StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": input.kmsKeyArn },
+                StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": input.kmsKeyArn },
+                Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
             },
         },
         {
@@ -109,7 +129,43 @@ export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | 
                 Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
             },
         },
-    );
+    ];
+}
+
+/** Nothing replaced, nothing deleted or unlocked but by the administrators named. */
+function writeOnceDenies(input: Pick<BackupPolicyInput, "bucketArn" | "administratorArns">): PolicyStatement[] {
+    const objects = `${input.bucketArn}/*`;
+    return [
+        {
+            // Write-once: PutObject and CompleteMultipartUpload (the operations that create an
+            // object) only with `If-None-Match: *`, which S3 refuses when the key exists. The
+            // multipart steps before them (CreateMultipartUpload, UploadPart) cannot carry the
+            // header and are exempt, as AWS documents. CopyObject into the bucket is refused too.
+            Sid: "DenyWritesThatCouldReplaceAnObject",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:PutObject",
+            Resource: objects,
+            Condition: { Null: { "s3:if-none-match": "true" }, Bool: { "s3:ObjectCreationOperation": "true" } },
+        },
+        {
+            // Deleting a backup, or shortening or lifting its lock, is for the administrators named,
+            // not for any principal whose IAM policy happens to allow it (a CI role with s3:*).
+            Sid: "DenyDeletingBackupsToAllButAdministrators",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: [
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:BypassGovernanceRetention",
+                "s3:PutObjectRetention",
+            ],
+            Resource: objects,
+            ...(input.administratorArns.length > 0
+                ? { Condition: { ArnNotLike: { "aws:PrincipalArn": input.administratorArns } } }
+                : {}),
+        },
+    ];
 }
 
 /** Who uses the backup key, by role name: the same roles the writer and restore policies go to. */
@@ -127,7 +183,7 @@ export interface BackupKeyAccess {
 export function backupKeyPolicy(
     scope: KeyPolicyScope,
     access: BackupKeyAccess,
-    input: Omit<BackupPolicyInput, "kmsKeyArn">,
+    input: Omit<BackupPolicyInput, "kmsKeyArn" | "administratorArns">,
 ): PolicyDocument {
     return keyPolicy(scope, access.administrators, [
         {
@@ -163,7 +219,7 @@ export function backupKeyPolicy(
  * context), and SSE-KMS through S3 (GenerateDataKey to start an upload, Decrypt to add parts to
  * it, as AWS documents for multipart uploads). No GetObject, ListBucket or Delete*.
  */
-export function backupWriterPolicy(input: BackupPolicyInput): PolicyDocument {
+export function backupWriterPolicy(input: Omit<BackupPolicyInput, "administratorArns">): PolicyDocument {
     return policy(
         {
             Sid: "WriteBackupObjects",
@@ -189,22 +245,23 @@ export function backupWriterPolicy(input: BackupPolicyInput): PolicyDocument {
 }
 
 /**
- * What a restore needs: list and read the cluster's backups, and unwrap their data keys (direct
+ * What a restore needs: list and read the cluster's backups and their older versions (a restore
+ * can reach back past anything that replaced or hid a backup), and unwrap their data keys (direct
  * Decrypt only with the cluster's encryption context; through S3 for SSE-KMS). No writes.
  */
-export function backupRestorePolicy(input: BackupPolicyInput): PolicyDocument {
+export function backupRestorePolicy(input: Omit<BackupPolicyInput, "administratorArns">): PolicyDocument {
     return policy(
         {
             Sid: "ListBackups",
             Effect: "Allow",
-            Action: "s3:ListBucket",
+            Action: ["s3:ListBucket", "s3:ListBucketVersions"],
             Resource: input.bucketArn,
             Condition: { StringLike: { "s3:prefix": `${input.prefix}*` } },
         },
         {
             Sid: "ReadBackupObjects",
             Effect: "Allow",
-            Action: "s3:GetObject",
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
             Resource: prefixObjects(input),
         },
         {

@@ -89,6 +89,22 @@ export function isBackupObjectLockMode(value: unknown): value is BackupObjectLoc
     return Object.values(BackupObjectLockMode).includes(value as BackupObjectLockMode);
 }
 
+/**
+ * A lock shorter than the time an overwritten or expired version is kept leaves that version
+ * deletable by anyone who may delete versions before lifecycle would have removed it.
+ */
+export function objectLockShorterThanKeptProblems(lockDays: unknown, keptDays: unknown): Problem[] {
+    if (!Number.isInteger(lockDays) || !Number.isInteger(keptDays) || (lockDays as number) >= (keptDays as number)) {
+        return []; // not numbers: their own rules speak
+    }
+    return [
+        {
+            path: "backupObjectLockDays",
+            reason: `${quote(lockDays)} is shorter than backupNoncurrentVersionRetentionDays (${quote(keptDays)}), so a version would be unlocked while still kept; lock for at least ${quote(keptDays)} days, or keep noncurrent versions for less`,
+        },
+    ];
+}
+
 /** IAM role names: 1 to 64 of letters, digits and +=,.@_- (a name, not an ARN). */
 /** Which backup arguments may be given together: the switch, a bucket you bring, the lock. */
 export function backupShapeProblems(v: { backups: unknown; mode: unknown; given: readonly string[] }): Problem[] {
@@ -117,10 +133,10 @@ export function backupShapeProblems(v: { backups: unknown; mode: unknown; given:
             reason: `${quote(v.mode)} is not an Object Lock mode; use one of ${Object.values(BackupObjectLockMode).join(", ")}`,
         });
     }
-    if (given.has("backupObjectLockDays") && !given.has("backupObjectLockMode")) {
+    if (given.has("backupObjectLockDays") && v.mode === BackupObjectLockMode.Off) {
         problems.push({
             path: "backupObjectLockDays",
-            reason: "only applies with backupObjectLockMode; set the mode (BackupObjectLockMode.Governance or Compliance), or remove it",
+            reason: 'has no effect with backupObjectLockMode "OFF"; remove it, or lock the backups (BackupObjectLockMode.Governance or Compliance)',
         });
     }
     return problems;
@@ -189,6 +205,14 @@ export const BACKUP_RULES: ArgRule<BackupView>[] = [
         backupDaysProblems("backupNoncurrentVersionRetentionDays", d),
     ),
     setting("backupObjectLockDays", (d) => backupDaysProblems("backupObjectLockDays", d), true),
+    argRule(
+        ["backups", "backupObjectLockMode", "backupObjectLockDays", "backupNoncurrentVersionRetentionDays"],
+        (a) =>
+            a.backups === true && a.backupObjectLockMode !== BackupObjectLockMode.Off
+                ? { lockDays: a.backupObjectLockDays, keptDays: a.backupNoncurrentVersionRetentionDays }
+                : undefined,
+        (v) => (v === undefined ? [] : objectLockShorterThanKeptProblems(v.lockDays, v.keptDays)),
+    ),
     setting("backupAccessLogBucketName", (b) => backupBucketNameProblems(b, "backupAccessLogBucketName"), true),
     setting("backupIntervalMinutes", backupIntervalProblems),
     setting("backupAgentPath", backupAgentPathProblems),

@@ -13,7 +13,7 @@ export interface BackupInputs {
     backupKmsKeyArn?: pulumi.Input<string>;
     backupRetentionDays: pulumi.Input<number>;
     backupNoncurrentVersionRetentionDays: pulumi.Input<number>;
-    backupObjectLockMode?: BackupObjectLockMode;
+    backupObjectLockMode: BackupObjectLockMode;
     backupObjectLockDays: pulumi.Input<number>;
     backupAccessLogBucketName?: pulumi.Input<string>;
     backupWriterRoleNames: string[];
@@ -62,12 +62,13 @@ export function wireBackupBucket(
                   retentionDays: args.backupRetentionDays,
                   noncurrentVersionRetentionDays: args.backupNoncurrentVersionRetentionDays,
                   objectLock:
-                      args.backupObjectLockMode === undefined
+                      args.backupObjectLockMode === BackupObjectLockMode.Off
                           ? undefined
                           : { mode: args.backupObjectLockMode, days: args.backupObjectLockDays },
                   accessLogBucketName: args.backupAccessLogBucketName,
                   partition: account.partition,
                   region: account.region,
+                  administratorArns: args.keyAdministratorArns,
                   writerRoleNames: args.backupWriterRoleNames,
                   readerRoleNames: args.backupReaderRoleNames,
               },

@@ -17,7 +17,6 @@ type WithoutDefault =
     | "secretsKmsKeyArn"
     | "backupBucketName"
     | "backupKmsKeyArn"
-    | "backupObjectLockMode"
     | "backupAccessLogBucketName"
     | "backupAgentUrl"
     | "backupAgentSha256"
@@ -80,11 +79,15 @@ function resolveClients(clients: ClientArgs[] | undefined): ResolvedClient[] {
     }));
 }
 
+const maxOf = (values: number[]) => Math.max(...values);
+
 export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const d = DEFAULTS;
     const provider = args.encryptionProvider ?? d.encryptionProvider;
     const certificateValidityHours = args.certificateValidityHours ?? d.certificateValidityHours;
     const backupRetentionDays = args.backupRetentionDays ?? d.backupRetentionDays;
+    const backupNoncurrentVersionRetentionDays =
+        args.backupNoncurrentVersionRetentionDays ?? d.backupNoncurrentVersionRetentionDays;
     const backupIntervalMinutes = args.backupIntervalMinutes ?? d.backupIntervalMinutes;
     const clientCidrs = listOr(args.clientCidrs);
     // The scaled expiry defaults follow the certificates' validity, which may arrive as an Output.
@@ -140,9 +143,11 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         apiServerRoleNames: listOr(args.apiServerRoleNames),
         backups: args.backups ?? d.backups,
         backupRetentionDays,
-        backupNoncurrentVersionRetentionDays:
-            args.backupNoncurrentVersionRetentionDays ?? d.backupNoncurrentVersionRetentionDays,
-        backupObjectLockDays: args.backupObjectLockDays ?? backupRetentionDays,
+        backupNoncurrentVersionRetentionDays,
+        backupObjectLockMode: args.backupObjectLockMode ?? d.backupObjectLockMode,
+        // Locked for as long as a version is kept, current or not.
+        backupObjectLockDays:
+            args.backupObjectLockDays ?? lift([backupRetentionDays, backupNoncurrentVersionRetentionDays], maxOf),
         backupIntervalMinutes,
         backupAgentPath: args.backupAgentPath ?? d.backupAgentPath,
         backupWriterRoleNames: listOr(args.backupWriterRoleNames),

@@ -28,6 +28,7 @@ const INPUT: BackupPolicyInput = {
     kmsKeyArn: KEY_ARN,
     region: "eu-west-1",
     cluster: "prod",
+    administratorArns: [],
 };
 const OBJECTS = "arn:aws:s3:::etcd-backup-prod-0a1b2c3d/etcd-backups/prod/*";
 const VIA_S3 = {
@@ -84,7 +85,10 @@ describe("backups: policy documents", function () {
                     Principal: anyone,
                     Action: "s3:PutObject",
                     Resource: objects,
-                    Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
+                    Condition: {
+                        StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+                        Null: { "s3:x-amz-server-side-encryption": "false" },
+                    },
                 },
                 {
                     Sid: "DenyCustomerProvidedKeys",
@@ -101,7 +105,8 @@ describe("backups: policy documents", function () {
                     Action: "s3:PutObject",
                     Resource: objects,
                     Condition: {
-                        StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN },
+                        StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN },
+                        Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
                     },
                 },
                 {
@@ -115,19 +120,54 @@ describe("backups: policy documents", function () {
                         Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
                     },
                 },
+                {
+                    Sid: "DenyWritesThatCouldReplaceAnObject",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: "s3:PutObject",
+                    Resource: objects,
+                    Condition: {
+                        Null: { "s3:if-none-match": "true" },
+                        Bool: { "s3:ObjectCreationOperation": "true" },
+                    },
+                },
+                {
+                    Sid: "DenyDeletingBackupsToAllButAdministrators",
+                    Effect: "Deny",
+                    Principal: anyone,
+                    Action: [
+                        "s3:DeleteObject",
+                        "s3:DeleteObjectVersion",
+                        "s3:BypassGovernanceRetention",
+                        "s3:PutObjectRetention",
+                    ],
+                    Resource: objects,
+                },
             ],
         });
+    });
+
+    it("bucket policy: deleting a backup or its lock is for the administrators named, and nobody else", () => {
+        const admins = ["arn:aws:iam::123456789012:role/etcd-admins"];
+        const last = backupBucketPolicy({ ...INPUT, administratorArns: admins }).Statement.at(-1)!;
+        assert.equal(last.Sid, "DenyDeletingBackupsToAllButAdministrators");
+        assert.deepEqual(last.Condition, { ArnNotLike: { "aws:PrincipalArn": admins } });
+        // With none named the deny has no condition: only the bucket's lifecycle deletes.
+        assert.equal(backupBucketPolicy(INPUT).Statement.at(-1)!.Condition, undefined);
     });
 
     it("bucket policy: denies only, and never a request that carries no encryption header (multipart parts)", () => {
         const statements = backupBucketPolicy(INPUT).Statement;
         assert.ok(statements.every((s) => s.Effect === "Deny"));
-        // A plain Null/StringNotEquals on the SSE header would refuse UploadPart, which cannot send it.
+        // A negated or ...IfExists comparison on an SSE header is true when the header is absent, so
+        // alone it would refuse UploadPart, which cannot send it: each is guarded by "present"
+        // (Null: false). The simulator suite (leastPrivilege.test.ts) evaluates an UploadPart.
         for (const s of statements.filter((x) => x.Action === "s3:PutObject")) {
             const operators = Object.keys(s.Condition ?? {});
-            assert.ok(!operators.includes("StringNotEquals"), s.Sid);
-            const nullChecks = s.Condition?.Null ?? {};
-            assert.notEqual(nullChecks["s3:x-amz-server-side-encryption"], "true", s.Sid);
+            assert.ok(!operators.some((o) => o.endsWith("IfExists")), s.Sid);
+            for (const key of Object.keys(s.Condition?.StringNotEquals ?? {})) {
+                assert.equal(s.Condition?.Null?.[key], "false", `${s.Sid}: ${key} compared only when present`);
+            }
         }
     });
 
@@ -222,11 +262,16 @@ describe("backups: policy documents", function () {
                 {
                     Sid: "ListBackups",
                     Effect: "Allow",
-                    Action: "s3:ListBucket",
+                    Action: ["s3:ListBucket", "s3:ListBucketVersions"],
                     Resource: "arn:aws:s3:::etcd-backup-prod-0a1b2c3d",
                     Condition: { StringLike: { "s3:prefix": "etcd-backups/prod/*" } },
                 },
-                { Sid: "ReadBackupObjects", Effect: "Allow", Action: "s3:GetObject", Resource: OBJECTS },
+                {
+                    Sid: "ReadBackupObjects",
+                    Effect: "Allow",
+                    Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                    Resource: OBJECTS,
+                },
                 {
                     Sid: "EnvelopeDecryptForThisCluster",
                     Effect: "Allow",
@@ -398,10 +443,15 @@ describe("backups: the bucket and key the component creates", function () {
         });
         assert.deepEqual(
             JSON.parse(policy),
-            backupBucketPolicy({ bucketArn: `arn:aws:s3:::${name}`, kmsKeyArn: keyArn! }),
+            backupBucketPolicy({ bucketArn: `arn:aws:s3:::${name}`, kmsKeyArn: keyArn!, administratorArns: [] }),
         );
         assert.equal(await valueOf(cluster.backupBucketPolicy), policy);
-        assert.equal(mocks.ofType(BUCKET_SETTINGS.objectLock).length, 0, "no Object Lock unless asked");
+        // Object Lock by default: governance mode, for as long as a backup is kept.
+        assert.deepEqual(one(mocks, BUCKET_SETTINGS.objectLock).inputs, {
+            bucket: name,
+            objectLockEnabled: "Enabled",
+            rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } },
+        });
         assert.equal(mocks.ofType(ROLE_POLICY).length, 0, "no role touched unless named");
     });
 
@@ -437,6 +487,25 @@ describe("backups: the bucket and key the component creates", function () {
         assert.deepEqual(rule.noncurrentVersionExpiration, { noncurrentDays: 3 });
         // Enabled by the lock configuration, so turning it on later does not replace the bucket.
         assert.equal(one(mocks, BUCKET).inputs.objectLockEnabled, undefined);
+    });
+
+    it("Object Lock: as long as an old version is kept, when that is longer than a backup stays current", async () => {
+        const { mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupRetentionDays: 3,
+            backupNoncurrentVersionRetentionDays: 10,
+        });
+        assert.deepEqual(one(mocks, BUCKET_SETTINGS.objectLock).inputs.rule, {
+            defaultRetention: { mode: "GOVERNANCE", days: 10 },
+        });
+    });
+
+    it('Object Lock: "OFF" leaves the bucket without one', async () => {
+        const { mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupObjectLockMode: BackupObjectLockMode.Off,
+        });
+        assert.equal(mocks.ofType(BUCKET_SETTINGS.objectLock).length, 0);
     });
 
     it("Object Lock: governance mode for the days given", async () => {
@@ -485,7 +554,11 @@ describe("backups: the bucket and key the component creates", function () {
         const bucketPolicy = JSON.parse((await valueOf(cluster.backupBucketPolicy))!) as PolicyDocument;
         assert.deepEqual(
             bucketPolicy,
-            backupBucketPolicy({ bucketArn: "arn:aws:s3:::acme-etcd-backups", kmsKeyArn: KEY_ARN }),
+            backupBucketPolicy({
+                bucketArn: "arn:aws:s3:::acme-etcd-backups",
+                kmsKeyArn: KEY_ARN,
+                administratorArns: [],
+            }),
         );
         const writer = JSON.parse((await valueOf(cluster.backupWriterPolicy))!) as PolicyDocument;
         assert.equal(writer.Statement[0].Resource, "arn:aws:s3:::acme-etcd-backups/etcd-backups/prod/*");

@@ -378,16 +378,21 @@ describe("backups: refused arguments", function () {
         );
     });
 
-    it("refuses lock days without a mode, and a mode that is not one", async () => {
+    it("refuses lock days with the lock off, a lock shorter than old versions are kept, and a mode that is not one", async () => {
         await expectProblem(
-            { backupObjectLockDays: 10 },
+            { backupObjectLockMode: BackupObjectLockMode.Off, backupObjectLockDays: 10 },
             "backupObjectLockDays",
-            "only applies with backupObjectLockMode",
+            'has no effect with backupObjectLockMode "OFF"',
+        );
+        await expectProblem(
+            { backupObjectLockDays: 5, backupNoncurrentVersionRetentionDays: 7 },
+            "backupObjectLockDays",
+            "5 is shorter than backupNoncurrentVersionRetentionDays (7)",
         );
         await expectProblem(
             { backupObjectLockMode: "LEGAL-HOLD" as BackupObjectLockMode },
             "backupObjectLockMode",
-            "GOVERNANCE, COMPLIANCE",
+            "GOVERNANCE, COMPLIANCE, OFF",
         );
     });
 
@@ -452,6 +457,15 @@ describe("backups: refused arguments", function () {
         assert.match(interval.error.message, /backupIntervalMinutes: 45 does not repeat evenly every day/);
         const bucket = await refusedWhenResolved({ members, backupBucketName: pulumi.output("Etcd_Backups") });
         assert.match(bucket.error.message, /backupBucketName: "Etcd_Backups" is not a valid S3 bucket name/);
+        const lock = await refusedWhenResolved({
+            members,
+            backupObjectLockDays: pulumi.output(5),
+            backupNoncurrentVersionRetentionDays: pulumi.output(7),
+        });
+        assert.match(
+            lock.error.message,
+            /backupObjectLockDays: 5 is shorter than backupNoncurrentVersionRetentionDays \(7\)/,
+        );
     });
 
     it("warns that a compliance lock binds everyone", async () => {

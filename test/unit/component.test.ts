@@ -19,7 +19,7 @@ const NON_PKI_COMPONENTS = {
     "secure-etcd:network:EtcdSecurityGroup": 1,
     "secure-etcd:backup:BackupBucket": 1,
 };
-/** The default backups: a bucket and its six settings (no Object Lock); the key and the name's random part are counted below. */
+/** The default backups: a bucket and its seven settings (Object Lock among them); the key and the name's random part are counted below. */
 const DEFAULT_BACKUP_BUCKET = {
     "aws:s3/bucket:Bucket": 1,
     "aws:s3/bucketVersioning:BucketVersioning": 1,
@@ -28,6 +28,7 @@ const DEFAULT_BACKUP_BUCKET = {
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
     "aws:s3/bucketPolicy:BucketPolicy": 1,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": 1,
 };
 /**
  * The default backup alarms: request metrics on the backup prefix, two alarms, and their topic
