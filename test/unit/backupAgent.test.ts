@@ -96,6 +96,8 @@ describe("backup agent: object names and manifests", () => {
 
 describe("backup agent: the configuration a member's timer runs with", () => {
     const good = {
+        project: "acme",
+        stack: "prod",
         cluster: "main",
         endpoints: ["https://10.0.1.10:2379"],
         cacert: "/etc/kubernetes/pki/etcd/ca.crt",
@@ -118,14 +120,24 @@ describe("backup agent: the configuration a member's timer runs with", () => {
                 prefix: "x",
                 bucket: "",
                 onlyIfLeader: "yes",
+                stack: "",
             }),
             [
+                "stack: must be a non-empty string",
                 "bucket: must be a non-empty string",
                 "endpoints: http://10.0.1.10:2379 is not https:// (the backup client authenticates with its certificate)",
                 "prefix: must end with '/'",
                 "onlyIfLeader: must be true or false",
             ],
         );
+        // Rendered by an earlier release, without the stack the backups are bound to.
+        const older: Partial<typeof good> = { ...good };
+        delete older.project;
+        delete older.stack;
+        assert.deepEqual(agentConfigProblems(older), [
+            "project: missing; an earlier secure-etcd rendered this configuration: run `pulumi up` with the release of this agent",
+            "stack: missing; an earlier secure-etcd rendered this configuration: run `pulumi up` with the release of this agent",
+        ]);
     });
 });
 
