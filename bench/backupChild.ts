@@ -68,13 +68,23 @@ async function main(): Promise<void> {
                 ? [
                       new Rechunk(FRAME_LENGTH),
                       new SnapshotIntegrity(() => source.totalBytes),
-                      encryptingStream(buildKeyring({ rawKeyFile: args.rawKeyFile }), "bench"),
+                      encryptingStream(buildKeyring({ rawKeyFile: args.rawKeyFile }), {
+                          project: "bench",
+                          stack: "bench",
+                          cluster: "bench",
+                          objectKey: "etcd-backups/bench/bench.db.enc",
+                          revision: 1,
+                          createdAt: new Date().toISOString(),
+                          etcdVersion: "bench",
+                      }),
                   ]
                 : [];
         await pipeline([await snapshotStream(client), source, ...stages, sink]);
         client.close();
     } else {
         const result = await runBackup({
+            project: "bench",
+            stack: "bench",
             cluster: "bench",
             endpoints: [args.endpoint],
             cacert: args.cacert,

@@ -5,6 +5,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Duplex, PassThrough, Readable, Transform, TransformCallback } from "stream";
 import { pipeline } from "stream/promises";
+import { BackupBinding, ClusterIdentity } from "./authenticity";
 import { buildKeyring, encryptingStream, FRAME_LENGTH, KeyringChoice } from "./envelope";
 import { AgentLog } from "./log";
 import { BackupManifest, manifestKeyOf, manifestMetadata, MANIFEST_FORMAT, objectBase, snapshotKey } from "./objects";
@@ -46,8 +47,7 @@ class Meter extends Transform {
     }
 }
 
-export interface UploadTarget extends S3Target {
-    cluster: string;
+export interface UploadTarget extends S3Target, ClusterIdentity {
     prefix: string;
     keyring: KeyringChoice;
     /** The KMS key S3 encrypts the object with (SSE-KMS); the bucket policy refuses any other. */
@@ -112,12 +112,12 @@ function sseKms(target: UploadTarget) {
 }
 
 /** The multipart upload of the encrypted snapshot, named by its revision, aborted if it fails. */
-function snapshotUpload(s3: S3Client, target: UploadTarget, key: string, body: Readable, source: SnapshotSource) {
+function snapshotUpload(s3: S3Client, target: UploadTarget, binding: BackupBinding, body: Readable) {
     return new Upload({
         client: s3,
         params: {
             Bucket: target.bucket,
-            Key: key,
+            Key: binding.objectKey,
             Body: body,
             ContentType: "application/octet-stream",
             // Native SHA-256 per part: the SDK's default CRC32 is computed in JavaScript, several times
@@ -125,9 +125,11 @@ function snapshotUpload(s3: S3Client, target: UploadTarget, key: string, body: R
             ChecksumAlgorithm: "SHA256",
             ...sseKms(target),
             Metadata: {
-                cluster: target.cluster,
-                revision: String(source.revision),
-                "created-at": source.createdAt.toISOString(),
+                project: binding.project,
+                stack: binding.stack,
+                cluster: binding.cluster,
+                revision: String(binding.revision),
+                "created-at": binding.createdAt,
                 format: MANIFEST_FORMAT,
             },
         },
@@ -142,6 +144,7 @@ function snapshotUpload(s3: S3Client, target: UploadTarget, key: string, body: R
 async function streamAndUpload(
     source: SnapshotSource,
     target: UploadTarget,
+    binding: BackupBinding,
     upload: Upload,
     stages: { integrity: SnapshotIntegrity; encrypted: Meter; body: PassThrough },
 ): Promise<void> {
@@ -149,7 +152,7 @@ async function streamAndUpload(
     const flowing = encryptInto(
         source.stream,
         [new Rechunk(FRAME_LENGTH), stages.integrity, progress],
-        encryptingStream(buildKeyring(target.keyring), target.cluster),
+        encryptingStream(buildKeyring(target.keyring), binding),
         [stages.encrypted, stages.body],
     );
     const uploading = upload.done().catch((e: Error) => {
@@ -190,22 +193,28 @@ async function writeManifest(s3: S3Client, target: UploadTarget, manifest: Backu
 export async function uploadSnapshot(source: SnapshotSource, target: UploadTarget): Promise<BackupResult> {
     const started = Date.now();
     const key = snapshotKey(objectBase(target.prefix, target.cluster, source.createdAt), source.revision);
+    // Known before the first byte is encrypted, so the ciphertext itself carries it.
+    const binding: BackupBinding = {
+        project: target.project,
+        stack: target.stack,
+        cluster: target.cluster,
+        objectKey: key,
+        revision: source.revision,
+        createdAt: source.createdAt.toISOString(),
+        etcdVersion: source.etcdVersion,
+    };
     const stages = {
         integrity: new SnapshotIntegrity(() => source.totalBytes),
         encrypted: new Meter(),
         body: new PassThrough(),
     };
     const s3 = s3Client(target);
-    await streamAndUpload(source, target, snapshotUpload(s3, target, key, stages.body, source), stages);
+    await streamAndUpload(source, target, binding, snapshotUpload(s3, target, binding, stages.body), stages);
     const manifest: BackupManifest = {
         format: MANIFEST_FORMAT,
-        cluster: target.cluster,
-        revision: source.revision,
-        createdAt: source.createdAt.toISOString(),
-        etcdVersion: source.etcdVersion,
+        ...binding,
         plaintextBytes: stages.integrity.bytes,
         sha256: stages.integrity.sha256,
-        objectKey: key,
         encryptedBytes: stages.encrypted.bytes,
         keyring: target.keyring.kmsKeyArn ?? "raw:secure-etcd/backup-raw-key",
     };
@@ -238,6 +247,8 @@ export async function runBackup(options: BackupOptions): Promise<BackupResult> {
                 return { skipped: reason, seconds: 0 };
             }
             log.info("backup.started", {
+                project: options.project,
+                stack: options.stack,
                 cluster: options.cluster,
                 endpoint,
                 revision: status.revision,

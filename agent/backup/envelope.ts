@@ -1,7 +1,8 @@
 // Client-side envelope encryption of backups with the AWS Encryption SDK: each snapshot gets its
 // own data key, wrapped by the backup KMS key (production) or by a raw AES key (tests and
-// air-gapped restores only). The encryption context names the cluster, and decryption checks it,
-// so a backup of one cluster cannot be restored as another's.
+// air-gapped restores only). The encryption context binds the backup to its cluster's identity,
+// object key, revision and time (authenticity.ts); the SDK authenticates it with the header and
+// every frame, KMS wraps the data key under it, and decryption checks it before any byte is trusted.
 import * as fs from "fs";
 import {
     AlgorithmSuiteIdentifier,
@@ -13,12 +14,8 @@ import {
     RawAesWrappingSuiteIdentifier,
 } from "@aws-crypto/client-node";
 import { KMS } from "@aws-sdk/client-kms";
-import { CLUSTER_CONTEXT_KEY } from "../../src/backup/agentConfig";
 import { Duplex } from "stream";
-
-/** Identifies what the ciphertext holds, so nothing else is mistaken for a backup. */
-export const CONTENT_CONTEXT_KEY = "secure-etcd:content";
-export const CONTENT_ETCD_SNAPSHOT = "etcd-snapshot";
+import { BackupBinding, bindingContext, contextProblem } from "./authenticity";
 
 /**
  * Plaintext bytes per authenticated frame. The SDK's 4 KiB default spends most of its time on
@@ -84,36 +81,26 @@ function readRawKey(file: string): Uint8Array {
     return new Uint8Array(key);
 }
 
-export function encryptionContext(cluster: string): Record<string, string> {
-    return { [CLUSTER_CONTEXT_KEY]: cluster, [CONTENT_CONTEXT_KEY]: CONTENT_ETCD_SNAPSHOT };
-}
-
-export function encryptingStream(keyring: KeyringNode, cluster: string): Duplex {
+export function encryptingStream(keyring: KeyringNode, binding: BackupBinding): Duplex {
     return client.encryptStream(keyring, {
         suiteId: BACKUP_SUITE,
-        encryptionContext: encryptionContext(cluster),
+        encryptionContext: bindingContext(binding),
         frameLength: FRAME_LENGTH,
     });
 }
 
 /**
- * A decrypting stream that fails unless the message was made for `cluster`. Plaintext it emits
- * is authenticated frame by frame; the message signature is checked at the end, so callers
- * must treat the output as good only once the stream has finished without error.
+ * A decrypting stream that fails unless the message's authenticated encryption context is the
+ * binding the manifest claims, for an object read from `readFrom`. Plaintext it emits is
+ * authenticated frame by frame; callers must treat the output as good only once the stream has
+ * finished without error.
  */
-export function decryptingStream(keyring: KeyringNode, cluster: string): Duplex {
+export function decryptingStream(keyring: KeyringNode, claimed: BackupBinding, readFrom: string): Duplex {
     const stream = client.decryptStream(keyring);
     stream.once("MessageHeader", (header: { encryptionContext: Record<string, string> }) => {
-        const expected = encryptionContext(cluster);
-        for (const [key, value] of Object.entries(expected)) {
-            if (header.encryptionContext[key] !== value) {
-                stream.destroy(
-                    new Error(
-                        `the backup's encryption context says ${key}=${header.encryptionContext[key] ?? "(absent)"}, expected ${value}: not a backup of this cluster`,
-                    ),
-                );
-                return;
-            }
+        const problem = contextProblem(header.encryptionContext, claimed, readFrom);
+        if (problem !== undefined) {
+            stream.destroy(new Error(problem));
         }
     });
     return stream;

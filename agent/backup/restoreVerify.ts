@@ -1,26 +1,38 @@
-// `secure-etcd restore-verify`: proves a backup restores. Downloads it, decrypts it (the
-// encryption context must name the cluster), checks its size and SHA-256 against the manifest and
-// etcd's own trailer, asks etcd's tooling for its status, and optionally restores it into a
-// temporary data dir and serves it from a throwaway etcd to count and digest every key.
+// `secure-etcd restore-verify`: proves a backup restores. Chooses it by S3's record, checks its
+// manifest against S3's record and the cluster's identity, downloads and decrypts it (its
+// authenticated encryption context must be what the manifest claims), checks its size and SHA-256
+// against the manifest and etcd's own trailer, asks etcd's tooling for its status, and optionally
+// restores it into a temporary data dir and serves it from a throwaway etcd to count and digest
+// every key.
 import { KeyringNode } from "@aws-crypto/client-node";
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
 import { pipeline } from "stream/promises";
+import { backupPrefix } from "../../src/backup/agentConfig";
+import {
+    bindingOf,
+    ClusterIdentity,
+    manifestProblem,
+    newestFirst,
+    StoredBackup,
+    StoredObject,
+    storedProblem,
+} from "./authenticity";
 import { contentDigest, ContentDigest } from "./contentDigest";
 import { buildKeyring, decryptingStream, KeyringChoice } from "./envelope";
 import { AgentLog } from "./log";
-import { BackupManifest, isManifestKey, manifestKeyOf, parseManifest } from "./objects";
+import { MessageBounds } from "./messageBounds";
+import { BackupManifest, manifestKeyOf, parseManifest } from "./objects";
 import { s3Client, S3Target } from "./s3";
 import { SnapshotIntegrity } from "./snapshot";
 import { findSnapshotTool, restoreSnapshot, SnapshotStatus, snapshotStatus, SnapshotTool } from "./snapshotTool";
 import { freePort, startThrowawayEtcd } from "./throwawayEtcd";
 
-export interface RestoreVerifyOptions extends S3Target {
-    cluster: string;
-    /** The snapshot object's key; else the newest backup under `prefix`. */
+export interface RestoreVerifyOptions extends S3Target, ClusterIdentity {
+    /** The snapshot object's key; else the newest authentic backup under `prefix`. */
     objectKey?: string;
     prefix?: string;
     keyring: KeyringChoice;
@@ -37,6 +49,15 @@ export interface RestoreVerifyReport {
     status: SnapshotStatus;
     /** With `restore`: what the restored etcd serves. */
     restored?: ContentDigest;
+    /** Backups S3 records as newer that were refused, newest first, each with why. */
+    refused: { manifestKey: string; reason: string }[];
+}
+
+/** A backup that is not what it claims: the reason, for the operator; the next one may be good. */
+class Refusal extends Error {}
+
+function refuse(e: unknown): never {
+    throw e instanceof Refusal ? e : new Refusal((e as Error).message);
 }
 
 async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
@@ -44,52 +65,85 @@ async function getText(s3: S3Client, bucket: string, key: string): Promise<strin
     return response.Body!.transformToString();
 }
 
-/** The newest manifest under the prefix (names sort by time). */
-async function latestSnapshotKey(s3: S3Client, bucket: string, prefix: string): Promise<string> {
-    let newest: string | undefined;
+/** Every object under the prefix as S3 records it: key, time written, size. */
+async function listStored(s3: S3Client, bucket: string, prefix: string): Promise<StoredObject[]> {
+    const listed: StoredObject[] = [];
     let token: string | undefined;
     do {
         const page = await s3.send(
             new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
         );
-        for (const object of page.Contents ?? []) {
-            if (object.Key && isManifestKey(object.Key) && (newest === undefined || object.Key > newest)) {
-                newest = object.Key;
+        for (const o of page.Contents ?? []) {
+            if (o.Key && o.LastModified && o.Size !== undefined) {
+                listed.push({ key: o.Key, lastModified: o.LastModified, size: o.Size });
             }
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    if (newest === undefined) {
-        throw new Error(`no backup manifest under s3://${bucket}/${prefix}`);
-    }
-    const manifest = parseManifest(await getText(s3, bucket, newest), `s3://${bucket}/${newest}`);
-    return manifest.objectKey;
+    return listed;
 }
 
-/** The backup's manifest, required: it must describe this object of this cluster. */
-async function readManifest(s3: S3Client, options: RestoreVerifyOptions, objectKey: string): Promise<BackupManifest> {
-    const manifestKey = manifestKeyOf(objectKey);
-    let manifestText: string;
+/** One object as S3 records it, or undefined when it does not exist. */
+async function headStored(s3: S3Client, bucket: string, key: string): Promise<StoredObject | undefined> {
     try {
-        manifestText = await getText(s3, options.bucket, manifestKey);
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { key, lastModified: head.LastModified!, size: head.ContentLength ?? 0 };
     } catch (e) {
-        throw new Error(
-            `s3://${options.bucket}/${manifestKey} cannot be read (${(e as Error).name}): a snapshot without its manifest is an upload that never completed, not a backup`,
+        if ((e as Error).name === "NotFound" || (e as Error).name === "NoSuchKey") {
+            return undefined;
+        }
+        throw e;
+    }
+}
+
+/** The backup `--object` names, as S3 records it: its manifest is required. */
+async function storedBackupOf(s3: S3Client, bucket: string, objectKey: string): Promise<StoredBackup> {
+    const manifestKey = manifestKeyOf(objectKey);
+    const manifest = await headStored(s3, bucket, manifestKey);
+    if (manifest === undefined) {
+        throw new Refusal(
+            `s3://${bucket}/${manifestKey} does not exist: a snapshot without its manifest is an upload that never completed, not a backup`,
         );
     }
-    const manifest = parseManifest(manifestText, `s3://${options.bucket}/${manifestKey}`);
-    if (manifest.cluster !== options.cluster) {
-        throw new Error(`the backup is of cluster ${manifest.cluster}, not ${options.cluster}`);
+    return { manifest, snapshot: await headStored(s3, bucket, objectKey) };
+}
+
+/**
+ * The candidate's manifest, checked against everything known before its snapshot is downloaded:
+ * whose it is, its name, its date, and S3's record of both objects.
+ */
+async function readManifest(
+    s3: S3Client,
+    options: RestoreVerifyOptions,
+    stored: StoredBackup,
+    now: Date,
+): Promise<BackupManifest> {
+    const manifestKey = stored.manifest.key;
+    const where = `s3://${options.bucket}/${manifestKey}`;
+    let manifest: BackupManifest;
+    try {
+        manifest = parseManifest(await getText(s3, options.bucket, manifestKey), where);
+    } catch (e) {
+        refuse(e);
     }
-    if (manifest.objectKey !== objectKey) {
-        throw new Error(`the manifest describes ${manifest.objectKey}, not ${objectKey}`);
+    const problem =
+        manifestProblem(manifest, { manifestKey, prefix: prefixOf(options) }, options, now) ??
+        storedProblem(manifest, stored);
+    if (problem !== undefined) {
+        throw new Refusal(problem);
     }
     return manifest;
 }
 
+function prefixOf(options: RestoreVerifyOptions): string {
+    return options.prefix ?? backupPrefix(options.cluster);
+}
+
 /**
  * Downloads and decrypts the snapshot to a root-only file (it holds every secret of the cluster),
- * checking its size and SHA-256 against the manifest and etcd's own trailer on the way.
+ * checking on the way that the ciphertext is bound to what the manifest claims, that nothing
+ * follows or is missing from its message, and the plaintext's size and SHA-256 against the
+ * manifest and etcd's own trailer.
  */
 async function decryptSnapshot(
     s3: S3Client,
@@ -99,25 +153,32 @@ async function decryptSnapshot(
 ): Promise<void> {
     const { log } = options;
     const object = await s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: manifest.objectKey }));
+    const bounds = new MessageBounds();
     const integrity = new SnapshotIntegrity(() => manifest.plaintextBytes);
     let done = 0;
     integrity.on("data", (chunk: Buffer) => log.progress((done += chunk.length), manifest.plaintextBytes));
     try {
         await pipeline(
             object.Body as Readable,
-            decryptingStream(snapshot.keyring, options.cluster),
+            bounds,
+            decryptingStream(snapshot.keyring, bindingOf(manifest), manifest.objectKey),
             integrity,
             fs.createWriteStream(snapshot.file, { mode: 0o600 }),
         );
     } catch (e) {
-        throw new Error(
+        throw new Refusal(
             `s3://${options.bucket}/${manifest.objectKey} does not decrypt to a whole snapshot: ${explainDecryptError(e as Error)}`,
         );
     } finally {
         log.close();
     }
+    if (bounds.bytes !== manifest.encryptedBytes) {
+        throw new Refusal(
+            `s3://${options.bucket}/${manifest.objectKey} held ${bounds.bytes} encrypted bytes, the manifest records ${manifest.encryptedBytes}`,
+        );
+    }
     if (integrity.sha256 !== manifest.sha256) {
-        throw new Error(
+        throw new Refusal(
             `SHA-256 of the decrypted snapshot is ${integrity.sha256}, the manifest says ${manifest.sha256}`,
         );
     }
@@ -139,7 +200,7 @@ async function checkSnapshotStatus(
         ...status,
     });
     if (status.revision < manifest.revision) {
-        throw new Error(
+        throw new Refusal(
             `the snapshot is at revision ${status.revision}, older than the manifest's ${manifest.revision}`,
         );
     }
@@ -167,34 +228,77 @@ async function restoreAndCount(
     return restored;
 }
 
+/** One candidate, all the way to etcd's own tooling; throws a `Refusal` saying why it is not a backup. */
+async function verifyCandidate(
+    s3: S3Client,
+    options: RestoreVerifyOptions,
+    stored: StoredBackup,
+    context: { keyring: KeyringNode; tool: SnapshotTool; snapshotFile: string; now: Date },
+): Promise<{ manifest: BackupManifest; status: SnapshotStatus }> {
+    const manifest = await readManifest(s3, options, stored, context.now);
+    options.log.info("restore-verify.started", {
+        object: manifest.objectKey,
+        revision: manifest.revision,
+        createdAt: manifest.createdAt,
+        bytes: manifest.plaintextBytes,
+    });
+    await decryptSnapshot(s3, options, manifest, { file: context.snapshotFile, keyring: context.keyring });
+    const status = await checkSnapshotStatus(context.tool, context.snapshotFile, manifest, options.log);
+    return { manifest, status };
+}
+
+/**
+ * With `objectKey`, that backup or a refusal. Otherwise the newest authentic backup: candidates in
+ * the order S3 wrote their manifests, each refused one logged with its reason, the first that
+ * passes every check chosen.
+ */
 export async function runRestoreVerify(options: RestoreVerifyOptions): Promise<RestoreVerifyReport> {
     const { log } = options;
     const s3 = s3Client(options);
-    // Fail on a bad key file before downloading anything.
+    // Fail on a bad key file or a missing etcd tool before downloading anything.
     const keyring = buildKeyring(options.keyring);
-    const objectKey =
-        options.objectKey ??
-        (await latestSnapshotKey(s3, options.bucket, options.prefix ?? `etcd-backups/${options.cluster}/`));
-    const manifest = await readManifest(s3, options, objectKey);
-    log.info("restore-verify.started", {
-        object: objectKey,
-        revision: manifest.revision,
-        bytes: manifest.plaintextBytes,
-    });
+    const tool = await findSnapshotTool();
+    const prefix = prefixOf(options);
+    const candidates =
+        options.objectKey !== undefined
+            ? [await storedBackupOf(s3, options.bucket, options.objectKey)]
+            : newestFirst(await listStored(s3, options.bucket, prefix));
+    if (candidates.length === 0) {
+        throw new Error(`no backup manifest under s3://${options.bucket}/${prefix}`);
+    }
     const workDir = options.keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-restore-"));
     fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
+    const snapshotFile = path.join(workDir, "snapshot.db");
+    const refused: RestoreVerifyReport["refused"] = [];
+    const now = new Date();
     try {
-        const snapshotFile = path.join(workDir, "snapshot.db");
-        await decryptSnapshot(s3, options, manifest, { file: snapshotFile, keyring });
-        const tool = await findSnapshotTool();
-        const status = await checkSnapshotStatus(tool, snapshotFile, manifest, log);
-        const restored = options.restore ? await restoreAndCount(tool, snapshotFile, workDir, log) : undefined;
-        return { objectKey, manifest, status, restored };
+        for (const stored of candidates) {
+            let verified: { manifest: BackupManifest; status: SnapshotStatus };
+            try {
+                verified = await verifyCandidate(s3, options, stored, { keyring, tool, snapshotFile, now });
+            } catch (e) {
+                if (!(e instanceof Refusal)) {
+                    throw e;
+                }
+                fs.rmSync(snapshotFile, { force: true });
+                refused.push({ manifestKey: stored.manifest.key, reason: e.message });
+                log.error("restore-verify.refused", e.message, { manifest: stored.manifest.key });
+                continue;
+            }
+            const restored = options.restore ? await restoreAndCount(tool, snapshotFile, workDir, log) : undefined;
+            return { objectKey: verified.manifest.objectKey, ...verified, restored, refused };
+        }
     } finally {
         if (options.keepDir === undefined) {
             fs.rmSync(workDir, { recursive: true, force: true });
         }
     }
+    if (options.objectKey !== undefined) {
+        throw new Error(refused[0].reason);
+    }
+    throw new Error(
+        `none of the ${candidates.length} backups under s3://${options.bucket}/${prefix} is authentic and whole; the newest, ${refused[0].manifestKey}, was refused: ${refused[0].reason}`,
+    );
 }
 
 /** The Encryption SDK's messages, in terms of what the operator can do about them. */

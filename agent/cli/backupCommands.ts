@@ -14,6 +14,8 @@ import { AgentLog, defaultLog, structuredLog } from "../backup/log";
 import { RestoreVerifyOptions, runRestoreVerify } from "../backup/restoreVerify";
 
 interface CommonOptions {
+    project?: string;
+    stack?: string;
     cluster?: string;
     bucket?: string;
     prefix?: string;
@@ -82,7 +84,9 @@ function logOf(opts: CommonOptions): AgentLog {
 
 function commonOptions(command: Command): Command {
     return command
-        .option("--cluster <name>", "the cluster's name (object keys and the encryption context)")
+        .option("--project <name>", "the Pulumi project of the cluster's stack (the encryption context)")
+        .option("--stack <name>", "the Pulumi stack that owns the cluster (the encryption context)")
+        .option("--cluster <name>", "the cluster's name, the component's (object keys and the encryption context)")
         .option("--bucket <name>", "the backup bucket")
         .option("--prefix <prefix>", "object-key prefix (default etcd-backups/<cluster>/)")
         .option("--region <region>", "the bucket's region (default AWS_REGION)")
@@ -118,6 +122,8 @@ function backupSettings(opts: BackupCliOptions, log: AgentLog): BackupOptions {
     }
     const keyring = keyringOf(opts, config.kmsKeyArn);
     return {
+        project: need(opts.project ?? config.project, "--project"),
+        stack: need(opts.stack ?? config.stack, "--stack"),
         cluster,
         endpoints: need(opts.endpoints?.split(",") ?? config.endpoints, "--endpoints"),
         cacert: opts.cacert ?? config.cacert ?? BACKUP_CLIENT_PATHS.cacert,
@@ -139,6 +145,8 @@ function backupSettings(opts: BackupCliOptions, log: AgentLog): BackupOptions {
 function restoreVerifySettings(opts: RestoreCliOptions, log: AgentLog): RestoreVerifyOptions {
     const cluster = need(opts.cluster, "--cluster");
     return {
+        project: need(opts.project, "--project"),
+        stack: need(opts.stack, "--stack"),
         cluster,
         bucket: need(opts.bucket, "--bucket"),
         prefix: opts.prefix ?? backupPrefix(cluster),
@@ -188,7 +196,10 @@ function addRestoreVerifyCommand(program: Command): void {
                 "Download a backup, decrypt it, check its SHA-256 and etcd's snapshot status, and with --restore " +
                     "restore it into a temporary data dir and count its keys with a throwaway etcd on loopback.",
             )
-            .option("--object <key>", "the snapshot object's key (default: the newest backup under --prefix)")
+            .option(
+                "--object <key>",
+                "the snapshot object's key (default: the newest backup under --prefix, by when S3 wrote it, that passes every check)",
+            )
             .option("--restore", "restore into a data dir and serve it from a throwaway etcd to count every key")
             .option(
                 "--keep-dir <dir>",
@@ -202,6 +213,9 @@ function addRestoreVerifyCommand(program: Command): void {
             log.info("restore-verify.ok", {
                 object: report.objectKey,
                 revision: report.manifest.revision,
+                createdAt: report.manifest.createdAt,
+                // Newer backups that were not authentic (each logged as restore-verify.refused).
+                refused: report.refused.length,
                 sha256: report.manifest.sha256,
                 keys: report.restored?.keys,
                 contentSha256: report.restored?.sha256,

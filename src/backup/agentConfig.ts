@@ -20,7 +20,14 @@ export const BACKUP_CLIENT_PATHS = {
 } as const;
 
 export interface BackupAgentConfig {
-    /** The cluster's name: part of every object key and of the encryption context. */
+    /**
+     * The Pulumi project and stack that own the cluster. With `cluster` they are the cluster's
+     * identity every backup is bound to (its encryption context): two stacks that share a bucket,
+     * a key and a component name still cannot restore each other's backups. Not secret.
+     */
+    project: string;
+    stack: string;
+    /** The cluster's name (the component's): part of every object key and of the encryption context. */
     cluster: string;
     /** etcd client URLs; the agent snapshots the first that answers. */
     endpoints: string[];
@@ -55,8 +62,26 @@ export function agentConfigProblems(value: unknown): string[] {
             problems.push(`${field}: must be a non-empty string`);
         }
     };
-    for (const field of ["cluster", "cacert", "cert", "key", "bucket", "prefix", "region", "kmsKeyArn"] as const) {
-        text(field);
+    for (const field of [
+        "project",
+        "stack",
+        "cluster",
+        "cacert",
+        "cert",
+        "key",
+        "bucket",
+        "prefix",
+        "region",
+        "kmsKeyArn",
+    ] as const) {
+        if ((field === "project" || field === "stack") && config[field] === undefined) {
+            // Rendered before backups were bound to their stack: say how to get a current one.
+            problems.push(
+                `${field}: missing; an earlier secure-etcd rendered this configuration: run \`pulumi up\` with the release of this agent`,
+            );
+        } else {
+            text(field);
+        }
     }
     const endpoints = config.endpoints;
     if (!Array.isArray(endpoints) || endpoints.length === 0 || endpoints.some((e) => typeof e !== "string")) {

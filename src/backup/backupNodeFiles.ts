@@ -17,6 +17,9 @@ export const BACKUP_SERVICE_PATH = `/etc/systemd/system/${BACKUP_SERVICE}`;
 export const BACKUP_TIMER_PATH = `/etc/systemd/system/${BACKUP_TIMER}`;
 
 export interface BackupAgentSettings {
+    /** The Pulumi project and stack the component is deployed by: with `cluster`, the identity backups are bound to. */
+    project: string;
+    stack: string;
     /** The cluster's name (the component's). */
     cluster: string;
     bucket: string;
@@ -38,6 +41,8 @@ export interface BackupNodeFilesInput extends BackupAgentSettings {
 /** The agent's configuration for one member (holds no secret). */
 export function renderBackupAgentConfig(input: BackupAgentSettings & { memberIp: string }): BackupAgentConfig {
     return {
+        project: input.project,
+        stack: input.stack,
         cluster: input.cluster,
         endpoints: [`https://${urlHost(input.memberIp)}:${ETCD_PORTS.client}`],
         cacert: BACKUP_CLIENT_PATHS.cacert,

@@ -118,6 +118,9 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
             deps.backupClient.keyPem,
         ])
         .apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
+            // The cluster's identity, not the component name alone: two stacks may share a bucket and a name.
+            project: pulumi.getProject(),
+            stack: pulumi.getStack(),
             cluster: name,
             bucket,
             kmsKeyArn,

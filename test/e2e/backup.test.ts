@@ -1,6 +1,8 @@
 // Backups on the conformance cluster, RBAC on: the agent (`secure-etcd backup`, the one-file artifact
 // members install, run alone from an empty directory) with the backup client's certificate, a real S3-protocol server on loopback, and a raw keyring; then
-// `secure-etcd restore-verify` into a fresh etcd, and every way a bad backup must be refused.
+// `secure-etcd restore-verify` into a fresh etcd, and every way a bad backup must be refused: altered,
+// truncated, with bytes appended, swapped in from another cluster, replayed under a newer key, dated
+// in the future or in the past — and then the newest authentic backup restored all the same.
 import { strict as assert } from "assert";
 import { execFile } from "child_process";
 import * as crypto from "crypto";
@@ -9,8 +11,11 @@ import * as os from "os";
 import * as path from "path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Etcd3 } from "etcd3";
-import { BackupManifest } from "../../agent/backup/objects";
+import { uploadSnapshot } from "../../agent/backup/backup";
+import { structuredLog } from "../../agent/backup/log";
+import { BackupManifest, manifestKeyOf, objectBase, snapshotKey } from "../../agent/backup/objects";
 import { LocalEtcdCluster } from "../../testing/etcdCluster";
+import { renderBackupAgentConfig } from "../../src/backup/backupNodeFiles";
 import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
 import { isolatedAgent } from "../harness/agentBundle";
@@ -20,7 +25,11 @@ import { startNetnsCluster } from "./localCluster";
 /** The artifact, copied alone into the test's directory (before). */
 let agent: string;
 const BUCKET = "etcd-backups-e2e";
+const PROJECT = "e2e-project";
+const STACK = "e2e";
 const CLUSTER = "e2e";
+const PREFIX = `etcd-backups/${CLUSTER}/`;
+const DAY = 24 * 3600 * 1000;
 const KEY_COUNT = 10_000;
 const FAKE_KMS_ARN = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000";
 
@@ -91,6 +100,8 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         `--key=${files.key}`,
     ];
     const target = () => [
+        `--project=${PROJECT}`,
+        `--stack=${STACK}`,
         `--cluster=${CLUSTER}`,
         `--bucket=${BUCKET}`,
         "--region=us-east-1",
@@ -111,6 +122,8 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
             s3.env,
         );
     const restoreVerify = (extra: string[]) => runCli(["restore-verify", ...target(), ...extra], s3.env);
+    /** The reason a run refused a backup: the one it failed with, or the refusal logged for `manifestKey`. */
+    const failure = (ran: Ran) => String(events(ran.stdout).find((e) => e.event === "restore-verify.failed")?.error);
 
     async function listKeys(): Promise<string[]> {
         const page = await s3.client.send(
@@ -124,20 +137,82 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         return Buffer.from(await out.Body!.transformToByteArray());
     }
 
-    /** Stores `body` as a backup beside the good one, with a manifest that describes it as good. */
-    async function plant(name: string, body: Buffer): Promise<string> {
-        const key = manifest.objectKey.replace(/\.db\.enc$/, `-${name}.db.enc`);
-        await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
-        const planted = { ...manifest, objectKey: key, encryptedBytes: body.length };
-        await s3.client.send(
-            new PutObjectCommand({
-                Bucket: BUCKET,
-                Key: key.replace(/\.db\.enc$/, ".manifest.json"),
-                Body: JSON.stringify(planted),
-            }),
-        );
-        return key;
+    async function putJson(key: string, value: unknown): Promise<void> {
+        await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify(value) }));
     }
+
+    async function readManifestAt(key: string): Promise<BackupManifest> {
+        return JSON.parse((await getBytes(key)).toString()) as BackupManifest;
+    }
+
+    /** A write between backups, so each is at a revision (and so a key) of its own. */
+    async function bumpRevision(): Promise<void> {
+        const creds = cluster.rendered.clientCredentials["etcd-backup"];
+        const client = new Etcd3({
+            hosts: cluster.members.map((m) => `https://${m.ip}:2379`),
+            credentials: {
+                rootCertificate: Buffer.from(creds.caCertPem),
+                certChain: Buffer.from(creds.certPem),
+                privateKey: Buffer.from(creds.keyPem),
+            },
+        });
+        try {
+            await client.put(`/e2e-marker/${Date.now()}`).value("x").exec();
+        } finally {
+            client.close();
+        }
+    }
+
+    /** Another backup by the agent (of stack `stack`), after the good one: its manifest. */
+    async function anotherBackup(stack = STACK): Promise<BackupManifest> {
+        await bumpRevision();
+        await findLeader();
+        const ran = await backup(leader, [`--stack=${stack}`]);
+        assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+        const done = events(ran.stdout).find((e) => e.event === "backup.completed")!;
+        return readManifestAt(String(done.manifest));
+    }
+
+    /**
+     * A backup encrypted with the cluster's key by someone who holds it (what a member's writer
+     * role can do), of the verified snapshot, with the time given: the agent's own upload code.
+     */
+    async function keyHoldersBackup(createdAt: Date): Promise<BackupManifest> {
+        const snapshot = path.join(dir, "restored", "snapshot.db");
+        const result = await uploadSnapshot(
+            {
+                stream: fs.createReadStream(snapshot),
+                revision: manifest.revision,
+                totalBytes: fs.statSync(snapshot).size,
+                etcdVersion: manifest.etcdVersion,
+                createdAt,
+            },
+            {
+                project: PROJECT,
+                stack: STACK,
+                cluster: CLUSTER,
+                prefix: PREFIX,
+                bucket: BUCKET,
+                region: "us-east-1",
+                endpoint: s3.endpoint,
+                keyring: { rawKeyFile: rawKey },
+                partSize: 5 * 1024 * 1024,
+                log: structuredLog(() => undefined),
+            },
+        );
+        return result.manifest!;
+    }
+
+    /** Replaces a backup's object in place, and with `manifest` its manifest too (a forger's edits). */
+    async function replace(m: BackupManifest, body: Buffer, edits?: Partial<BackupManifest>): Promise<void> {
+        await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: m.objectKey, Body: body }));
+        if (edits) {
+            await putJson(manifestKeyOf(m.objectKey), { ...m, ...edits });
+        }
+    }
+
+    /** What each forgery below was refused for, by manifest key: the default run must refuse each again. */
+    const expectedRefusals = new Map<string, RegExp>();
 
     /**
      * Which member leads decides which one's timer backs up. Asked again right before each run that
@@ -255,7 +330,10 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         assert.match(snapshotKey, /^etcd-backups\/e2e\/\d{4}\/\d{2}\/\d{2}\/e2e-\d{8}T\d{6}Z-rev\d+\.db\.enc$/);
         assert.equal(manifestKey, snapshotKey.replace(/\.db\.enc$/, ".manifest.json"));
         manifest = JSON.parse((await getBytes(manifestKey)).toString()) as BackupManifest;
-        assert.equal(manifest.cluster, CLUSTER);
+        assert.deepEqual(
+            { project: manifest.project, stack: manifest.stack, cluster: manifest.cluster },
+            { project: PROJECT, stack: STACK, cluster: CLUSTER },
+        );
         assert.equal(manifest.objectKey, snapshotKey);
         assert.match(manifest.sha256, /^[0-9a-f]{64}$/);
         assert.ok(manifest.plaintextBytes > 1_000_000, `snapshot of ${manifest.plaintextBytes} bytes`);
@@ -264,6 +342,8 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         const snapHead = await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: snapshotKey }));
         assert.equal(snapHead.Metadata?.revision, String(manifest.revision));
         assert.equal(snapHead.Metadata?.cluster, CLUSTER);
+        assert.equal(snapHead.Metadata?.stack, STACK);
+        assert.equal(snapHead.Metadata?.project, PROJECT);
         assert.equal(snapHead.ContentLength, manifest.encryptedBytes);
         const manifestHead = await s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: manifestKey }));
         assert.equal(manifestHead.Metadata?.["plaintext-sha256"], manifest.sha256);
@@ -280,6 +360,7 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         assert.equal(ran.code, 0, ran.stdout + ran.stderr);
         const ok = events(ran.stdout).find((e) => e.event === "restore-verify.ok")!;
         assert.equal(ok.object, manifest.objectKey, "the newest backup by default");
+        assert.equal(ok.refused, 0);
         assert.equal(ok.keys, KEY_COUNT);
         assert.equal(ok.contentSha256, expectedDigest(), "every key and value identical to what was written");
         const status = events(ran.stdout).find((e) => e.event === "restore-verify.status")!;
@@ -294,38 +375,71 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         );
     });
 
-    it("refuses a tampered object", async () => {
-        const body = await getBytes(manifest.objectKey);
-        body[Math.floor(body.length / 2)] ^= 0x01;
-        const key = await plant("tampered", body);
+    /** restore-verify --object for a backup: refused (exit 1) with `reason`, remembered for the default run. */
+    async function refused(m: BackupManifest, reason: RegExp, key = m.objectKey): Promise<void> {
         const ran = await restoreVerify([`--raw-key-file=${rawKey}`, `--object=${key}`]);
-        assert.equal(ran.code, 1, ran.stdout);
-        const failed = events(ran.stdout).find((e) => e.event === "restore-verify.failed")!;
-        assert.match(
-            String(failed.error),
-            /does not decrypt to a whole snapshot: a frame failed authentication: the object was altered/,
-        );
+        assert.equal(ran.code, 1, ran.stdout + ran.stderr);
+        assert.match(failure(ran), reason);
+        expectedRefusals.set(manifestKeyOf(key), reason);
+    }
+
+    it("refuses a backup altered in place", async () => {
+        const m = await anotherBackup();
+        const body = await getBytes(m.objectKey);
+        body[Math.floor(body.length / 2)] ^= 0x01;
+        await replace(m, body);
+        await refused(m, /does not decrypt to a whole snapshot: a frame failed authentication: the object was altered/);
     });
 
     it("refuses a wrong key", async () => {
         const ran = await restoreVerify([`--raw-key-file=${wrongKey}`, `--object=${manifest.objectKey}`]);
         assert.equal(ran.code, 1, ran.stdout);
-        const failed = events(ran.stdout).find((e) => e.event === "restore-verify.failed")!;
         assert.match(
-            String(failed.error),
+            failure(ran),
             /does not decrypt to a whole snapshot: no key in the keyring unwraps this backup.s data key: a wrong key/,
         );
     });
 
-    it("refuses a truncated upload", async () => {
-        const body = await getBytes(manifest.objectKey);
-        const key = await plant("truncated", body.subarray(0, Math.floor(body.length * 0.6)));
-        const ran = await restoreVerify([`--raw-key-file=${rawKey}`, `--object=${key}`]);
-        assert.equal(ran.code, 1, ran.stdout);
-        const failed = events(ran.stdout).find((e) => e.event === "restore-verify.failed")!;
-        assert.match(
-            String(failed.error),
-            /does not decrypt to a whole snapshot: the object ends before the message does: truncated/,
+    it("refuses a truncated object, whether or not its manifest was edited to match", async () => {
+        const m = await anotherBackup();
+        const body = await getBytes(m.objectKey);
+        const cut = body.subarray(0, Math.floor(body.length * 0.6));
+        await replace(m, cut);
+        await refused(
+            m,
+            new RegExp(
+                `the object ${m.objectKey} is ${cut.length} bytes, the manifest records ${m.encryptedBytes}: it was truncated`,
+            ),
+        );
+        // The manifest is a claim a forger can edit: the message's own structure says where it ends.
+        const edited = await anotherBackup();
+        const bytes = await getBytes(edited.objectKey);
+        await replace(edited, bytes.subarray(0, bytes.length - 10), { encryptedBytes: bytes.length - 10 });
+        await refused(
+            edited,
+            new RegExp(
+                `does not decrypt to a whole snapshot: the object ends after ${bytes.length - 10} bytes, before its encrypted message does: truncated`,
+            ),
+        );
+    });
+
+    it("refuses bytes appended to an object, whether or not its manifest was edited to match", async () => {
+        const m = await anotherBackup();
+        const body = Buffer.concat([await getBytes(m.objectKey), crypto.randomBytes(4096)]);
+        await replace(m, body);
+        await refused(
+            m,
+            new RegExp(`is ${body.length} bytes, the manifest records ${m.encryptedBytes}: bytes were appended to it`),
+        );
+        const edited = await anotherBackup();
+        const original = await getBytes(edited.objectKey);
+        const appended = Buffer.concat([original, crypto.randomBytes(4096)]);
+        await replace(edited, appended, { encryptedBytes: appended.length });
+        await refused(
+            edited,
+            new RegExp(
+                `does not decrypt to a whole snapshot: 4096 bytes follow the end of its encrypted message \\(which ends at byte ${original.length} of ${appended.length}\\): appended after it was written`,
+            ),
         );
     });
 
@@ -336,30 +450,169 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         );
         const ran = await restoreVerify([`--raw-key-file=${rawKey}`, `--object=${key}`]);
         assert.equal(ran.code, 1);
-        assert.match(
-            String(events(ran.stdout).find((e) => e.event === "restore-verify.failed")!.error),
-            /without its manifest/,
+        assert.match(failure(ran), /does not exist: a snapshot without its manifest is an upload that never completed/);
+    });
+
+    it("refuses a backup of the previous format, saying to re-run a backup", async () => {
+        // What the first agent wrote: a manifest bound to the component name alone.
+        const key = snapshotKey(objectBase(PREFIX, CLUSTER, new Date(Date.now() - 30_000)), manifest.revision);
+        await s3.client.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: await getBytes(manifest.objectKey) }),
+        );
+        const v1: Partial<BackupManifest> = { ...manifest, objectKey: key, format: "secure-etcd-backup/v1" };
+        delete v1.project;
+        delete v1.stack;
+        await putJson(manifestKeyOf(key), v1);
+        await refused(
+            manifest,
+            /was written in the previous format \(secure-etcd-backup\/v1\), which binds a backup to the component name alone, not to its stack, object key and time: it is refused\. Re-run a backup \(secure-etcd backup\) with this agent to have one that restores/,
+            key,
         );
     });
 
-    it("refuses another cluster's backup (the encryption context names the cluster)", async () => {
-        const ran = await runCli(
-            [
-                "restore-verify",
-                "--cluster=other",
-                `--bucket=${BUCKET}`,
-                "--region=us-east-1",
-                `--s3-endpoint=${s3.endpoint}`,
-                "--json",
-                `--raw-key-file=${rawKey}`,
-                `--object=${manifest.objectKey}`,
-            ],
-            s3.env,
+    it("refuses this backup to a restore of another cluster: project, stack and name are its identity", async () => {
+        for (const [option, other] of [
+            ["--cluster", `${PROJECT}/${STACK}/other`],
+            ["--stack", `${PROJECT}/other/${CLUSTER}`],
+            ["--project", `other/${STACK}/${CLUSTER}`],
+        ]) {
+            const ran = await runCli(
+                [
+                    "restore-verify",
+                    ...target(),
+                    `${option}=other`,
+                    `--prefix=${PREFIX}`,
+                    `--raw-key-file=${rawKey}`,
+                    `--object=${manifest.objectKey}`,
+                ],
+                s3.env,
+            );
+            assert.equal(ran.code, 1);
+            assert.equal(
+                failure(ran),
+                `the manifest is of cluster ${PROJECT}/${STACK}/${CLUSTER} (project/stack/name), not ${other}: a backup of another cluster`,
+            );
+        }
+    });
+
+    it("refuses another stack's backup under the same prefix, and its object swapped in for one of ours", async () => {
+        // Two stacks that share the bucket, the key and the component name share the prefix too.
+        const theirs = await anotherBackup("other-stack");
+        assert.ok(theirs.objectKey.startsWith(PREFIX));
+        await refused(
+            theirs,
+            /the manifest is of cluster e2e-project\/other-stack\/e2e \(project\/stack\/name\), not e2e-project\/e2e\/e2e/,
         );
-        assert.equal(ran.code, 1);
+        // Their authentic ciphertext in place of ours, our manifest edited to match its sizes and digest.
+        const ours = await anotherBackup();
+        await replace(ours, await getBytes(theirs.objectKey), {
+            encryptedBytes: theirs.encryptedBytes,
+            plaintextBytes: theirs.plaintextBytes,
+            sha256: theirs.sha256,
+        });
+        await refused(
+            ours,
+            /authenticated encryption context names stack "other-stack", not "e2e": a backup of another cluster, swapped in/,
+        );
+    });
+
+    it("refuses a forged newer manifest: the good backup replayed under a later key, or named to sort last", async () => {
+        // A later time and so a later name, the same authentic ciphertext: S3 and the name agree, the ciphertext does not.
+        const later = new Date();
+        const replayKey = snapshotKey(objectBase(PREFIX, CLUSTER, later), manifest.revision);
+        await s3.client.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: replayKey, Body: await getBytes(manifest.objectKey) }),
+        );
+        await putJson(manifestKeyOf(replayKey), { ...manifest, objectKey: replayKey, createdAt: later.toISOString() });
+        await refused(
+            manifest,
+            new RegExp(
+                `authenticated encryption context names object key ${manifest.objectKey}, but it was read from ${replayKey}: moved or replayed under another key`,
+            ),
+            replayKey,
+        );
+        // A name chosen to sort after every backup, whose manifest describes the good one.
+        const lastKey = `${PREFIX}9999/12/31/${CLUSTER}-99991231T235959Z-rev${manifest.revision}.db.enc`;
+        await putJson(manifestKeyOf(lastKey), manifest);
+        await refused(manifest, /describes .*: moved or replayed under another key/, lastKey);
+    });
+
+    it("refuses a backup a key holder dated in the future, or in the past (S3 says when it was written)", async () => {
+        const future = await keyHoldersBackup(new Date(Date.now() + DAY + 3600 * 1000));
+        await refused(future, /, 1 day after now \(.*; clocks may differ by 5 minutes\): dated in the future/);
+        const past = await keyHoldersBackup(new Date(Date.now() - 3 * DAY - 3600 * 1000));
+        await refused(
+            past,
+            /S3 stored the snapshot at .*, 3 days after the time the backup claims .*, longer than a backup takes \(1 day\): written later, not by the backup that took the snapshot/,
+        );
+    });
+
+    it("with every forgery newer by S3's record, restores the newest authentic backup, saying what it refused", async () => {
+        const ran = await restoreVerify([`--raw-key-file=${rawKey}`, "--restore"]);
+        assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+        const logged = events(ran.stdout);
+        const ok = logged.find((e) => e.event === "restore-verify.ok")!;
+        assert.equal(ok.object, manifest.objectKey, "the first backup, the newest authentic one");
+        assert.equal(ok.keys, KEY_COUNT);
+        assert.equal(ok.contentSha256, expectedDigest(), "every key and value identical to what was written");
+        const refusals = new Map(
+            logged
+                .filter((e) => e.event === "restore-verify.refused")
+                .map((e) => [String(e.manifest), String(e.error)]),
+        );
+        assert.equal(ok.refused, refusals.size);
+        // Every forgery was a candidate before the good backup (S3 wrote it later), and each was refused for its own reason.
+        assert.ok(expectedRefusals.size >= 12, `${expectedRefusals.size} forgeries`);
+        for (const [key, reason] of expectedRefusals) {
+            assert.ok(refusals.has(key), `${key} was not a candidate: ${[...refusals.keys()].join(", ")}`);
+            assert.match(refusals.get(key)!, reason, key);
+        }
+        assert.equal(refusals.size, expectedRefusals.size, [...refusals.keys()].join("\n"));
+    });
+
+    it("runs from the configuration the component renders, and refuses one rendered before backups named their stack", async () => {
+        await bumpRevision();
+        await findLeader();
+        const config = renderBackupAgentConfig({
+            project: PROJECT,
+            stack: STACK,
+            cluster: CLUSTER,
+            bucket: BUCKET,
+            region: "us-east-1",
+            kmsKeyArn: FAKE_KMS_ARN,
+            memberIp: new URL(leader).hostname,
+        });
+        const file = path.join(dir, "backup.json");
+        // The rendered credentials' paths are a member's; the options name this test's files (options win).
+        const run = () =>
+            runCli(
+                [
+                    "backup",
+                    `--config=${file}`,
+                    `--cacert=${files.ca}`,
+                    `--cert=${files.cert}`,
+                    `--key=${files.key}`,
+                    `--s3-endpoint=${s3.endpoint}`,
+                    `--raw-key-file=${rawKey}`,
+                    "--json",
+                ],
+                s3.env,
+            );
+        fs.writeFileSync(file, JSON.stringify(config));
+        const ran = await run();
+        assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+        const done = events(ran.stdout).find((e) => e.event === "backup.completed")!;
+        const written = await readManifestAt(String(done.manifest));
+        assert.deepEqual([written.project, written.stack, written.cluster], [PROJECT, STACK, CLUSTER]);
+        const older: Partial<typeof config> = { ...config };
+        delete older.project;
+        delete older.stack;
+        fs.writeFileSync(file, JSON.stringify(older));
+        const refusedRun = await run();
+        assert.equal(refusedRun.code, 2);
         assert.match(
-            String(events(ran.stdout).find((e) => e.event === "restore-verify.failed")!.error),
-            /backup is of cluster e2e, not other/,
+            refusedRun.stderr,
+            /project: missing; an earlier secure-etcd rendered this configuration: run `pulumi up` with the release of this agent\n {2}stack: missing/,
         );
     });
 
@@ -370,6 +623,8 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
             [
                 "backup",
                 ...connection(leader),
+                `--project=${PROJECT}`,
+                `--stack=${STACK}`,
                 "--cluster=e2e",
                 "--bucket=no-such-bucket",
                 "--region=us-east-1",

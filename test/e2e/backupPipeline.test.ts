@@ -86,6 +86,8 @@ describe("backup pipeline: failures leave nothing that looks like a backup", fun
         const rawKeyFile = path.join(dir, "raw.key");
         fs.writeFileSync(rawKeyFile, crypto.randomBytes(32).toString("base64"), { mode: 0o600 });
         target = {
+            project: "p",
+            stack: "s",
             cluster: "pipe",
             prefix: "etcd-backups/pipe/",
             bucket: BUCKET,

@@ -57,6 +57,8 @@ describe("backup agent: object names and manifests", () => {
 
     const manifest = {
         format: MANIFEST_FORMAT,
+        project: "acme",
+        stack: "prod",
         cluster: "main",
         revision: 7,
         createdAt: at.toISOString(),
@@ -73,7 +75,20 @@ describe("backup agent: object names and manifests", () => {
         assert.throws(() => parseManifest("{", "s3://b/m"), /s3:\/\/b\/m is not a backup manifest \(not JSON\)/);
         assert.throws(
             () => parseManifest(JSON.stringify({ ...manifest, format: "x" }), "m"),
-            /not a secure-etcd-backup\/v1 manifest/,
+            /not a secure-etcd-backup\/v2 manifest/,
+        );
+        // The first format bound a backup to the component name alone: refused, with what to do.
+        assert.throws(
+            () => parseManifest(JSON.stringify({ ...manifest, format: "secure-etcd-backup/v1" }), "s3://b/m"),
+            /s3:\/\/b\/m was written in the previous format \(secure-etcd-backup\/v1\), which binds a backup to the component name alone, not to its stack, object key and time: it is refused\. Re-run a backup \(secure-etcd backup\) with this agent/,
+        );
+        assert.throws(
+            () => parseManifest(JSON.stringify({ ...manifest, stack: undefined }), "m"),
+            /manifest field stack is missing/,
+        );
+        assert.throws(
+            () => parseManifest(JSON.stringify({ ...manifest, createdAt: "2026-11-23 05:48" }), "m"),
+            /manifest createdAt is not an RFC 3339 UTC time/,
         );
         assert.throws(
             () => parseManifest(JSON.stringify({ ...manifest, revision: "7" }), "m"),
@@ -84,6 +99,8 @@ describe("backup agent: object names and manifests", () => {
 
     it("carries revision, size and digest as S3 metadata", () => {
         assert.deepEqual(manifestMetadata(manifest), {
+            project: "acme",
+            stack: "prod",
             cluster: "main",
             revision: "7",
             "created-at": at.toISOString(),
@@ -96,6 +113,8 @@ describe("backup agent: object names and manifests", () => {
 
 describe("backup agent: the configuration a member's timer runs with", () => {
     const good = {
+        project: "acme",
+        stack: "prod",
         cluster: "main",
         endpoints: ["https://10.0.1.10:2379"],
         cacert: "/etc/kubernetes/pki/etcd/ca.crt",
@@ -118,14 +137,24 @@ describe("backup agent: the configuration a member's timer runs with", () => {
                 prefix: "x",
                 bucket: "",
                 onlyIfLeader: "yes",
+                stack: "",
             }),
             [
+                "stack: must be a non-empty string",
                 "bucket: must be a non-empty string",
                 "endpoints: http://10.0.1.10:2379 is not https:// (the backup client authenticates with its certificate)",
                 "prefix: must end with '/'",
                 "onlyIfLeader: must be true or false",
             ],
         );
+        // Rendered by an earlier release, without the stack the backups are bound to.
+        const older: Partial<typeof good> = { ...good };
+        delete older.project;
+        delete older.stack;
+        assert.deepEqual(agentConfigProblems(older), [
+            "project: missing; an earlier secure-etcd rendered this configuration: run `pulumi up` with the release of this agent",
+            "stack: missing; an earlier secure-etcd rendered this configuration: run `pulumi up` with the release of this agent",
+        ]);
     });
 });
 

@@ -73,6 +73,8 @@ describe("backups: on every member", function () {
             const config: unknown = JSON.parse(files[BACKUP_CONFIG_PATH].content);
             assert.deepEqual(agentConfigProblems(config), []);
             assert.deepEqual(config, {
+                project: "project",
+                stack: "stack",
                 cluster: "prod",
                 endpoints: [`https://10.0.1.1${i}:2379`],
                 cacert: "/etc/kubernetes/pki/etcd/ca.crt",
@@ -101,6 +103,29 @@ describe("backups: on every member", function () {
             );
             assert.match(files[BACKUP_TIMER_PATH].content, /\nOnCalendar=\*-\*-\* \*:00\/30:00 UTC\n/);
         }
+    });
+
+    it("names the cluster by the Pulumi project and stack that own it, not the component name alone", async () => {
+        // Two stacks that share a bucket, a key and a component name: each agent binds its backups to its own stack.
+        const configs: unknown[] = [];
+        for (const stack of ["prod-eu", "prod-us"]) {
+            const { result } = await runProgram(
+                () => new SecureEtcdCluster("prod", { members: THREE_MEMBERS, vpcId: TEST_VPC_ID }),
+                { project: "acme-platform", stack },
+            );
+            const files = byPath((await valueOf(result.nodeFiles))["etcd-0"]);
+            configs.push(JSON.parse(files[BACKUP_CONFIG_PATH].content));
+        }
+        assert.deepEqual(
+            configs.map((c) => {
+                const { project, stack, cluster } = c as { project: string; stack: string; cluster: string };
+                return { project, stack, cluster };
+            }),
+            [
+                { project: "acme-platform", stack: "prod-eu", cluster: "prod" },
+                { project: "acme-platform", stack: "prod-us", cluster: "prod" },
+            ],
+        );
     });
 
     it("renders the interval and the agent's path given", async () => {
@@ -300,6 +325,8 @@ describe("backups: the timer and the service", function () {
 
     it("addresses an IPv6 member in brackets", () => {
         const config = renderBackupAgentConfig({
+            project: "p",
+            stack: "s",
             cluster: "prod",
             memberIp: "fd00::10",
             bucket: "b",
