@@ -3,6 +3,7 @@
 // privilege: the writer can add objects under the cluster's prefix and nothing else (no read, no
 // list, no delete), so a compromised member cannot read or destroy earlier backups.
 import { keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
+import { denyOutsideVpcEndpoints } from "../access/vpcEndpoints";
 import { policy, PolicyDocument, PolicyStatement } from "../core/policyDocument";
 import { CLUSTER_CONTEXT_KEY } from "./agentConfig";
 
@@ -17,6 +18,8 @@ export interface BackupPolicyInput {
     region: string;
     /** The cluster's name, the value of `CLUSTER_CONTEXT_KEY` in every envelope. */
     cluster: string;
+    /** `backupVpcEndpointIds`: object operations only through these S3 endpoints. */
+    vpcEndpointIds?: string[];
 }
 
 /** `arn:aws:s3:::example` -> `arn:aws:s3:::example/etcd-backups/prod/*`. */
@@ -49,8 +52,14 @@ function forThisCluster(input: Pick<BackupPolicyInput, "cluster">): PolicyStatem
  * SSE-KMS and the backup key (with `aws:kms` alone S3 would pick the AWS-managed `aws/s3` key),
  * and requests without one get the bucket's default encryption: the same key. Either way every
  * object ends up under the backup key.
+ *
+ * With VPC endpoints, object operations from anywhere else are refused, whoever asks: no one needs
+ * the objects from outside (`pulumi up` manages the bucket, never its objects), and the bucket's
+ * own configuration and policy stay out of the deny, so it cannot lock anyone out.
  */
-export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn">): PolicyDocument {
+export function backupBucketPolicy(
+    input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn" | "vpcEndpointIds">,
+): PolicyDocument {
     const anyone = { AWS: "*" };
     const objects = `${input.bucketArn}/*`;
     return policy(
@@ -109,6 +118,16 @@ export function backupBucketPolicy(input: Pick<BackupPolicyInput, "bucketArn" | 
                 Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "true" },
             },
         },
+        ...(input.vpcEndpointIds && input.vpcEndpointIds.length > 0
+            ? [
+                  denyOutsideVpcEndpoints({
+                      sid: "DenyObjectAccessOutsideVpcEndpoints",
+                      actions: ["s3:*"],
+                      resources: objects,
+                      endpointIds: input.vpcEndpointIds,
+                  }),
+              ]
+            : []),
     );
 }
 

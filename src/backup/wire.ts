@@ -18,6 +18,7 @@ export interface BackupInputs {
     backupAccessLogBucketName?: pulumi.Input<string>;
     backupWriterRoleNames: string[];
     backupReaderRoleNames: string[];
+    backupVpcEndpointIds: pulumi.Input<string>[];
     keyAdministratorArns: string[];
     kmsKeyDeletionWindowDays: pulumi.Input<number>;
 }
@@ -70,6 +71,7 @@ export function wireBackupBucket(
                   region: account.region,
                   writerRoleNames: args.backupWriterRoleNames,
                   readerRoleNames: args.backupReaderRoleNames,
+                  vpcEndpointIds: args.backupVpcEndpointIds,
               },
               { parent },
           )

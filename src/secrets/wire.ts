@@ -8,7 +8,7 @@ import { PolicyDocument } from "../core/policyDocument";
 import { NodeFile } from "../manifests/nodeFiles";
 import { secretBundle } from "../nodes/cloudInit";
 import { MemberArtifacts } from "../nodes/memberArtifacts";
-import { secretsKeyPolicy, secretsReadPolicy } from "./policies";
+import { secretsKeyPolicy, secretsReadPolicy, secretsResourcePolicy } from "./policies";
 import { SecretStore, StoredSecret } from "./secretStore";
 
 export interface SecretsInputs {
@@ -19,6 +19,8 @@ export interface SecretsInputs {
     keyAdministratorArns: string[];
     memberRoleNames: string[];
     apiServerRoleNames: string[];
+    /** Plain list: its length decides whether the secrets get resource policies. */
+    secretsVpcEndpointIds: pulumi.Input<string>[];
 }
 
 export interface SecretsDependencies {
@@ -127,6 +129,12 @@ export function wireSecrets(
                     ),
                 ),
             keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
+            resourcePolicy:
+                args.secretsVpcEndpointIds.length > 0
+                    ? forAccountAnd(deps.account, pulumi.all(args.secretsVpcEndpointIds), (scope, ids) =>
+                          secretsResourcePolicy(scope, ids),
+                      )
+                    : undefined,
             secrets: stored,
         },
         { parent },

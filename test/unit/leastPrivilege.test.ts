@@ -22,6 +22,10 @@ const AGENT_URL = "s3://acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs";
 const AGENT_OBJECT = "arn:aws:s3:::acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs";
 const BESIDE_AGENT = "arn:aws:s3:::acme-artifacts/secure-etcd/other.cjs";
 const MEMBER_ROLES = ["etcd-0-role", "etcd-1-role", "etcd-2-role"];
+/** The VPC endpoints nodes reach Secrets Manager and S3 through, and one that is neither. */
+const SECRETS_ENDPOINT = "vpce-0a1b2c3d4e5f60718";
+const S3_ENDPOINT = "vpce-1a2b3c4d";
+const OTHER_ENDPOINT = "vpce-0fedcba9876543210";
 
 /** Every role named: the configuration the docs recommend. */
 const NAMED: Partial<SecureEtcdClusterArgs> = {
@@ -58,10 +62,17 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
     const object = `${bucketArn}/${prefix}2026/11/30/snapshot.db.enc`;
 
     const secretsManager = `secretsmanager.${MOCK_REGION}.amazonaws.com`;
+    // With secretsVpcEndpointIds only: each secret's resource policy.
+    const secretPolicyOf = (name: string) => {
+        const found = mocks
+            .ofType("aws:secretsmanager/secretPolicy:SecretPolicy")
+            .find((p) => p.name === `${name}-policy`);
+        return found && parse(found.inputs.policy);
+    };
     const readSecret = (name: string): Request[] => {
         const arn = arnOf(name);
         return [
-            { action: "secretsmanager:GetSecretValue", resource: arn },
+            { action: "secretsmanager:GetSecretValue", resource: arn, resourcePolicy: secretPolicyOf(name) },
             {
                 action: "kms:Decrypt",
                 resource: secretsKey.arn,
@@ -122,6 +133,8 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
                 policies: [ALLOW_EVERYTHING],
             },
             "outsider with *": { name: "outsider", principal: role("ci-admin"), policies: [ALLOW_EVERYTHING] },
+            // Named in keyAdministratorArns where a test says so; otherwise just another role with *.
+            "key administrator": { name: "admin", principal: role("platform-admin"), policies: [ALLOW_EVERYTHING] },
             "CloudWatch for this account's alarms": {
                 name: "cloudwatch",
                 principal: "cloudwatch.amazonaws.com",
@@ -138,7 +151,7 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
                 },
             },
         },
-        operations: {
+        operations: withEndpointVariants({
             "read etcd-0's secret": readSecret("prod-secrets-member-etcd-0"),
             "read etcd-1's secret": readSecret("prod-secrets-member-etcd-1"),
             // Only the KMS half: what a member could ask if Secrets Manager's own check were bypassed.
@@ -204,7 +217,65 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
             "grant use of the secrets key": [
                 { action: "kms:CreateGrant", resource: secretsKey.arn, resourcePolicy: secretsKey.policy },
             ],
-        },
+            "manage etcd-0's secret": [
+                {
+                    action: "secretsmanager:PutResourcePolicy",
+                    resource: arnOf("prod-secrets-member-etcd-0"),
+                    resourcePolicy: secretPolicyOf("prod-secrets-member-etcd-0"),
+                },
+                {
+                    action: "secretsmanager:DescribeSecret",
+                    resource: arnOf("prod-secrets-member-etcd-0"),
+                    resourcePolicy: secretPolicyOf("prod-secrets-member-etcd-0"),
+                },
+            ],
+            // What the provider does on refresh and update: HeadBucket (s3:ListBucket), then the policy.
+            "manage the backup bucket": [
+                onBucket("s3:ListBucket", bucketArn),
+                onBucket("s3:PutBucketPolicy", bucketArn),
+            ],
+        }),
+    };
+}
+
+/** Where a request comes from: the context key S3 and Secrets Manager set behind a VPC endpoint. */
+const ENDPOINT_VARIANTS: Record<string, string> = {
+    "through the secrets endpoint": SECRETS_ENDPOINT,
+    "through the S3 endpoint": S3_ENDPOINT,
+    "through another endpoint": OTHER_ENDPOINT,
+};
+
+/**
+ * Each operation as sent from outside any VPC endpoint (as named), and through each endpoint
+ * ("<operation> through the S3 endpoint"): the S3 and Secrets Manager requests carry
+ * `aws:SourceVpce`; KMS requests that those services make on the caller's behalf do not.
+ */
+function withEndpointVariants(operations: Record<string, Request[]>): Record<string, Request[]> {
+    const variants = Object.entries(operations).flatMap(([name, requests]) =>
+        Object.entries(ENDPOINT_VARIANTS).map(([where, endpoint]): [string, Request[]] => [
+            `${name} ${where}`,
+            requests.map((r) =>
+                /^(s3|secretsmanager):/.test(r.action)
+                    ? { ...r, context: { ...r.context, "aws:SourceVpce": endpoint } }
+                    : r,
+            ),
+        ]),
+    );
+    return { ...operations, ...Object.fromEntries(variants) };
+}
+
+/** The rendered policies without some statements: what a row decides if they were missing. */
+function withoutStatements(rendered: Rendered, sids: string[]): Rendered {
+    const strip = (p: PolicyDocument | undefined) =>
+        p && { ...p, Statement: p.Statement.filter((s) => !sids.includes(s.Sid)) };
+    return {
+        identities: rendered.identities,
+        operations: Object.fromEntries(
+            Object.entries(rendered.operations).map(([name, requests]) => [
+                name,
+                requests.map((r) => ({ ...r, resourcePolicy: strip(r.resourcePolicy) })),
+            ]),
+        ),
     };
 }
 
@@ -253,6 +324,49 @@ const NAMED_TABLE: Row[] = [
     ["CloudWatch for another account", "publish an alarm", "denied"],
     ["identity running pulumi up", "manage the alarm topic", "Allowed"],
 ];
+
+/**
+ * With `secretsVpcEndpointIds` and `backupVpcEndpointIds` (every role named, the deployer and
+ * platform-admin as key administrators): reads of the secrets and every backup object operation
+ * only through the endpoints; the deployer and administrators still manage. A request "through
+ * another endpoint" comes from a VPC endpoint the cluster did not name.
+ */
+const ENDPOINT_TABLE: Row[] = [
+    ["member etcd-0", "read etcd-0's secret through the secrets endpoint", "Allowed"],
+    ["member etcd-0", "read etcd-0's secret through another endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "read etcd-0's secret through the S3 endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "read etcd-0's secret", "ExplicitlyDenied"],
+    ["member etcd-0", "read etcd-1's secret through the secrets endpoint", "denied"],
+    ["kube-apiserver", "read kube-apiserver's etcd client secret through the secrets endpoint", "Allowed"],
+    ["kube-apiserver", "read kube-apiserver's etcd client secret", "ExplicitlyDenied"],
+    ["outsider with *", "read etcd-0's secret through the secrets endpoint", "denied"],
+    ["identity running pulumi up", "write a secret version", "Allowed"],
+    ["identity running pulumi up", "read etcd-0's secret", "Allowed"],
+    ["identity running pulumi up", "manage etcd-0's secret", "Allowed"],
+    ["key administrator", "manage etcd-0's secret", "Allowed"],
+    ["key administrator", "change the secrets key's policy", "Allowed"],
+    ["key administrator", "read etcd-0's secret through the secrets endpoint", "denied"],
+    ["member etcd-0", "write a backup through the S3 endpoint", "Allowed"],
+    ["member etcd-0", "write a backup through another endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "write a backup through the secrets endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "write a backup", "ExplicitlyDenied"],
+    ["member etcd-0", "read a backup through the S3 endpoint", "denied"],
+    ["restore role", "read a backup through the S3 endpoint", "Allowed"],
+    ["restore role", "read a backup", "ExplicitlyDenied"],
+    ["outsider with *", "delete a backup version", "ExplicitlyDenied"],
+    // No KMS in a delete: inside the VPC only Object Lock stops an account administrator.
+    ["outsider with *", "delete a backup version through the S3 endpoint", "Allowed"],
+    ["identity running pulumi up", "manage the backup bucket", "Allowed"],
+    ["key administrator", "manage the backup bucket", "Allowed"],
+];
+
+/** The same endpoint arguments, as the tests render them. */
+const ENDPOINTS: Partial<SecureEtcdClusterArgs> = {
+    ...NAMED,
+    keyAdministratorArns: [MOCK_CALLER_ARN, role("platform-admin")],
+    secretsVpcEndpointIds: [SECRETS_ENDPOINT],
+    backupVpcEndpointIds: [S3_ENDPOINT],
+};
 
 async function check(rendered: Rendered, table: Row[]): Promise<void> {
     const wrong: string[] = [];
@@ -321,6 +435,30 @@ describe("least privilege, evaluated by an IAM simulator", function () {
         ]);
     });
 
+    it("VPC endpoints: secrets read and backups reached only through them; the deployer and administrators still manage", async () => {
+        await check(await render(ENDPOINTS), ENDPOINT_TABLE);
+    });
+
+    it("VPC endpoints: the deny statements are what refuse (without them, each refused request would pass)", async () => {
+        const rendered = await render(ENDPOINTS);
+        const refusedOutside = ENDPOINT_TABLE.filter(([, , expected]) => expected === "ExplicitlyDenied");
+        assert.equal(refusedOutside.length, 9);
+        const mutated = withoutStatements(rendered, [
+            "DenyReadsOutsideVpcEndpoints",
+            "DenyObjectAccessOutsideVpcEndpoints",
+        ]);
+        await check(
+            mutated,
+            refusedOutside.map(([who, what]): Row => [who, what, "Allowed"]),
+        );
+        // Without the arguments, nothing is restricted: the same rows as the recommended table.
+        const plain = await render(NAMED);
+        await check(plain, [
+            ["member etcd-0", "read etcd-0's secret through another endpoint", "Allowed"],
+            ["member etcd-0", "write a backup through another endpoint", "Allowed"],
+        ]);
+    });
+
     it("no role named: use is left to IAM, so an outsider with * reads the members' secrets (the component warns)", async () => {
         const rendered = await render({});
         await check(rendered, [
@@ -335,10 +473,11 @@ describe("least privilege, evaluated by an IAM simulator", function () {
 });
 
 describe("docs/least-privilege.md", function () {
-    it("shows the table the simulator runs", () => {
-        const doc = fs.readFileSync(path.join(REPO_ROOT, "docs", "least-privilege.md"), "utf8");
-        const table = /<!-- least-privilege-table:start -->\n([\s\S]*?)<!-- least-privilege-table:end -->/.exec(doc);
-        assert.ok(table, "the table's markers are missing");
+    const doc = () => fs.readFileSync(path.join(REPO_ROOT, "docs", "least-privilege.md"), "utf8");
+    /** The rows of the table between `<!-- <marker>:start -->` and `<!-- <marker>:end -->`. */
+    const rowsOf = (marker: string) => {
+        const table = new RegExp(`<!-- ${marker}:start -->\\n([\\s\\S]*?)<!-- ${marker}:end -->`).exec(doc());
+        assert.ok(table, `the markers of ${marker} are missing`);
         const rows = table[1]
             .trim()
             .split("\n")
@@ -349,6 +488,14 @@ describe("docs/least-privilege.md", function () {
                     .slice(1, -1)
                     .map((cell) => cell.trim().replace(/\\\*/g, "*")),
             );
-        assert.deepEqual(rows, NAMED_TABLE);
+        return rows;
+    };
+
+    it("shows the table the simulator runs", () => {
+        assert.deepEqual(rowsOf("least-privilege-table"), NAMED_TABLE);
+    });
+
+    it("shows the VPC-endpoint table the simulator runs", () => {
+        assert.deepEqual(rowsOf("least-privilege-vpce-table"), ENDPOINT_TABLE);
     });
 });
