@@ -33,6 +33,8 @@ export interface BackupArgs {
     /**
      * The ARN of an existing symmetric KMS key for the backups (envelope encryption and SSE-KMS);
      * never an alias. A key with rotation enabled and an explicit key policy is created when omitted.
+     * Its policy needs the statements in `keyPolicyStatements` (`backup`): the writer and restore
+     * roles use it.
      * @default a new key
      */
     backupKmsKeyArn?: pulumi.Input<string>;

@@ -4,7 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 export interface SecretStoreArgs {
     /**
      * The ARN of an existing KMS key for the Secrets Manager secrets. A customer-managed key with
-     * rotation enabled and an explicit key policy is created when omitted.
+     * rotation enabled and an explicit key policy is created when omitted. Its policy needs the
+     * statements in `keyPolicyStatements` (`secrets`): the members' and kube-apiserver's roles
+     * decrypt, and the identity running `pulumi up` writes, through Secrets Manager.
      * @default a new key
      */
     secretsKmsKeyArn?: pulumi.Input<string>;

@@ -2,6 +2,7 @@
 // encryption keys in Secrets Manager under a customer-managed key, and the read policies per role.
 import * as pulumi from "@pulumi/pulumi";
 import { combinePolicies } from "../backup/backupPolicies";
+import { useStatements } from "../access/keyPolicy";
 import { AwsAccount, forAccountAnd } from "../core/account";
 import { KMS_TMPFILES_CONF } from "../encryption/kmsPlugin";
 import { PolicyDocument } from "../core/policyDocument";
@@ -41,6 +42,8 @@ export interface SecretsDependencies {
 
 export interface SecretsOutputs {
     secretsKmsKeyArn: pulumi.Output<string>;
+    /** The secrets key's use statements (JSON array): in its policy when created, needed in yours. */
+    secretsKeyUseStatements: pulumi.Output<string>;
     secretArns: pulumi.Output<Record<string, string>>;
     memberSecretsPolicies: pulumi.Output<Record<string, string>>;
     apiServerSecretsPolicy: pulumi.Output<string>;
@@ -109,6 +112,11 @@ export function wireSecrets(
     deps: SecretsDependencies,
 ): { store: SecretStore; outputs: SecretsOutputs } {
     const stored = storedSecrets(name, deps);
+    const access = {
+        administrators: args.keyAdministratorArns,
+        memberRoleNames: args.memberRoleNames,
+        apiServerRoleNames: args.apiServerRoleNames,
+    };
     const store = new SecretStore(
         `${name}-secrets`,
         name,
@@ -117,17 +125,7 @@ export function wireSecrets(
             recoveryWindowDays: args.secretRecoveryWindowDays,
             kmsKeyArn: args.secretsKmsKeyArn,
             keyPolicy: (secretNameBase) =>
-                forAccountAnd(deps.account, secretNameBase, (scope, base) =>
-                    secretsKeyPolicy(
-                        scope,
-                        {
-                            administrators: args.keyAdministratorArns,
-                            memberRoleNames: args.memberRoleNames,
-                            apiServerRoleNames: args.apiServerRoleNames,
-                        },
-                        base,
-                    ),
-                ),
+                forAccountAnd(deps.account, secretNameBase, (scope, base) => secretsKeyPolicy(scope, access, base)),
             keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
             resourcePolicy:
                 args.secretsVpcEndpointIds.length > 0
@@ -160,6 +158,9 @@ export function wireSecrets(
         store,
         outputs: {
             secretsKmsKeyArn: store.kmsKeyArn,
+            secretsKeyUseStatements: forAccountAnd(deps.account, store.baseName, (scope, base) =>
+                useStatements(secretsKeyPolicy(scope, access, base)),
+            ),
             secretArns: pulumi.all(
                 Object.fromEntries(stored.map((s): [string, pulumi.Output<string>] => [s.path, store.arns[s.id]])),
             ),

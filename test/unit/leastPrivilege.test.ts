@@ -8,12 +8,13 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { EncryptionProvider, SecureEtcdClusterArgs } from "../../src";
-import { PolicyDocument } from "../../src/core/policyDocument";
+import { PolicyDocument, PolicyStatement } from "../../src/core/policyDocument";
 import { MOCK_ACCOUNT, MOCK_CALLER_ARN, MOCK_REGION } from "../../testing/awsEmulator";
 import { ProviderMocks } from "../../testing/mocks";
 import { valueOf } from "../../testing/program";
 import { buildCluster, THREE_MEMBERS } from "../harness/cluster";
-import { ALLOW_EVERYTHING, Decision, decideAll, Identity, Request } from "../harness/iam";
+import { ALLOW_EVERYTHING, Decision, decide, decideAll, Identity, Request } from "../harness/iam";
+import { decideKeyNeed, keyNeeds } from "../../policy/lib/keyPolicyNeeds";
 import { REPO_ROOT } from "../harness/schema";
 
 const role = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}`;
@@ -472,6 +473,98 @@ describe("least privilege, evaluated by an IAM simulator", function () {
     });
 });
 
+/**
+ * The policy pack's key-policy check (etcd-key-policy-users) decides as the simulator does: for each
+ * need it derives from a key's published use statements, "allowed" (by name, or left to IAM) exactly
+ * when the simulator allows the request to an identity whose own policy allows everything; also
+ * with each use statement removed in turn, and with a deny added.
+ */
+describe("the policy pack's key-policy check, against the simulator", function () {
+    this.timeout(120_000);
+    const KEYS: Record<string, string> = {
+        secrets: "prod-secrets-kms-key",
+        backup: "prod-backup-kms-key",
+        encryption: "prod-encryption-kms-key",
+    };
+
+    async function agreement(policy: PolicyDocument, statements: PolicyStatement[], keyArn: string) {
+        const disagreements: string[] = [];
+        let allowed = 0;
+        for (const need of keyNeeds(statements)) {
+            const pack = decideKeyNeed(policy, need).result;
+            const simulator = await decide(
+                { name: "need", principal: need.principal, policies: [ALLOW_EVERYTHING] },
+                { action: need.action, resource: keyArn, resourcePolicy: policy, context: need.context },
+                MOCK_ACCOUNT,
+            );
+            const packAllows = pack === "allowed" || pack === "left-to-iam";
+            allowed += packAllows ? 1 : 0;
+            if (packAllows !== (simulator === "Allowed")) {
+                disagreements.push(
+                    `${need.statement} ${need.principal} ${need.action}: pack ${pack}, simulator ${simulator}`,
+                );
+            }
+        }
+        return { disagreements, allowed };
+    }
+
+    for (const [title, args] of [
+        [
+            "every role named, KMS encryption at rest",
+            {
+                ...NAMED,
+                encryptionProvider: EncryptionProvider.Kms,
+                kmsPluginImage: "registry.example/aws-encryption-provider:v1.0.0",
+            },
+        ],
+        ["no role named", {}],
+    ] as const) {
+        it(`${title}: the same decision for every need, with each statement missing, and under a deny`, async () => {
+            const { cluster, mocks } = await buildCluster({ members: THREE_MEMBERS, ...args });
+            const published = await valueOf(cluster.keyPolicyStatements);
+            assert.deepEqual(
+                Object.keys(published).sort(),
+                Object.keys(args).length > 0 ? ["backup", "encryption", "secrets"] : ["backup", "secrets"],
+            );
+            for (const [kind, json] of Object.entries(published)) {
+                const key = mocks.named(KEYS[kind]);
+                const policy = parse(key.inputs.policy);
+                const keyArn = key.state!.arn as string;
+                const statements = JSON.parse(json) as PolicyStatement[];
+                const whole = await agreement(policy, statements, keyArn);
+                assert.deepEqual(whole.disagreements, [], kind);
+                assert.equal(whole.allowed, keyNeeds(statements).length, `${kind}: its own policy meets every need`);
+                for (const gone of statements) {
+                    const mutated = { ...policy, Statement: policy.Statement.filter((s) => s.Sid !== gone.Sid) };
+                    const result = await agreement(mutated, statements, keyArn);
+                    assert.deepEqual(result.disagreements, [], `${kind} without ${gone.Sid}`);
+                    // Unnamed, writers and restorers are the same "any role": their statements overlap.
+                    if (Object.keys(args).length > 0) {
+                        assert.ok(result.allowed < whole.allowed, `${kind} without ${gone.Sid} meets fewer needs`);
+                    }
+                }
+                const denied: PolicyDocument = {
+                    ...policy,
+                    Statement: [
+                        ...policy.Statement,
+                        {
+                            Sid: "DenyOutsideTheEndpoint",
+                            Effect: "Deny",
+                            Principal: { AWS: "*" },
+                            Action: "kms:*",
+                            Resource: "*",
+                            Condition: { StringNotEquals: { "aws:SourceVpce": "vpce-1a2b3c4d" } },
+                        },
+                    ],
+                };
+                const refused = await agreement(denied, statements, keyArn);
+                assert.deepEqual(refused.disagreements, [], `${kind} under a deny`);
+                assert.equal(refused.allowed, 0, `${kind}: the deny refuses every need`);
+            }
+        });
+    }
+});
+
 describe("docs/least-privilege.md", function () {
     const doc = () => fs.readFileSync(path.join(REPO_ROOT, "docs", "least-privilege.md"), "utf8");
     /** The rows of the table between `<!-- <marker>:start -->` and `<!-- <marker>:end -->`. */
@@ -493,6 +586,29 @@ describe("docs/least-privilege.md", function () {
 
     it("shows the table the simulator runs", () => {
         assert.deepEqual(rowsOf("least-privilege-table"), NAMED_TABLE);
+    });
+
+    it("lists every statement a key you bring needs, as the component publishes them", async () => {
+        const { cluster } = await buildCluster({
+            members: THREE_MEMBERS,
+            ...NAMED,
+            encryptionProvider: EncryptionProvider.Kms,
+            kmsPluginImage: "registry.example/aws-encryption-provider:v1.0.0",
+        });
+        const published = Object.entries(await valueOf(cluster.keyPolicyStatements)).flatMap(([kind, json]) =>
+            (JSON.parse(json) as PolicyStatement[]).map((s) => [kind, `\`${s.Sid}\``]),
+        );
+        const section = /## Keys you bring\n([\s\S]*?)\n## /.exec(doc())![1];
+        const listed = section
+            .split("\n")
+            .filter((line) => /^\| (secrets|backup|encryption) /.test(line))
+            .map((line) =>
+                line
+                    .split("|")
+                    .slice(1, 3)
+                    .map((cell) => cell.trim()),
+            );
+        assert.deepEqual(listed.sort(), published.sort());
     });
 
     it("shows the VPC-endpoint table the simulator runs", () => {
