@@ -124,6 +124,13 @@ interface PrincipalMatch {
     asAccount: boolean;
 }
 
+/**
+ * A role or user ARN without its path: names are unique in an account whatever the path, and the
+ * component knows roles by name, so `role/etcd` and `role/platform/etcd` are the same role.
+ */
+const withoutPath = (arn: string) =>
+    arn.replace(/^(arn:[^:]+:iam::\d{12}:(?:role|user)\/)(?:[^/]+\/)*([^/]+)$/, "$1$2");
+
 function principalMatch(principal: unknown, who: string): PrincipalMatch {
     if (principal === "*") {
         return { matches: true, asAccount: false };
@@ -133,7 +140,7 @@ function principalMatch(principal: unknown, who: string): PrincipalMatch {
         return { matches: strings(p.Service).includes(who), asAccount: false };
     }
     const aws = strings(p.AWS);
-    if (aws.includes("*") || aws.includes(who)) {
+    if (aws.includes("*") || aws.some((a) => withoutPath(a) === withoutPath(who))) {
         return { matches: true, asAccount: false };
     }
     const account = accountOf(who);

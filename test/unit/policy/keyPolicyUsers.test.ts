@@ -80,7 +80,8 @@ describe("policy etcd-key-policy-users", () => {
             {
                 Sid: "EtcdNodes",
                 Effect: "Allow",
-                Principal: { AWS: [role("etcd-member"), role("kube-apiserver")] },
+                // A role's ARN carries its path; the cluster knows it by name.
+                Principal: { AWS: [role("platform/etcd/etcd-member"), role("kube-apiserver")] },
                 Action: "kms:Decrypt",
                 Resource: "*",
                 Condition: {
