@@ -12,6 +12,7 @@ import { clusterHasSecretStore } from "./rules/clusterHasSecretStore";
 import { clusterHasSecurityGroup } from "./rules/clusterHasSecurityGroup";
 import { encryptionNotPlaintextFirst } from "./rules/encryptionNotPlaintextFirst";
 import { encryptionRecommendedProvider } from "./rules/encryptionRecommendedProvider";
+import { etcdKeyPolicyUsers } from "./rules/etcdKeyPolicyUsers";
 import { etcdKmsKeyRotation } from "./rules/etcdKmsKeyRotation";
 import { etcdMemberImdsV2 } from "./rules/etcdMemberImdsV2";
 import { etcdPeerPortMembersOnly } from "./rules/etcdPeerPortMembersOnly";
@@ -36,6 +37,7 @@ export const RULES: readonly EtcdPolicy[] = [
     etcdMemberImdsV2,
     // keys and secrets
     etcdKmsKeyRotation,
+    etcdKeyPolicyUsers,
     etcdSecretsCustomerManagedKey,
     // PKI
     tlsPrivateKeyStrength,

@@ -59,6 +59,9 @@ function physicalId(type: string, name: string, inputs: State): string {
         case "aws:sns/topicPolicy:TopicPolicy":
             // The topic's ARN, as the provider imports it.
             return inputs.arn as string;
+        case "aws:secretsmanager/secretPolicy:SecretPolicy":
+            // The secret's ARN, as the provider imports it.
+            return inputs.secretArn as string;
         case "aws:ssm/parameter:Parameter":
             // The parameter's name (`/a/b` in a hierarchy); Pulumi names one given none.
             return (inputs.name as string | undefined) ?? `${name}-${shortHex(4)}`;
@@ -166,7 +169,8 @@ export function emulateAwsResource(type: string, name: string, inputs: State): {
     if (
         BUCKET_SETTINGS.has(type) ||
         type === "aws:s3/bucketMetric:BucketMetric" ||
-        type === "aws:iam/rolePolicy:RolePolicy"
+        type === "aws:iam/rolePolicy:RolePolicy" ||
+        type === "aws:secretsmanager/secretPolicy:SecretPolicy"
     ) {
         delete state.arn;
     }

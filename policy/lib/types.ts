@@ -32,6 +32,7 @@ export const TYPES = {
     bucketPublicAccessBlock: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"],
     bucketPolicy: ["aws:s3/bucketPolicy:BucketPolicy"],
     kmsKey: "aws:kms/key:Key",
+    kmsKeyPolicy: "aws:kms/keyPolicy:KeyPolicy",
     instance: "aws:ec2/instance:Instance",
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
     secret: "aws:secretsmanager/secret:Secret",

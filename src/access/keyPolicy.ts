@@ -113,6 +113,17 @@ function useStatement(scope: KeyPolicyScope, use: KeyUse): PolicyStatement {
     );
 }
 
+/** The administrators' statement's Sid: every other statement of a key policy is a use. */
+export const KEY_ADMINISTRATION_SID = "KeyAdministration";
+
+/**
+ * A key policy's use statements: what a key someone brings needs in its own policy, beside its
+ * administrators, for the users the component names to work.
+ */
+export function useStatements(document: PolicyDocument): PolicyStatement[] {
+    return document.Statement.filter((s) => s.Sid !== KEY_ADMINISTRATION_SID);
+}
+
 /** A key policy: the administrators' statement, then one statement per use. */
 export function keyPolicy(scope: KeyPolicyScope, administrators: string[] | undefined, uses: KeyUse[]): PolicyDocument {
     const admins = administrators && administrators.length > 0 ? administrators : [accountRoot(scope)];
@@ -120,7 +131,7 @@ export function keyPolicy(scope: KeyPolicyScope, administrators: string[] | unde
         Version: "2012-10-17",
         Statement: [
             {
-                Sid: "KeyAdministration",
+                Sid: KEY_ADMINISTRATION_SID,
                 Effect: "Allow",
                 Principal: { AWS: admins.length === 1 ? admins[0] : admins },
                 Action: KEY_ADMINISTRATION_ACTIONS,

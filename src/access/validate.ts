@@ -87,3 +87,62 @@ export const ACCESS_RULES: ArgRule<AccessView>[] = [
         (l) => roleNameListProblems("apiServerRoleNames", l),
     ),
 ];
+
+/** A VPC endpoint id: `vpce-` and 8 (older) or 17 hex digits. */
+export const VPC_ENDPOINT_ID = /^vpce-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/**
+ * A list of VPC endpoint ids. The list itself must be plain (its length decides which resources
+ * exist); each id may be an Output, checked when it resolves. Given empty, it would restrict nothing.
+ */
+export function vpcEndpointIdListProblems(path: string, list: unknown, given: boolean): Problem[] {
+    if (!Array.isArray(list)) {
+        return [
+            {
+                path,
+                reason: 'must be a list of VPC endpoint ids, e.g. ["vpce-0123456789abcdef0"] (a list of Outputs is fine; an Output of a list is not)',
+            },
+        ];
+    }
+    if (given && list.length === 0) {
+        return [{ path, reason: "is empty, which restricts nothing; name at least one VPC endpoint, or leave it out" }];
+    }
+    const problems: Problem[] = [];
+    list.forEach((id: unknown, i) => {
+        if (typeof id !== "string" || !VPC_ENDPOINT_ID.test(id)) {
+            problems.push({
+                path: `${path}[${i}]`,
+                reason: `${quote(id)} is not a VPC endpoint id; give the endpoint's id, "vpce-" and 8 or 17 lowercase hex digits (e.g. "vpce-0123456789abcdef0"), not its ARN or DNS name`,
+            });
+        } else if (list.indexOf(id) !== i) {
+            problems.push({
+                path: `${path}[${i}]`,
+                reason: `${quote(id)} is already ${path}[${list.indexOf(id)}]; name each endpoint once`,
+            });
+        }
+    });
+    return problems;
+}
+
+/**
+ * Two rules for one list of endpoint ids: its shape now (it must be a plain list), and its ids,
+ * now or when the Outputs among them resolve.
+ */
+export function vpcEndpointIdRules<R, K extends keyof R & string>(
+    key: K,
+    applies: (args: R) => boolean = () => true,
+): ArgRule<R>[] {
+    return [
+        argRule(
+            [key],
+            (a, given) => (applies(a) && given.has(key) && !Array.isArray(a[key]) ? true : undefined),
+            (notAList) => (notAList ? vpcEndpointIdListProblems(key, undefined, true) : []),
+        ),
+        argRule(
+            [key],
+            (a, given) =>
+                applies(a) && Array.isArray(a[key]) ? { list: a[key] as unknown[], given: given.has(key) } : undefined,
+            (v) => (v === undefined ? [] : vpcEndpointIdListProblems(key, v.list, v.given)),
+        ),
+    ];
+}

@@ -35,6 +35,8 @@ export interface BackupArgs {
     /**
      * The ARN of an existing symmetric KMS key for the backups (envelope encryption and SSE-KMS);
      * never an alias. A key with rotation enabled and an explicit key policy is created when omitted.
+     * Its policy needs the statements in `keyPolicyStatements` (`backup`): the writer and restore
+     * roles use it.
      * @default a new key
      */
     backupKmsKeyArn?: pulumi.Input<string>;
@@ -116,6 +118,20 @@ export interface BackupArgs {
      * @default none
      */
     backupReaderRoleNames?: string[];
+    /**
+     * Ids of the S3 VPC endpoints (gateway or interface, `com.amazonaws.<region>.s3`) the members
+     * and the restore host reach S3 through. Given, `backupBucketPolicy` denies every object
+     * operation on the bucket (`s3:*` on its objects: upload, read, delete, tag, ...) to any request
+     * not arriving through one of them (`aws:SourceVpce`), whoever makes it: the backup writer's
+     * credentials write nothing from outside the VPC, and backups are read only from inside, so a
+     * restore outside these VPCs needs its endpoint listed. Bucket-level operations (the bucket's
+     * configuration and policy, listing, which the provider's reads need) are not restricted, so the
+     * identity running `pulumi up` keeps managing the bucket. Applied to a bucket this component
+     * creates; on `backupBucketName`, `backupBucketPolicy` carries it for you to apply. Its ids may
+     * be Outputs, e.g. `endpoint.id`.
+     * @default none: backups are reachable from wherever IAM and the bucket policy allow
+     */
+    backupVpcEndpointIds?: pulumi.Input<string>[];
 }
 
 export const BACKUP_DEFAULTS = {

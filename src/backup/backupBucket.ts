@@ -30,6 +30,8 @@ export interface BackupBucketArgs {
     /** Plain: one inline policy per role. */
     writerRoleNames: string[];
     readerRoleNames: string[];
+    /** S3 VPC endpoints: object operations only through them (the bucket policy says so). */
+    vpcEndpointIds: pulumi.Input<string>[];
 }
 
 export class BackupBucket extends pulumi.ComponentResource {
@@ -91,14 +93,15 @@ export class BackupBucket extends pulumi.ComponentResource {
                   ).arn;
 
         const policyInput = pulumi
-            .all([this.bucketArn, this.kmsKeyArn, args.region])
-            .apply(([bucketArn, kmsKeyArn, region]): BackupPolicyInput => ({
+            .all([this.bucketArn, this.kmsKeyArn, args.region, pulumi.all(args.vpcEndpointIds)])
+            .apply(([bucketArn, kmsKeyArn, region, vpcEndpointIds]): BackupPolicyInput => ({
                 bucketArn,
                 prefix: this.prefix,
                 kmsKeyArn,
                 region,
                 cluster: clusterName,
                 administratorArns: args.administratorArns,
+                vpcEndpointIds,
             }));
         this.bucketPolicy = policyInput.apply((p) => JSON.stringify(backupBucketPolicy(p)));
         this.writerPolicy = policyInput.apply((p) => JSON.stringify(backupWriterPolicy(p)));

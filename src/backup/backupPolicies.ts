@@ -4,6 +4,7 @@
 // list, no delete), and the bucket itself refuses any write that would replace an object, so a
 // compromised member cannot read, overwrite or destroy earlier backups.
 import { keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
+import { denyOutsideVpcEndpoints } from "../access/vpcEndpoints";
 import { policy, PolicyDocument, PolicyStatement } from "../core/policyDocument";
 import { CLUSTER_CONTEXT_KEY } from "./agentConfig";
 
@@ -23,6 +24,8 @@ export interface BackupPolicyInput {
      * (`keyAdministratorArns`); with none, nobody may: only the bucket's lifecycle deletes.
      */
     administratorArns: string[];
+    /** `backupVpcEndpointIds`: object operations only through these S3 endpoints. */
+    vpcEndpointIds?: string[];
 }
 
 /** `arn:aws:s3:::example` -> `arn:aws:s3:::example/etcd-backups/prod/*`. */
@@ -57,11 +60,28 @@ function forThisCluster(input: Pick<BackupPolicyInput, "cluster">): PolicyStatem
  * object ends up under the backup key. "When present" is spelled `Null: false` beside the
  * comparison: a negated operator (`StringNotEquals`), and any `...IfExists` operator, is true
  * when the key is absent, so either alone would refuse the parts too.
+ *
+ * With VPC endpoints, object operations from anywhere else are refused, whoever asks: no one needs
+ * the objects from outside (`pulumi up` manages the bucket, never its objects), and the bucket's
+ * own configuration and policy stay out of the deny, so it cannot lock anyone out.
  */
 export function backupBucketPolicy(
-    input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn" | "administratorArns">,
+    input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn" | "administratorArns" | "vpcEndpointIds">,
 ): PolicyDocument {
-    return policy(...transportAndEncryptionDenies(input), ...writeOnceDenies(input));
+    return policy(
+        ...transportAndEncryptionDenies(input),
+        ...writeOnceDenies(input),
+        ...(input.vpcEndpointIds && input.vpcEndpointIds.length > 0
+            ? [
+                  denyOutsideVpcEndpoints({
+                      sid: "DenyObjectAccessOutsideVpcEndpoints",
+                      actions: ["s3:*"],
+                      resources: `${input.bucketArn}/*`,
+                      endpointIds: input.vpcEndpointIds,
+                  }),
+              ]
+            : []),
+    );
 }
 
 const anyone = { AWS: "*" };

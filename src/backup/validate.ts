@@ -1,6 +1,6 @@
 // Rules for backups: the arguments that go with the switch and with a bucket you bring, and each
 // setting's own range. Settings are judged only while backups are on (else the switch rule speaks).
-import { roleNameListProblems } from "../access/validate";
+import { roleNameListProblems, vpcEndpointIdRules } from "../access/validate";
 import { Problem, quote } from "../core/problems";
 import { argRule, ArgRule } from "../core/rules";
 import { kmsKeyArnProblems } from "../secrets/validate";
@@ -23,6 +23,7 @@ export const BACKUP_ARGS = [
     "backupAgentSha256",
     "backupWriterRoleNames",
     "backupReaderRoleNames",
+    "backupVpcEndpointIds",
 ] as const;
 
 /** Arguments that configure a bucket this component creates. */
@@ -173,6 +174,7 @@ interface BackupView {
     backupAgentSha256?: unknown;
     backupWriterRoleNames: unknown;
     backupReaderRoleNames: unknown;
+    backupVpcEndpointIds: unknown;
 }
 
 /** A rule over one backup setting, judged while backups are on (and, where said, when it was given). */
@@ -228,4 +230,5 @@ export const BACKUP_RULES: ArgRule<BackupView>[] = [
     setting("backupAgentSha256", backupAgentSha256Problems, true),
     setting("backupWriterRoleNames", (l) => roleNameListProblems("backupWriterRoleNames", l)),
     setting("backupReaderRoleNames", (l) => roleNameListProblems("backupReaderRoleNames", l)),
+    ...vpcEndpointIdRules<BackupView, "backupVpcEndpointIds">("backupVpcEndpointIds", (a) => a.backups === true),
 ];

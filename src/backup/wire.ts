@@ -1,5 +1,6 @@
 // Wires the backup bucket and its key (or the ones given), and the outputs that describe them.
 import * as pulumi from "@pulumi/pulumi";
+import { KeyPolicyScope, useStatements } from "../access/keyPolicy";
 import { AwsAccount, forAccountAnd } from "../core/account";
 import { agentArtifactReadPolicy, NodeAgentArtifact } from "./agentArtifact";
 import { backupPrefix } from "./agentConfig";
@@ -18,6 +19,7 @@ export interface BackupInputs {
     backupAccessLogBucketName?: pulumi.Input<string>;
     backupWriterRoleNames: string[];
     backupReaderRoleNames: string[];
+    backupVpcEndpointIds: pulumi.Input<string>[];
     keyAdministratorArns: string[];
     kmsKeyDeletionWindowDays: pulumi.Input<number>;
 }
@@ -30,6 +32,8 @@ export interface BackupOutputs {
     backupBucketPolicy: pulumi.Output<string | undefined>;
     backupWriterPolicy: pulumi.Output<string | undefined>;
     backupRestorePolicy: pulumi.Output<string | undefined>;
+    /** The backup key's use statements (JSON array): in its policy when created, needed in yours. */
+    backupKeyUseStatements: pulumi.Output<string | undefined>;
 }
 
 /** The bucket comes before the members: every member's node files name it. */
@@ -39,6 +43,16 @@ export function wireBackupBucket(
     args: BackupInputs,
     account: AwsAccount,
 ): { bucket?: BackupBucket; outputs: BackupOutputs } {
+    const keyPolicy = (scope: KeyPolicyScope, bucketArn: string) =>
+        backupKeyPolicy(
+            scope,
+            {
+                administrators: args.keyAdministratorArns,
+                writerRoleNames: args.backupWriterRoleNames,
+                readerRoleNames: args.backupReaderRoleNames,
+            },
+            { bucketArn, prefix: backupPrefix(name), region: scope.region, cluster: name },
+        );
     const bucket = args.backups
         ? new BackupBucket(
               `${name}-backup`,
@@ -46,18 +60,7 @@ export function wireBackupBucket(
               {
                   bucketName: args.backupBucketName,
                   kmsKeyArn: args.backupKmsKeyArn,
-                  keyPolicy: (bucketArn) =>
-                      forAccountAnd(account, bucketArn, (scope, arn) =>
-                          backupKeyPolicy(
-                              scope,
-                              {
-                                  administrators: args.keyAdministratorArns,
-                                  writerRoleNames: args.backupWriterRoleNames,
-                                  readerRoleNames: args.backupReaderRoleNames,
-                              },
-                              { bucketArn: arn, prefix: backupPrefix(name), region: scope.region, cluster: name },
-                          ),
-                      ),
+                  keyPolicy: (bucketArn) => forAccountAnd(account, bucketArn, keyPolicy),
                   keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
                   retentionDays: args.backupRetentionDays,
                   noncurrentVersionRetentionDays: args.backupNoncurrentVersionRetentionDays,
@@ -71,6 +74,7 @@ export function wireBackupBucket(
                   administratorArns: args.keyAdministratorArns,
                   writerRoleNames: args.backupWriterRoleNames,
                   readerRoleNames: args.backupReaderRoleNames,
+                  vpcEndpointIds: args.backupVpcEndpointIds,
               },
               { parent },
           )
@@ -86,6 +90,9 @@ export function wireBackupBucket(
             backupBucketPolicy: bucket?.bucketPolicy ?? none,
             backupWriterPolicy: bucket?.writerPolicy ?? none,
             backupRestorePolicy: bucket?.restorePolicy ?? none,
+            backupKeyUseStatements: bucket
+                ? forAccountAnd(account, bucket.bucketArn, (scope, arn) => useStatements(keyPolicy(scope, arn)))
+                : none,
         },
     };
 }

@@ -137,6 +137,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         secretNamePrefix: args.secretNamePrefix ?? d.secretNamePrefix,
         secretRecoveryWindowDays: args.secretRecoveryWindowDays ?? d.secretRecoveryWindowDays,
         kmsKeyDeletionWindowDays: args.kmsKeyDeletionWindowDays ?? d.kmsKeyDeletionWindowDays,
+        secretsVpcEndpointIds: listOr(args.secretsVpcEndpointIds),
         // Empty: the key policies name the account root as administrator and leave unnamed uses to IAM.
         keyAdministratorArns: listOr(args.keyAdministratorArns),
         memberRoleNames: listOr(args.memberRoleNames),
@@ -152,6 +153,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         backupAgentPath: args.backupAgentPath ?? d.backupAgentPath,
         backupWriterRoleNames: listOr(args.backupWriterRoleNames),
         backupReaderRoleNames: listOr(args.backupReaderRoleNames),
+        backupVpcEndpointIds: listOr(args.backupVpcEndpointIds),
         monitoringEtcdJob: args.monitoringEtcdJob ?? d.monitoringEtcdJob,
         monitoringApiServerJob: args.monitoringApiServerJob ?? d.monitoringApiServerJob,
         certificateExpiryWarningDays: thresholds("warningDays"),

@@ -105,6 +105,14 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
      * `s3:GetObject` on the node agent's artifact when `backupAgentUrl` is an s3:// URL.
      */
     public readonly memberInstancePolicies!: pulumi.Output<Record<string, string>>;
+    /**
+     * Per KMS key the cluster uses — `secrets`, `backup` (backups on), `encryption` (the `kms`
+     * provider) — the key-policy statements (a JSON array) that let the users the component names
+     * use it, each with its conditions. A key the component creates has them in its policy; a key
+     * you bring (`secretsKmsKeyArn`, `backupKmsKeyArn`, `encryptionKmsKeyArn`) needs them in its own,
+     * beside your administrators' statement. The policy pack's `etcd-key-policy-users` checks it.
+     */
+    public readonly keyPolicyStatements!: pulumi.Output<Record<string, string>>;
     /** Backups only: the bucket that holds them (created, or `backupBucketName`). */
     public readonly backupBucketName!: pulumi.Output<string | undefined>;
     /** Backups only: the bucket's ARN. */
@@ -212,21 +220,42 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             nodeAgent.artifact,
         );
 
+        const { encryptionKeyUseStatements, ...encryptionOutputs } = encryption.outputs;
+        const { secretsKeyUseStatements, ...secretsOutputs } = secrets.outputs;
+        const { backupKeyUseStatements, ...backupOutputs } = backup.outputs;
         const outputs: ClusterOutputs = {
             ...pki.outputs,
             ...members.outputs,
             ...userData,
             ...network,
             ...rbac.outputs,
-            ...encryption.outputs,
+            ...encryptionOutputs,
             ...apiServer,
-            ...secrets.outputs,
-            ...backup.outputs,
+            ...secretsOutputs,
+            ...backupOutputs,
             ...monitoring,
+            keyPolicyStatements: keyPolicyStatements({
+                secrets: secretsKeyUseStatements,
+                backup: backupKeyUseStatements,
+                encryption: encryptionKeyUseStatements,
+            }),
         };
         Object.assign(this, outputs);
         this.registerOutputs(outputs);
     }
+}
+
+/** The keys in use, by kind, with their use statements; a kind not in use is left out. */
+function keyPolicyStatements(
+    byKind: Record<string, pulumi.Output<string | undefined>>,
+): pulumi.Output<Record<string, string>> {
+    return pulumi
+        .all(byKind)
+        .apply((resolved) =>
+            Object.fromEntries(
+                Object.entries(resolved).filter((entry): entry is [string, string] => entry[1] !== undefined),
+            ),
+        );
 }
 
 /** Every output of the component, by name: each concern's wiring provides its slice. */

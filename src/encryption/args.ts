@@ -39,7 +39,8 @@ export interface EncryptionArgs {
     encryptionConfigAutomaticReload?: pulumi.Input<boolean>;
     /**
      * `kms` only: the ARN of an existing symmetric KMS key (never an alias). A key with rotation
-     * enabled is created when omitted.
+     * enabled is created when omitted. Its policy needs the statements in `keyPolicyStatements`
+     * (`encryption`): the KMS plugin's roles use it.
      * @default a new key
      */
     encryptionKmsKeyArn?: pulumi.Input<string>;

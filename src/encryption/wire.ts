@@ -1,6 +1,7 @@
 // Wires encryption at rest: generated keys (or the KMS key), the EncryptionConfiguration, and for
 // KMS v2 the plugin's static pod and IAM policy.
 import * as pulumi from "@pulumi/pulumi";
+import { KeyPolicyScope, useStatements } from "../access/keyPolicy";
 import { AwsAccount, forAccount } from "../core/account";
 import { encryptionProviderOrderFor } from "../rules/encryptionProviders";
 import { encryptionKeyPolicy, kmsPluginPolicy } from "../secrets/policies";
@@ -33,6 +34,8 @@ export interface EncryptionOutputs {
     encryptionKmsKeyArn: pulumi.Output<string | undefined>;
     kmsPluginManifest: pulumi.Output<string | undefined>;
     kmsPluginPolicy: pulumi.Output<string | undefined>;
+    /** `kms` only: the encryption key's use statements (JSON array): in its policy when created, needed in yours. */
+    encryptionKeyUseStatements: pulumi.Output<string | undefined>;
 }
 
 export function wireEncryption(
@@ -42,6 +45,11 @@ export function wireEncryption(
     account: AwsAccount,
 ): { encryption: EncryptionAtRest; outputs: EncryptionOutputs } {
     const kms = args.encryptionProvider === EncryptionProvider.Kms;
+    const keyPolicy = (scope: KeyPolicyScope) =>
+        encryptionKeyPolicy(scope, {
+            administrators: args.keyAdministratorArns,
+            apiServerRoleNames: args.apiServerRoleNames,
+        });
     const resources = pulumi.output(args.encryptedResources);
     const encryption = new EncryptionAtRest(
         `${name}-encryption`,
@@ -53,12 +61,7 @@ export function wireEncryption(
             resources,
             identityFallback: args.encryptionIdentityFallback,
             kmsKeyArn: args.encryptionKmsKeyArn,
-            kmsKeyPolicy: forAccount(account, (scope) =>
-                encryptionKeyPolicy(scope, {
-                    administrators: args.keyAdministratorArns,
-                    apiServerRoleNames: args.apiServerRoleNames,
-                }),
-            ),
+            kmsKeyPolicy: forAccount(account, keyPolicy),
             kmsDeletionWindowDays: args.kmsKeyDeletionWindowDays,
             kmsProviderName: KMS_PROVIDER_NAME,
         },
@@ -84,6 +87,9 @@ export function wireEncryption(
             kms && kmsKeyArn
                 ? kmsKeyArn.apply((arn) => JSON.stringify(kmsPluginPolicy(arn)))
                 : pulumi.output(undefined),
+        encryptionKeyUseStatements: kms
+            ? forAccount(account, (scope) => useStatements(keyPolicy(scope)))
+            : pulumi.output(undefined),
     };
     return { encryption, outputs };
 }

@@ -1,6 +1,7 @@
 // IAM and KMS policy documents as pure functions of ARNs: least privilege, one statement per need.
 
 import { deployerPrincipalArns, keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
+import { denyOutsideVpcEndpoints } from "../access/vpcEndpoints";
 import { policy, PolicyDocument } from "../core/policyDocument";
 
 /**
@@ -73,6 +74,26 @@ export function secretsKeyPolicy(
             condition: through("*"),
         },
     ]);
+}
+
+/**
+ * Every secret's resource policy when `secretsVpcEndpointIds` is given: no one reads a secret's
+ * value except through those endpoints, bar the identity running `pulumi up` (it writes the
+ * secrets and reads them back on refresh, from wherever it runs). Only the read is denied:
+ * managing a secret (describe, tag, its policy, delete) stays where IAM puts it, so the deployer
+ * and administrators are never locked out of the policy itself.
+ */
+export function secretsResourcePolicy(scope: KeyPolicyScope, endpointIds: string[]): PolicyDocument {
+    return policy(
+        denyOutsideVpcEndpoints({
+            sid: "DenyReadsOutsideVpcEndpoints",
+            // BatchGetSecretValue also needs GetSecretValue on each secret: this covers it too.
+            actions: ["secretsmanager:GetSecretValue"],
+            resources: "*",
+            endpointIds,
+            exemptPrincipalArns: deployerPrincipalArns(scope),
+        }),
+    );
 }
 
 /** What the AWS KMS plugin on a control-plane node needs: this key, these three actions. */

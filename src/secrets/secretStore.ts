@@ -25,6 +25,8 @@ export interface SecretStoreArgs {
     /** The key's policy, given the secrets' common name (their ARNs are in its conditions). */
     keyPolicy: (secretNameBase: pulumi.Output<string>) => pulumi.Input<string>;
     keyDeletionWindowDays: pulumi.Input<number>;
+    /** Every secret's resource policy (JSON), when there is one: the VPC-endpoint restriction. */
+    resourcePolicy?: pulumi.Input<string>;
     secrets: StoredSecret[];
 }
 
@@ -74,6 +76,14 @@ export class SecretStore extends pulumi.ComponentResource {
                 { secretId: secret.arn, secretString: pulumi.secret(entry.value) },
                 { parent: this, retainOnDelete: retain, dependsOn: entry.dependsOn },
             );
+            if (args.resourcePolicy !== undefined) {
+                // Retained with its secret: kept key material keeps its restriction too.
+                new aws.secretsmanager.SecretPolicy(
+                    `${name}-${entry.id}-policy`,
+                    { secretArn: secret.arn, policy: args.resourcePolicy, blockPublicPolicy: true },
+                    { parent: this, retainOnDelete: retain },
+                );
+            }
             this.arns[entry.id] = secret.arn;
         }
         this.registerOutputs({});

@@ -1,4 +1,5 @@
 // Rules for the secrets store: names Secrets Manager accepts, AWS's windows, and key ARNs (never aliases).
+import { vpcEndpointIdRules } from "../access/validate";
 import { Problem, quote } from "../core/problems";
 import { argRule, ArgRule } from "../core/rules";
 import { kmsKeyArnProblem } from "./policies";
@@ -40,6 +41,7 @@ interface SecretsView {
     secretNamePrefix: unknown;
     secretRecoveryWindowDays: unknown;
     kmsKeyDeletionWindowDays: unknown;
+    secretsVpcEndpointIds: unknown;
 }
 
 export const SECRETS_RULES: ArgRule<SecretsView>[] = [
@@ -59,4 +61,5 @@ export const SECRETS_RULES: ArgRule<SecretsView>[] = [
         (a) => a.kmsKeyDeletionWindowDays,
         (d) => windowDaysProblems("kmsKeyDeletionWindowDays", d),
     ),
+    ...vpcEndpointIdRules<SecretsView, "secretsVpcEndpointIds">("secretsVpcEndpointIds"),
 ];

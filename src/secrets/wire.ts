@@ -2,13 +2,14 @@
 // encryption keys in Secrets Manager under a customer-managed key, and the read policies per role.
 import * as pulumi from "@pulumi/pulumi";
 import { combinePolicies } from "../backup/backupPolicies";
+import { useStatements } from "../access/keyPolicy";
 import { AwsAccount, forAccountAnd } from "../core/account";
 import { KMS_TMPFILES_CONF } from "../encryption/kmsPlugin";
 import { PolicyDocument } from "../core/policyDocument";
 import { NodeFile } from "../manifests/nodeFiles";
 import { secretBundle } from "../nodes/cloudInit";
 import { MemberArtifacts } from "../nodes/memberArtifacts";
-import { secretsKeyPolicy, secretsReadPolicy } from "./policies";
+import { secretsKeyPolicy, secretsReadPolicy, secretsResourcePolicy } from "./policies";
 import { SecretStore, StoredSecret } from "./secretStore";
 
 export interface SecretsInputs {
@@ -19,6 +20,8 @@ export interface SecretsInputs {
     keyAdministratorArns: string[];
     memberRoleNames: string[];
     apiServerRoleNames: string[];
+    /** Plain list: its length decides whether the secrets get resource policies. */
+    secretsVpcEndpointIds: pulumi.Input<string>[];
 }
 
 export interface SecretsDependencies {
@@ -39,6 +42,8 @@ export interface SecretsDependencies {
 
 export interface SecretsOutputs {
     secretsKmsKeyArn: pulumi.Output<string>;
+    /** The secrets key's use statements (JSON array): in its policy when created, needed in yours. */
+    secretsKeyUseStatements: pulumi.Output<string>;
     secretArns: pulumi.Output<Record<string, string>>;
     memberSecretsPolicies: pulumi.Output<Record<string, string>>;
     apiServerSecretsPolicy: pulumi.Output<string>;
@@ -107,6 +112,11 @@ export function wireSecrets(
     deps: SecretsDependencies,
 ): { store: SecretStore; outputs: SecretsOutputs } {
     const stored = storedSecrets(name, deps);
+    const access = {
+        administrators: args.keyAdministratorArns,
+        memberRoleNames: args.memberRoleNames,
+        apiServerRoleNames: args.apiServerRoleNames,
+    };
     const store = new SecretStore(
         `${name}-secrets`,
         name,
@@ -115,18 +125,14 @@ export function wireSecrets(
             recoveryWindowDays: args.secretRecoveryWindowDays,
             kmsKeyArn: args.secretsKmsKeyArn,
             keyPolicy: (secretNameBase) =>
-                forAccountAnd(deps.account, secretNameBase, (scope, base) =>
-                    secretsKeyPolicy(
-                        scope,
-                        {
-                            administrators: args.keyAdministratorArns,
-                            memberRoleNames: args.memberRoleNames,
-                            apiServerRoleNames: args.apiServerRoleNames,
-                        },
-                        base,
-                    ),
-                ),
+                forAccountAnd(deps.account, secretNameBase, (scope, base) => secretsKeyPolicy(scope, access, base)),
             keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
+            resourcePolicy:
+                args.secretsVpcEndpointIds.length > 0
+                    ? forAccountAnd(deps.account, pulumi.all(args.secretsVpcEndpointIds), (scope, ids) =>
+                          secretsResourcePolicy(scope, ids),
+                      )
+                    : undefined,
             secrets: stored,
         },
         { parent },
@@ -152,6 +158,9 @@ export function wireSecrets(
         store,
         outputs: {
             secretsKmsKeyArn: store.kmsKeyArn,
+            secretsKeyUseStatements: forAccountAnd(deps.account, store.baseName, (scope, base) =>
+                useStatements(secretsKeyPolicy(scope, access, base)),
+            ),
             secretArns: pulumi.all(
                 Object.fromEntries(stored.map((s): [string, pulumi.Output<string>] => [s.path, store.arns[s.id]])),
             ),

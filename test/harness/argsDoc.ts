@@ -96,7 +96,7 @@ export const GROUPS: { title: string; pages: string[]; pattern: RegExp }[] = [
         title: "Secrets Manager and IAM",
         pages: ["secrets-manager.md"],
         pattern:
-            /^(secretsKmsKeyArn|secretNamePrefix|secretRecoveryWindowDays|kmsKeyDeletionWindowDays|keyAdministratorArns|memberRoleNames|apiServerRoleNames|secretArns|memberSecretsPolicies|apiServerSecretsPolicy|memberInstancePolicies)$/,
+            /^(secretsKmsKeyArn|secretsVpcEndpointIds|secretNamePrefix|secretRecoveryWindowDays|kmsKeyDeletionWindowDays|keyAdministratorArns|memberRoleNames|apiServerRoleNames|keyPolicyStatements|secretArns|memberSecretsPolicies|apiServerSecretsPolicy|memberInstancePolicies)$/,
     },
     {
         title: "Backups",

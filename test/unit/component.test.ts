@@ -3,7 +3,10 @@ import * as aws from "@pulumi/aws";
 import * as tls from "@pulumi/tls";
 import { SecureEtcdCluster } from "../../src";
 import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
-import { runProgram } from "../../testing/program";
+import * as pulumi from "@pulumi/pulumi";
+import { PolicyDocument } from "../../src/core/policyDocument";
+import { MOCK_CALLER_ARN } from "../../testing/awsEmulator";
+import { runProgram, valueOf } from "../../testing/program";
 
 const TLS_KEY = "tls:index/privateKey:PrivateKey";
 const TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
@@ -131,6 +134,44 @@ describe("SecureEtcdCluster: resources", function () {
             "server_auth",
             "client_auth",
         ]);
+    });
+});
+
+describe("SecureEtcdCluster: VPC endpoints", function () {
+    it("gives every secret a resource policy with the endpoints (Outputs resolved) only when they are named", async () => {
+        const { mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            secretsVpcEndpointIds: [pulumi.output("vpce-0a1b2c3d4e5f60718"), "vpce-1a2b3c4d"],
+        });
+        const secrets = mocks.ofType(SECRET);
+        const policies = mocks.ofType("aws:secretsmanager/secretPolicy:SecretPolicy");
+        assert.deepEqual(policies.map((p) => p.name).sort(), secrets.map((s) => `${s.name}-policy`).sort());
+        for (const p of policies) {
+            const secret = secrets.find((s) => `${s.name}-policy` === p.name)!;
+            assert.equal(p.inputs.secretArn, secret.state!.arn);
+            assert.equal(p.inputs.blockPublicPolicy, true);
+            const [deny] = (JSON.parse(p.inputs.policy as string) as PolicyDocument).Statement;
+            assert.deepEqual(deny.Condition!.StringNotEquals, {
+                "aws:SourceVpce": ["vpce-0a1b2c3d4e5f60718", "vpce-1a2b3c4d"],
+            });
+            assert.ok(deny.Condition!.ArnNotLike["aws:PrincipalArn"].includes(MOCK_CALLER_ARN));
+        }
+        const plain = await buildCluster({ members: THREE_MEMBERS });
+        assert.equal(plain.mocks.ofType("aws:secretsmanager/secretPolicy:SecretPolicy").length, 0);
+    });
+
+    it("puts the S3 endpoints in the created bucket's policy and in backupBucketPolicy", async () => {
+        const { cluster, mocks } = await buildCluster({
+            members: THREE_MEMBERS,
+            backupVpcEndpointIds: [pulumi.output("vpce-1a2b3c4d")],
+        });
+        const applied = mocks.ofType("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy as string;
+        assert.equal(applied, await valueOf(cluster.backupBucketPolicy));
+        const deny = (JSON.parse(applied) as PolicyDocument).Statement.find(
+            (s) => s.Sid === "DenyObjectAccessOutsideVpcEndpoints",
+        )!;
+        assert.deepEqual(deny.Condition, { StringNotEquals: { "aws:SourceVpce": ["vpce-1a2b3c4d"] } });
+        assert.equal(deny.Resource, `${(await valueOf(cluster.backupBucketArn))!}/*`);
     });
 });
 

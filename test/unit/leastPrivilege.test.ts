@@ -8,12 +8,13 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { EncryptionProvider, SecureEtcdClusterArgs } from "../../src";
-import { PolicyDocument } from "../../src/core/policyDocument";
+import { PolicyDocument, PolicyStatement } from "../../src/core/policyDocument";
 import { MOCK_ACCOUNT, MOCK_CALLER_ARN, MOCK_REGION } from "../../testing/awsEmulator";
 import { ProviderMocks } from "../../testing/mocks";
 import { valueOf } from "../../testing/program";
 import { buildCluster, THREE_MEMBERS } from "../harness/cluster";
-import { ALLOW_EVERYTHING, Decision, decideAll, Identity, Request } from "../harness/iam";
+import { ALLOW_EVERYTHING, Decision, decide, decideAll, Identity, Request } from "../harness/iam";
+import { decideKeyNeed, keyNeeds } from "../../policy/lib/keyPolicyNeeds";
 import { REPO_ROOT } from "../harness/schema";
 
 const role = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}`;
@@ -22,6 +23,10 @@ const AGENT_URL = "s3://acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs";
 const AGENT_OBJECT = "arn:aws:s3:::acme-artifacts/secure-etcd/secure-etcd-0.1.0.cjs";
 const BESIDE_AGENT = "arn:aws:s3:::acme-artifacts/secure-etcd/other.cjs";
 const MEMBER_ROLES = ["etcd-0-role", "etcd-1-role", "etcd-2-role"];
+/** The VPC endpoints nodes reach Secrets Manager and S3 through, and one that is neither. */
+const SECRETS_ENDPOINT = "vpce-0a1b2c3d4e5f60718";
+const S3_ENDPOINT = "vpce-1a2b3c4d";
+const OTHER_ENDPOINT = "vpce-0fedcba9876543210";
 
 /** Every role named: the configuration the docs recommend. */
 const NAMED: Partial<SecureEtcdClusterArgs> = {
@@ -58,10 +63,17 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
     const object = `${bucketArn}/${prefix}2026/11/30/snapshot.db.enc`;
 
     const secretsManager = `secretsmanager.${MOCK_REGION}.amazonaws.com`;
+    // With secretsVpcEndpointIds only: each secret's resource policy.
+    const secretPolicyOf = (name: string) => {
+        const found = mocks
+            .ofType("aws:secretsmanager/secretPolicy:SecretPolicy")
+            .find((p) => p.name === `${name}-policy`);
+        return found && parse(found.inputs.policy);
+    };
     const readSecret = (name: string): Request[] => {
         const arn = arnOf(name);
         return [
-            { action: "secretsmanager:GetSecretValue", resource: arn },
+            { action: "secretsmanager:GetSecretValue", resource: arn, resourcePolicy: secretPolicyOf(name) },
             {
                 action: "kms:Decrypt",
                 resource: secretsKey.arn,
@@ -123,6 +135,8 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
                 policies: [ALLOW_EVERYTHING],
             },
             "outsider with *": { name: "outsider", principal: role("ci-admin"), policies: [ALLOW_EVERYTHING] },
+            // Named in keyAdministratorArns where a test says so; otherwise just another role with *.
+            "key administrator": { name: "admin", principal: role("platform-admin"), policies: [ALLOW_EVERYTHING] },
             "CloudWatch for this account's alarms": {
                 name: "cloudwatch",
                 principal: "cloudwatch.amazonaws.com",
@@ -139,7 +153,7 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
                 },
             },
         },
-        operations: {
+        operations: withEndpointVariants({
             "read etcd-0's secret": readSecret("prod-secrets-member-etcd-0"),
             "read etcd-1's secret": readSecret("prod-secrets-member-etcd-1"),
             // Only the KMS half: what a member could ask if Secrets Manager's own check were bypassed.
@@ -216,7 +230,65 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
             "grant use of the secrets key": [
                 { action: "kms:CreateGrant", resource: secretsKey.arn, resourcePolicy: secretsKey.policy },
             ],
-        },
+            "manage etcd-0's secret": [
+                {
+                    action: "secretsmanager:PutResourcePolicy",
+                    resource: arnOf("prod-secrets-member-etcd-0"),
+                    resourcePolicy: secretPolicyOf("prod-secrets-member-etcd-0"),
+                },
+                {
+                    action: "secretsmanager:DescribeSecret",
+                    resource: arnOf("prod-secrets-member-etcd-0"),
+                    resourcePolicy: secretPolicyOf("prod-secrets-member-etcd-0"),
+                },
+            ],
+            // What the provider does on refresh and update: HeadBucket (s3:ListBucket), then the policy.
+            "manage the backup bucket": [
+                onBucket("s3:ListBucket", bucketArn),
+                onBucket("s3:PutBucketPolicy", bucketArn),
+            ],
+        }),
+    };
+}
+
+/** Where a request comes from: the context key S3 and Secrets Manager set behind a VPC endpoint. */
+const ENDPOINT_VARIANTS: Record<string, string> = {
+    "through the secrets endpoint": SECRETS_ENDPOINT,
+    "through the S3 endpoint": S3_ENDPOINT,
+    "through another endpoint": OTHER_ENDPOINT,
+};
+
+/**
+ * Each operation as sent from outside any VPC endpoint (as named), and through each endpoint
+ * ("<operation> through the S3 endpoint"): the S3 and Secrets Manager requests carry
+ * `aws:SourceVpce`; KMS requests that those services make on the caller's behalf do not.
+ */
+function withEndpointVariants(operations: Record<string, Request[]>): Record<string, Request[]> {
+    const variants = Object.entries(operations).flatMap(([name, requests]) =>
+        Object.entries(ENDPOINT_VARIANTS).map(([where, endpoint]): [string, Request[]] => [
+            `${name} ${where}`,
+            requests.map((r) =>
+                /^(s3|secretsmanager):/.test(r.action)
+                    ? { ...r, context: { ...r.context, "aws:SourceVpce": endpoint } }
+                    : r,
+            ),
+        ]),
+    );
+    return { ...operations, ...Object.fromEntries(variants) };
+}
+
+/** The rendered policies without some statements: what a row decides if they were missing. */
+function withoutStatements(rendered: Rendered, sids: string[]): Rendered {
+    const strip = (p: PolicyDocument | undefined) =>
+        p && { ...p, Statement: p.Statement.filter((s) => !sids.includes(s.Sid)) };
+    return {
+        identities: rendered.identities,
+        operations: Object.fromEntries(
+            Object.entries(rendered.operations).map(([name, requests]) => [
+                name,
+                requests.map((r) => ({ ...r, resourcePolicy: strip(r.resourcePolicy) })),
+            ]),
+        ),
     };
 }
 
@@ -274,6 +346,51 @@ const NAMED_TABLE: Row[] = [
     ["CloudWatch for another account", "publish an alarm", "denied"],
     ["identity running pulumi up", "manage the alarm topic", "Allowed"],
 ];
+
+/**
+ * With `secretsVpcEndpointIds` and `backupVpcEndpointIds` (every role named, the deployer and
+ * platform-admin as key administrators): reads of the secrets and every backup object operation
+ * only through the endpoints; the deployer and administrators still manage. A request "through
+ * another endpoint" comes from a VPC endpoint the cluster did not name.
+ */
+const ENDPOINT_TABLE: Row[] = [
+    ["member etcd-0", "read etcd-0's secret through the secrets endpoint", "Allowed"],
+    ["member etcd-0", "read etcd-0's secret through another endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "read etcd-0's secret through the S3 endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "read etcd-0's secret", "ExplicitlyDenied"],
+    ["member etcd-0", "read etcd-1's secret through the secrets endpoint", "denied"],
+    ["kube-apiserver", "read kube-apiserver's etcd client secret through the secrets endpoint", "Allowed"],
+    ["kube-apiserver", "read kube-apiserver's etcd client secret", "ExplicitlyDenied"],
+    ["outsider with *", "read etcd-0's secret through the secrets endpoint", "denied"],
+    ["identity running pulumi up", "write a secret version", "Allowed"],
+    ["identity running pulumi up", "read etcd-0's secret", "Allowed"],
+    ["identity running pulumi up", "manage etcd-0's secret", "Allowed"],
+    ["key administrator", "manage etcd-0's secret", "Allowed"],
+    ["key administrator", "change the secrets key's policy", "Allowed"],
+    ["key administrator", "read etcd-0's secret through the secrets endpoint", "denied"],
+    ["member etcd-0", "write a backup through the S3 endpoint", "Allowed"],
+    ["member etcd-0", "write a backup through another endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "write a backup through the secrets endpoint", "ExplicitlyDenied"],
+    ["member etcd-0", "write a backup", "ExplicitlyDenied"],
+    ["member etcd-0", "read a backup through the S3 endpoint", "denied"],
+    ["restore role", "read a backup through the S3 endpoint", "Allowed"],
+    ["restore role", "read a backup", "ExplicitlyDenied"],
+    // Deleting is for the administrators named, and for them only through the endpoint...
+    ["key administrator", "delete a backup version", "ExplicitlyDenied"],
+    ["key administrator", "delete a backup version through the S3 endpoint", "Allowed"],
+    // ...while everyone else is refused by the bucket inside the VPC too.
+    ["outsider with *", "delete a backup version through the S3 endpoint", "denied"],
+    ["identity running pulumi up", "manage the backup bucket", "Allowed"],
+    ["key administrator", "manage the backup bucket", "Allowed"],
+];
+
+/** The same endpoint arguments, as the tests render them. */
+const ENDPOINTS: Partial<SecureEtcdClusterArgs> = {
+    ...NAMED,
+    keyAdministratorArns: [MOCK_CALLER_ARN, role("platform-admin")],
+    secretsVpcEndpointIds: [SECRETS_ENDPOINT],
+    backupVpcEndpointIds: [S3_ENDPOINT],
+};
 
 async function check(rendered: Rendered, table: Row[]): Promise<void> {
     const wrong: string[] = [];
@@ -346,6 +463,30 @@ describe("least privilege, evaluated by an IAM simulator", function () {
         ]);
     });
 
+    it("VPC endpoints: secrets read and backups reached only through them; the deployer and administrators still manage", async () => {
+        await check(await render(ENDPOINTS), ENDPOINT_TABLE);
+    });
+
+    it("VPC endpoints: the deny statements are what refuse (without them, each refused request would pass)", async () => {
+        const rendered = await render(ENDPOINTS);
+        const refusedOutside = ENDPOINT_TABLE.filter(([, , expected]) => expected === "ExplicitlyDenied");
+        assert.equal(refusedOutside.length, 9);
+        const mutated = withoutStatements(rendered, [
+            "DenyReadsOutsideVpcEndpoints",
+            "DenyObjectAccessOutsideVpcEndpoints",
+        ]);
+        await check(
+            mutated,
+            refusedOutside.map(([who, what]): Row => [who, what, "Allowed"]),
+        );
+        // Without the arguments, nothing is restricted: the same rows as the recommended table.
+        const plain = await render(NAMED);
+        await check(plain, [
+            ["member etcd-0", "read etcd-0's secret through another endpoint", "Allowed"],
+            ["member etcd-0", "write a backup through another endpoint", "Allowed"],
+        ]);
+    });
+
     it("no role named: use is left to IAM, so an outsider with * reads the members' secrets (the component warns)", async () => {
         const rendered = await render({});
         await check(rendered, [
@@ -359,7 +500,7 @@ describe("least privilege, evaluated by an IAM simulator", function () {
     });
 });
 
-/** The doc's table, as `npm run docs:least-privilege` writes it (Prettier aligns it). */
+/** A table of the doc, as `npm run docs:least-privilege` writes it (Prettier aligns it). */
 function markdownTable(rows: Row[]): string {
     const cell = (text: string) => text.replace(/\*/g, "\\*");
     return [
@@ -369,25 +510,116 @@ function markdownTable(rows: Row[]): string {
     ].join("\n");
 }
 
+/**
+ * The policy pack's key-policy check (etcd-key-policy-users) decides as the simulator does: for each
+ * need it derives from a key's published use statements, "allowed" (by name, or left to IAM) exactly
+ * when the simulator allows the request to an identity whose own policy allows everything; also
+ * with each use statement removed in turn, and with a deny added.
+ */
+describe("the policy pack's key-policy check, against the simulator", function () {
+    this.timeout(120_000);
+    const KEYS: Record<string, string> = {
+        secrets: "prod-secrets-kms-key",
+        backup: "prod-backup-kms-key",
+        encryption: "prod-encryption-kms-key",
+    };
+
+    async function agreement(policy: PolicyDocument, statements: PolicyStatement[], keyArn: string) {
+        const disagreements: string[] = [];
+        let allowed = 0;
+        for (const need of keyNeeds(statements)) {
+            const pack = decideKeyNeed(policy, need).result;
+            const simulator = await decide(
+                { name: "need", principal: need.principal, policies: [ALLOW_EVERYTHING] },
+                { action: need.action, resource: keyArn, resourcePolicy: policy, context: need.context },
+                MOCK_ACCOUNT,
+            );
+            const packAllows = pack === "allowed" || pack === "left-to-iam";
+            allowed += packAllows ? 1 : 0;
+            if (packAllows !== (simulator === "Allowed")) {
+                disagreements.push(
+                    `${need.statement} ${need.principal} ${need.action}: pack ${pack}, simulator ${simulator}`,
+                );
+            }
+        }
+        return { disagreements, allowed };
+    }
+
+    for (const [title, args] of [
+        [
+            "every role named, KMS encryption at rest",
+            {
+                ...NAMED,
+                encryptionProvider: EncryptionProvider.Kms,
+                kmsPluginImage: "registry.example/aws-encryption-provider:v1.0.0",
+            },
+        ],
+        ["no role named", {}],
+    ] as const) {
+        it(`${title}: the same decision for every need, with each statement missing, and under a deny`, async () => {
+            const { cluster, mocks } = await buildCluster({ members: THREE_MEMBERS, ...args });
+            const published = await valueOf(cluster.keyPolicyStatements);
+            assert.deepEqual(
+                Object.keys(published).sort(),
+                Object.keys(args).length > 0 ? ["backup", "encryption", "secrets"] : ["backup", "secrets"],
+            );
+            for (const [kind, json] of Object.entries(published)) {
+                const key = mocks.named(KEYS[kind]);
+                const policy = parse(key.inputs.policy);
+                const keyArn = key.state!.arn as string;
+                const statements = JSON.parse(json) as PolicyStatement[];
+                const whole = await agreement(policy, statements, keyArn);
+                assert.deepEqual(whole.disagreements, [], kind);
+                assert.equal(whole.allowed, keyNeeds(statements).length, `${kind}: its own policy meets every need`);
+                for (const gone of statements) {
+                    const mutated = { ...policy, Statement: policy.Statement.filter((s) => s.Sid !== gone.Sid) };
+                    const result = await agreement(mutated, statements, keyArn);
+                    assert.deepEqual(result.disagreements, [], `${kind} without ${gone.Sid}`);
+                    // Unnamed, writers and restorers are the same "any role": their statements overlap.
+                    if (Object.keys(args).length > 0) {
+                        assert.ok(result.allowed < whole.allowed, `${kind} without ${gone.Sid} meets fewer needs`);
+                    }
+                }
+                const denied: PolicyDocument = {
+                    ...policy,
+                    Statement: [
+                        ...policy.Statement,
+                        {
+                            Sid: "DenyOutsideTheEndpoint",
+                            Effect: "Deny",
+                            Principal: { AWS: "*" },
+                            Action: "kms:*",
+                            Resource: "*",
+                            Condition: { StringNotEquals: { "aws:SourceVpce": "vpce-1a2b3c4d" } },
+                        },
+                    ],
+                };
+                const refused = await agreement(denied, statements, keyArn);
+                assert.deepEqual(refused.disagreements, [], `${kind} under a deny`);
+                assert.equal(refused.allowed, 0, `${kind}: the deny refuses every need`);
+            }
+        });
+    }
+});
+
 describe("docs/least-privilege.md", function () {
     const DOC = path.join(REPO_ROOT, "docs", "least-privilege.md");
-    const MARKERS = /(<!-- least-privilege-table:start -->\n)([\s\S]*?)(<!-- least-privilege-table:end -->)/;
-
-    it("shows the table the simulator runs", () => {
+    const doc = () => fs.readFileSync(DOC, "utf8");
+    const markers = (marker: string) => new RegExp(`(<!-- ${marker}:start -->\\n)([\\s\\S]*?)(<!-- ${marker}:end -->)`);
+    /**
+     * The rows of the table between `<!-- <marker>:start -->` and `<!-- <marker>:end -->`; with
+     * UPDATE_LEAST_PRIVILEGE_DOC set (npm run docs:least-privilege), written from `expected` first.
+     */
+    const rowsOf = (marker: string, expected: Row[]) => {
         if (process.env.UPDATE_LEAST_PRIVILEGE_DOC) {
-            const current = fs.readFileSync(DOC, "utf8");
-            assert.match(current, MARKERS, "the table's markers are missing");
-            fs.writeFileSync(
-                DOC,
-                current.replace(
-                    MARKERS,
-                    (_, start: string, __, end: string) => `${start}\n${markdownTable(NAMED_TABLE)}\n\n${end}`,
-                ),
+            const written = doc().replace(
+                markers(marker),
+                (_, start: string, __, end: string) => `${start}\n${markdownTable(expected)}\n\n${end}`,
             );
+            fs.writeFileSync(DOC, written);
         }
-        const doc = fs.readFileSync(DOC, "utf8");
-        const table = MARKERS.exec(doc)?.slice(1, 3);
-        assert.ok(table, "the table's markers are missing; write the table with npm run docs:least-privilege");
+        const table = markers(marker).exec(doc())?.slice(1, 3);
+        assert.ok(table, `the markers of ${marker} are missing`);
         const rows = table[1]
             .trim()
             .split("\n")
@@ -398,9 +630,44 @@ describe("docs/least-privilege.md", function () {
                     .slice(1, -1)
                     .map((cell) => cell.trim().replace(/\\\*/g, "*")),
             );
+        return rows;
+    };
+
+    it("shows the table the simulator runs", () => {
         assert.deepEqual(
-            rows,
+            rowsOf("least-privilege-table", NAMED_TABLE),
             NAMED_TABLE,
+            "the table differs from the suite's; write it with npm run docs:least-privilege",
+        );
+    });
+
+    it("lists every statement a key you bring needs, as the component publishes them", async () => {
+        const { cluster } = await buildCluster({
+            members: THREE_MEMBERS,
+            ...NAMED,
+            encryptionProvider: EncryptionProvider.Kms,
+            kmsPluginImage: "registry.example/aws-encryption-provider:v1.0.0",
+        });
+        const published = Object.entries(await valueOf(cluster.keyPolicyStatements)).flatMap(([kind, json]) =>
+            (JSON.parse(json) as PolicyStatement[]).map((s) => [kind, `\`${s.Sid}\``]),
+        );
+        const section = /## Keys you bring\n([\s\S]*?)\n## /.exec(doc())![1];
+        const listed = section
+            .split("\n")
+            .filter((line) => /^\| (secrets|backup|encryption) /.test(line))
+            .map((line) =>
+                line
+                    .split("|")
+                    .slice(1, 3)
+                    .map((cell) => cell.trim()),
+            );
+        assert.deepEqual(listed.sort(), published.sort());
+    });
+
+    it("shows the VPC-endpoint table the simulator runs", () => {
+        assert.deepEqual(
+            rowsOf("least-privilege-vpce-table", ENDPOINT_TABLE),
+            ENDPOINT_TABLE,
             "the table differs from the suite's; write it with npm run docs:least-privilege",
         );
     });

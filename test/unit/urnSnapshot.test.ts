@@ -46,6 +46,8 @@ const CONFIGURATIONS: Record<string, SecureEtcdClusterArgs> = {
         keyAdministratorArns: [MOCK_CALLER_ARN, "arn:aws:iam::123456789012:role/platform-admin"],
         memberRoleNames: ["etcd-member-role"],
         apiServerRoleNames: ["kube-apiserver-role"],
+        secretsVpcEndpointIds: ["vpce-0a1b2c3d4e5f60718"],
+        backupVpcEndpointIds: ["vpce-1a2b3c4d"],
     },
     kms: {
         members: THREE_MEMBERS,

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
+import { EncryptionProvider, KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs, validateArgs } from "../../src";
 import { ProviderMocks } from "../../testing/mocks";
 import { attemptProgram, runProgram, valueOf } from "../../testing/program";
 import { MOCK_CALLER_ARN } from "../../testing/awsEmulator";
@@ -390,6 +390,57 @@ describe("SecureEtcdCluster: key administrators and users", function () {
             "apiServerRoleNames[1]",
             "name each role once",
         );
+    });
+
+    it("refuses VPC endpoint ids that are not vpce- and 8 or 17 hex digits, repeats and an empty list", async () => {
+        await expectProblem(
+            { members, secretsVpcEndpointIds: ["vpce-0123456789ABCDEF0"] },
+            "secretsVpcEndpointIds[0]",
+            "not a VPC endpoint id",
+            "8 or 17 lowercase hex digits",
+        );
+        await expectProblem(
+            {
+                members,
+                backupVpcEndpointIds: ["arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/vpce-0123456789abcdef0"],
+            },
+            "backupVpcEndpointIds[0]",
+            "not its ARN",
+        );
+        await expectProblem(
+            { members, backupVpcEndpointIds: ["vpce-1a2b3c4d", "vpce-1a2b3c4d"] },
+            "backupVpcEndpointIds[1]",
+            "name each endpoint once",
+        );
+        await expectProblem({ members, secretsVpcEndpointIds: [] }, "secretsVpcEndpointIds", "restricts nothing");
+        await expectProblem(
+            { members, secretsVpcEndpointIds: pulumi.output(["vpce-1a2b3c4d"]) as unknown as string[] },
+            "secretsVpcEndpointIds",
+            "an Output of a list is not",
+        );
+        await expectProblem(
+            { members, backups: false, backupVpcEndpointIds: ["vpce-1a2b3c4d"] },
+            "backupVpcEndpointIds",
+            "only applies when backups are on",
+        );
+        // Both lengths AWS issues are accepted.
+        assert.deepEqual(
+            validateArgs({
+                members,
+                vpcId: TEST_VPC_ID,
+                secretsVpcEndpointIds: ["vpce-1a2b3c4d", "vpce-0123456789abcdef0"],
+                backupVpcEndpointIds: ["vpce-0123456789abcdef0"],
+            }),
+            [],
+        );
+    });
+
+    it("refuses an endpoint id given as an Output when it resolves, before anything registers", async () => {
+        const { error } = await refusedWhenResolved({
+            members,
+            secretsVpcEndpointIds: [pulumi.output("vpce-nothex00")],
+        });
+        assert.match(error.message, /secretsVpcEndpointIds\[0\]: "vpce-nothex00" is not a VPC endpoint id/);
     });
 
     it("AWS refuses a key policy that locks out the identity running pulumi up; the stand-in does too", async () => {

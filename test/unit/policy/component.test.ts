@@ -221,4 +221,63 @@ describe("policy pack: the component's own output", function () {
         // In a first preview the bucket's name is not known, so nothing ties it to the cluster yet.
         assert.deepEqual((await runAll(POLICIES, policyView(asFirstPreview(resources)))).violations, []);
     });
+
+    it("a secrets key of the caller's own in the same stack: AWS's default policy fails etcd-key-policy-users, the published statements pass", async () => {
+        const named = { memberRoleNames: ["etcd-member"], apiServerRoleNames: ["kube-apiserver"] };
+        const withKey = (attachStatements: boolean) =>
+            captureStack(() => {
+                const key = new aws.kms.Key("app-secrets-key", { enableKeyRotation: true });
+                const cluster = new SecureEtcdCluster(
+                    "prod",
+                    withNetwork({ members: THREE_MEMBERS, secretsKmsKeyArn: key.arn, ...named }),
+                );
+                if (attachStatements) {
+                    // As docs/least-privilege.md shows: the key's administrators, and the cluster's statements.
+                    new aws.kms.KeyPolicy("app-secrets-key-policy", {
+                        keyId: key.id,
+                        policy: pulumi
+                            .all([cluster.keyPolicyStatements, aws.getCallerIdentityOutput().arn])
+                            .apply(([statements, deployer]) =>
+                                JSON.stringify({
+                                    Version: "2012-10-17",
+                                    Statement: [
+                                        {
+                                            Sid: "Administrators",
+                                            Effect: "Allow",
+                                            Principal: { AWS: deployer },
+                                            Action: [
+                                                "kms:Describe*",
+                                                "kms:Get*",
+                                                "kms:Put*",
+                                                "kms:ScheduleKeyDeletion",
+                                            ],
+                                            Resource: "*",
+                                        },
+                                        ...(JSON.parse(statements.secrets) as object[]),
+                                    ],
+                                }),
+                            ),
+                    });
+                }
+                return cluster;
+            });
+        const bare = await withKey(false);
+        const { violations } = await runAll(POLICIES, policyView(bare.resources));
+        assert.deepEqual(
+            mandatory(violations).map((v) => [v.policy, /lacks statement (\w+)/.exec(v.message)?.[1]]),
+            [
+                ["etcd-key-policy-users", "MembersDecryptTheirSecretsThroughSecretsManager"],
+                ["etcd-key-policy-users", "ApiServerDecryptsItsSecretsThroughSecretsManager"],
+                ["etcd-key-policy-users", "DeployerWritesSecretsThroughSecretsManager"],
+            ],
+        );
+        assert.match(
+            mandatory(violations)[0].message,
+            /^Key "app-secrets-key", SecureEtcdCluster "prod"'s secrets key \(secretsKmsKeyArn\)/,
+        );
+        const attached = await withKey(true);
+        assert.deepEqual(mandatory((await runAll(POLICIES, policyView(attached.resources))).violations), []);
+        // A first preview knows neither the key's ARN nor the statements: nothing is reported.
+        assert.deepEqual((await runAll(POLICIES, policyView(asFirstPreview(bare.resources)))).violations, []);
+    });
 });
