@@ -1,5 +1,6 @@
 // The one place defaults are applied. Pure and total: it accepts whatever a caller passes (the rules
 // then say what is wrong with it) and never looks inside an Output except to derive a default.
+import * as pulumi from "@pulumi/pulumi";
 import { lift } from "../core/rules";
 import { EncryptionProvider } from "../encryption/encryptionConfig";
 import { DEFAULT_MIN_PREFIX_LENGTH } from "../network/networkRules";
@@ -81,6 +82,23 @@ function resolveClients(clients: ClientArgs[] | undefined): ResolvedClient[] {
 
 const maxOf = (values: number[]) => Math.max(...values);
 
+/** The scaled expiry defaults follow the certificates' validity, which may arrive as an Output. */
+function expiryThreshold(
+    args: SecureEtcdClusterArgs,
+    certificateValidityHours: pulumi.Input<number>,
+    pick: keyof ExpiryThresholds,
+) {
+    return lift(
+        [args.certificateExpiryWarningDays, args.certificateExpiryCriticalDays, certificateValidityHours],
+        ([warning, critical, validity]) =>
+            expiryThresholds({
+                certificateExpiryWarningDays: warning,
+                certificateExpiryCriticalDays: critical,
+                certificateValidityHours: validity,
+            })[pick],
+    );
+}
+
 export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const d = DEFAULTS;
     const provider = args.encryptionProvider ?? d.encryptionProvider;
@@ -90,17 +108,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         args.backupNoncurrentVersionRetentionDays ?? d.backupNoncurrentVersionRetentionDays;
     const backupIntervalMinutes = args.backupIntervalMinutes ?? d.backupIntervalMinutes;
     const clientCidrs = listOr(args.clientCidrs);
-    // The scaled expiry defaults follow the certificates' validity, which may arrive as an Output.
-    const thresholds = (pick: keyof ExpiryThresholds) =>
-        lift(
-            [args.certificateExpiryWarningDays, args.certificateExpiryCriticalDays, certificateValidityHours],
-            ([warning, critical, validity]) =>
-                expiryThresholds({
-                    certificateExpiryWarningDays: warning,
-                    certificateExpiryCriticalDays: critical,
-                    certificateValidityHours: validity,
-                })[pick],
-        );
+    const thresholds = (pick: keyof ExpiryThresholds) => expiryThreshold(args, certificateValidityHours, pick);
     return {
         ...args,
         members: resolveMembers(args.members),
