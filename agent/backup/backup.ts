@@ -120,6 +120,10 @@ function snapshotUpload(s3: S3Client, target: UploadTarget, binding: BackupBindi
             Key: binding.objectKey,
             Body: body,
             ContentType: "application/octet-stream",
+            // Write-once: S3 refuses the upload's completion if the key exists, and the bucket
+            // policy refuses a completion without it. (lib-storage passes it to PutObject and
+            // CompleteMultipartUpload; the part uploads, which cannot carry it, leave it out.)
+            IfNoneMatch: "*",
             // Native SHA-256 per part: the SDK's default CRC32 is computed in JavaScript, several times
             // slower, and Object Lock buckets require some checksum on every upload.
             ChecksumAlgorithm: "SHA256",
@@ -179,6 +183,7 @@ async function writeManifest(s3: S3Client, target: UploadTarget, manifest: Backu
             Key: manifestKey,
             Body: JSON.stringify(manifest, null, 2) + "\n",
             ContentType: "application/json",
+            IfNoneMatch: "*",
             ...sseKms(target),
             Metadata: manifestMetadata(manifest),
         }),

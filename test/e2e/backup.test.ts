@@ -9,6 +9,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { Readable } from "stream";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Etcd3 } from "etcd3";
 import { uploadSnapshot } from "../../agent/backup/backup";
@@ -19,7 +20,9 @@ import { renderBackupAgentConfig } from "../../src/backup/backupNodeFiles";
 import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
 import { isolatedAgent } from "../harness/agentBundle";
-import { LocalS3, startS3Server } from "../harness/s3Server";
+import { LocalS3, RecordedRequest, startS3Server } from "../harness/s3Server";
+import { decide, Decision, Request } from "../harness/iam";
+import { backupBucketPolicy, backupWriterPolicy } from "../../src/backup/backupPolicies";
 import { startNetnsCluster } from "./localCluster";
 
 /** The artifact, copied alone into the test's directory (before). */
@@ -81,6 +84,47 @@ function expectedDigest(): string {
     return hash.digest("hex");
 }
 
+/**
+ * A request as the bucket policy would be asked about it: S3 authorizes every object write as
+ * s3:PutObject and sets s3:ObjectCreationOperation on those that create the object (PutObject,
+ * CompleteMultipartUpload), not on CreateMultipartUpload or UploadPart; the SSE and If-None-Match
+ * headers become their condition keys. TLS as the agent uses it against S3 (s3rver here is HTTP).
+ */
+function asPolicyRequest(recorded: RecordedRequest, withIfNoneMatch: boolean): Request & { operation: string } {
+    const url = new URL(recorded.url, "http://s3");
+    const [, bucket, ...key] = url.pathname.split("/");
+    const operation =
+        recorded.method === "PUT" && url.searchParams.has("partNumber")
+            ? "UploadPart"
+            : recorded.method === "POST" && url.searchParams.has("uploads")
+              ? "CreateMultipartUpload"
+              : recorded.method === "POST" && url.searchParams.has("uploadId")
+                ? "CompleteMultipartUpload"
+                : recorded.method === "PUT"
+                  ? "PutObject"
+                  : `${recorded.method} (not an upload)`;
+    const header = (name: string) => recorded.headers[name] as string | undefined;
+    const context: Record<string, string> = {
+        "s3:TlsVersion": "1.3",
+        "s3:ObjectCreationOperation": String(operation === "PutObject" || operation === "CompleteMultipartUpload"),
+    };
+    for (const [name, key] of [
+        ["x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"],
+        ["x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-aws-kms-key-id"],
+        ...(withIfNoneMatch ? [["if-none-match", "s3:if-none-match"]] : []),
+    ]) {
+        if (header(name) !== undefined) {
+            context[key] = header(name)!;
+        }
+    }
+    return {
+        operation,
+        action: "s3:PutObject",
+        resource: `arn:aws:s3:::${bucket}/${decodeURIComponent(key.join("/"))}`,
+        context,
+    };
+}
+
 describe("backup and restore-verify on a real three-member cluster and a real S3-protocol server", function () {
     this.timeout(300_000);
     let cluster: LocalEtcdCluster;
@@ -91,6 +135,8 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
     let leader: string;
     let follower: string;
     let manifest: BackupManifest;
+    /** What the leader's agent sent to the S3 server for its backup. */
+    let agentRequests: RecordedRequest[] = [];
     const files = { ca: "", cert: "", key: "" };
 
     const connection = (endpoint: string) => [
@@ -320,8 +366,10 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
 
     it("the leader's run uploads the encrypted snapshot and then its manifest", async () => {
         await findLeader();
+        const before = s3.requests.length;
         const ran = await backup(leader, ["--only-if-leader"]);
         assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+        agentRequests = s3.requests.slice(before);
         const done = events(ran.stdout).find((e) => e.event === "backup.completed")!;
         assert.ok(done, ran.stdout);
         const keys = await listKeys();
@@ -352,6 +400,85 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         const stored = await getBytes(snapshotKey);
         assert.equal(stored.indexOf(valueOf(500).subarray(0, 64)), -1);
         assert.equal(stored.indexOf(Buffer.from(keyOf(1234))), -1);
+    });
+
+    it("the agent's own requests pass the rendered bucket and writer policies (IAM simulator); without If-None-Match its object writes would not", async () => {
+        const bucketArn = `arn:aws:s3:::${BUCKET}`;
+        const policyInput = {
+            bucketArn,
+            // One writer policy over both prefixes used here.
+            prefix: "etcd-backups/",
+            kmsKeyArn: FAKE_KMS_ARN,
+            region: "us-east-1",
+            cluster: CLUSTER,
+            administratorArns: [],
+        };
+        const writer = {
+            name: "writer",
+            principal: "arn:aws:iam::123456789012:role/etcd-0",
+            policies: [backupWriterPolicy(policyInput)],
+        };
+        const bucketPolicy = backupBucketPolicy(policyInput);
+        // A snapshot above the part size goes up in parts: the agent's upload code, in this
+        // process, of a synthetic 11 MiB snapshot (random bytes and their SHA-256 trailer, as
+        // etcd writes), under a prefix of its own so that it is not among this cluster's backups.
+        const body = crypto.randomBytes(11 * 1024 * 1024);
+        const synthetic = Buffer.concat([body, crypto.createHash("sha256").update(body).digest()]);
+        const before = s3.requests.length;
+        await uploadSnapshot(
+            {
+                stream: Readable.from([synthetic]),
+                revision: 1,
+                totalBytes: synthetic.length,
+                etcdVersion: manifest.etcdVersion,
+                createdAt: new Date(),
+            },
+            {
+                project: PROJECT,
+                stack: STACK,
+                cluster: `${CLUSTER}-multipart`,
+                prefix: `etcd-backups/${CLUSTER}-multipart/`,
+                bucket: BUCKET,
+                region: "us-east-1",
+                endpoint: s3.endpoint,
+                keyring: { rawKeyFile: rawKey },
+                sseKmsKeyArn: FAKE_KMS_ARN,
+                partSize: 5 * 1024 * 1024,
+                log: structuredLog(() => undefined),
+            },
+        );
+        const multipart = s3.requests.slice(before);
+        const decisions = async (withIfNoneMatch: boolean) => {
+            const out: string[] = [];
+            for (const recorded of [...agentRequests, ...multipart]) {
+                const request = asPolicyRequest(recorded, withIfNoneMatch);
+                const decision: Decision = await decide(
+                    writer,
+                    { ...request, resourcePolicy: bucketPolicy },
+                    "123456789012",
+                );
+                out.push(`${request.operation} ${decision}`);
+            }
+            return [...new Set(out)].sort();
+        };
+        // The cluster's snapshot and manifest in one PUT each; the synthetic one in parts.
+        assert.deepEqual(await decisions(true), [
+            "CompleteMultipartUpload Allowed",
+            "CreateMultipartUpload Allowed",
+            "PutObject Allowed",
+            "UploadPart Allowed",
+        ]);
+        assert.ok(
+            agentRequests.every((r) => r.method === "PUT" || r.method === "POST"),
+            "the writer only writes",
+        );
+        // The same requests without the header: the two that create an object are refused.
+        assert.deepEqual(await decisions(false), [
+            "CompleteMultipartUpload ExplicitlyDenied",
+            "CreateMultipartUpload Allowed",
+            "PutObject ExplicitlyDenied",
+            "UploadPart Allowed",
+        ]);
     });
 
     it("restore-verify restores it into a fresh etcd that serves every key with its exact value", async () => {

@@ -2,6 +2,7 @@
 // reads. Credentials are s3rver's fixed pair; it checks request signatures like S3 does.
 import { S3Client } from "@aws-sdk/client-s3";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import S3rver from "s3rver";
@@ -12,10 +13,20 @@ export const S3RVER_CREDENTIALS = {
     AWS_REGION: "us-east-1",
 };
 
+/** One request as it reached the server: what a bucket policy would be asked about. */
+export interface RecordedRequest {
+    method: string;
+    /** Path and query, e.g. `/bucket/key?partNumber=1&uploadId=...`. */
+    url: string;
+    headers: http.IncomingHttpHeaders;
+}
+
 export interface LocalS3 {
     endpoint: string;
     bucket: string;
     client: S3Client;
+    /** Every request the server received, in order (the test's own reads included). */
+    requests: RecordedRequest[];
     /** Environment for a child process that talks to it. */
     env: NodeJS.ProcessEnv;
     stop(): Promise<void>;
@@ -31,6 +42,13 @@ export async function startS3Server(bucket: string): Promise<LocalS3> {
         configureBuckets: [{ name: bucket, configs: [] }],
     });
     const address = await server.run();
+    const requests: RecordedRequest[] = [];
+    // s3rver keeps its http.Server once listening; its request headers are the agent's own.
+    (server as unknown as { httpServer: http.Server }).httpServer.prependListener(
+        "request",
+        (req: http.IncomingMessage) =>
+            requests.push({ method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers } }),
+    );
     const endpoint = `http://127.0.0.1:${address.port}`;
     const client = new S3Client({
         region: S3RVER_CREDENTIALS.AWS_REGION,
@@ -44,6 +62,7 @@ export async function startS3Server(bucket: string): Promise<LocalS3> {
         endpoint,
         bucket,
         client,
+        requests,
         env: { ...process.env, ...S3RVER_CREDENTIALS },
         stop: async () => {
             client.destroy();
