@@ -3,6 +3,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ProviderMocks } from "./mocks";
 
+/** The project and stack a program runs in unless told otherwise. */
+export const MOCK_PROJECT = "project";
+export const MOCK_STACK = "stack";
+
 export interface MockRun<T> {
     result: T;
     mocks: ProviderMocks;
@@ -49,8 +53,8 @@ export async function attemptProgram<T>(program: () => T | Promise<T>, options: 
     try {
         await pulumi.runtime.setMocks(
             mocks,
-            options.project ?? "project",
-            options.stack ?? "stack",
+            options.project ?? MOCK_PROJECT,
+            options.stack ?? MOCK_STACK,
             options.preview ?? false,
         );
         recordResourceOptions(mocks);

@@ -7,7 +7,7 @@
 // manifest makes is checked against something its writer does not choose after the fact — the
 // ciphertext's authenticated encryption context (AEAD additional data of every frame and, with
 // KMS, the context the data key was wrapped under), the decrypted bytes, or S3's own record.
-import { CLUSTER_CONTEXT_KEY } from "../../src/backup/agentConfig";
+import { CLUSTER_CONTEXT_KEY, PROJECT_CONTEXT_KEY, STACK_CONTEXT_KEY } from "../../src/backup/agentConfig";
 import { BackupManifest, isManifestKey, MANIFEST_FORMAT, objectBase, snapshotKey, snapshotKeyOf } from "./objects";
 
 /** Who a backup belongs to: not the component name alone, which two stacks may share. */
@@ -30,11 +30,11 @@ export interface BackupBinding extends ClusterIdentity {
 export const CONTENT_CONTEXT_KEY = "secure-etcd:content";
 export const CONTENT_ETCD_SNAPSHOT = "etcd-snapshot";
 
-/** The encryption-context key of each bound field (the cluster's is the one IAM conditions on). */
+/** The encryption-context key of each bound field (project, stack and cluster are what IAM conditions on). */
 export const CONTEXT_KEYS = {
     format: "secure-etcd:format",
-    project: "secure-etcd:project",
-    stack: "secure-etcd:stack",
+    project: PROJECT_CONTEXT_KEY,
+    stack: STACK_CONTEXT_KEY,
     cluster: CLUSTER_CONTEXT_KEY,
     objectKey: "secure-etcd:object-key",
     revision: "secure-etcd:revision",

@@ -8,6 +8,9 @@ import { ETCD_PKI_DIR, NODE_PATHS } from "../manifests/nodeLayout";
  * condition KMS use on it, and restore checks it.
  */
 export const CLUSTER_CONTEXT_KEY = "secure-etcd:cluster";
+/** The Pulumi project and stack beside it: the key policy conditions on all three. */
+export const PROJECT_CONTEXT_KEY = "secure-etcd:project";
+export const STACK_CONTEXT_KEY = "secure-etcd:stack";
 
 /** Where the rendered configuration lives on a member. */
 export const BACKUP_CONFIG_PATH = "/etc/secure-etcd/backup.json";

@@ -98,6 +98,8 @@ export class BackupBucket extends pulumi.ComponentResource {
                 bucketArn,
                 prefix: this.prefix,
                 kmsKeyArn,
+                project: pulumi.getProject(),
+                stack: pulumi.getStack(),
                 region,
                 cluster: clusterName,
                 administratorArns: args.administratorArns,

@@ -6,7 +6,7 @@
 import { keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
 import { denyOutsideVpcEndpoints } from "../access/vpcEndpoints";
 import { policy, PolicyDocument, PolicyStatement } from "../core/policyDocument";
-import { CLUSTER_CONTEXT_KEY } from "./agentConfig";
+import { CLUSTER_CONTEXT_KEY, PROJECT_CONTEXT_KEY, STACK_CONTEXT_KEY } from "./agentConfig";
 
 export interface BackupPolicyInput {
     /** `arn:<partition>:s3:::<bucket>`. */
@@ -17,7 +17,12 @@ export interface BackupPolicyInput {
     kmsKeyArn: string;
     /** The bucket's region: SSE-KMS calls reach KMS through `s3.<region>.amazonaws.com`. */
     region: string;
-    /** The cluster's name, the value of `CLUSTER_CONTEXT_KEY` in every envelope. */
+    /**
+     * The cluster's identity in every envelope's encryption context: its Pulumi project and stack and
+     * the component's name, so that a writer of one stack cannot make data keys for another's.
+     */
+    project: string;
+    stack: string;
     cluster: string;
     /**
      * `aws:PrincipalArn` patterns that may delete backups and change their retention by hand
@@ -44,8 +49,14 @@ function throughS3(input: Pick<BackupPolicyInput, "region" | "bucketArn" | "pref
     };
 }
 
-function forThisCluster(input: Pick<BackupPolicyInput, "cluster">): PolicyStatement["Condition"] {
-    return { StringEquals: { [`kms:EncryptionContext:${CLUSTER_CONTEXT_KEY}`]: input.cluster } };
+function forThisCluster(input: Pick<BackupPolicyInput, "project" | "stack" | "cluster">): PolicyStatement["Condition"] {
+    return {
+        StringEquals: {
+            [`kms:EncryptionContext:${PROJECT_CONTEXT_KEY}`]: input.project,
+            [`kms:EncryptionContext:${STACK_CONTEXT_KEY}`]: input.stack,
+            [`kms:EncryptionContext:${CLUSTER_CONTEXT_KEY}`]: input.cluster,
+        },
+    };
 }
 
 /**

@@ -51,7 +51,14 @@ export function wireBackupBucket(
                 writerRoleNames: args.backupWriterRoleNames,
                 readerRoleNames: args.backupReaderRoleNames,
             },
-            { bucketArn, prefix: backupPrefix(name), region: scope.region, cluster: name },
+            {
+                bucketArn,
+                prefix: backupPrefix(name),
+                region: scope.region,
+                project: pulumi.getProject(),
+                stack: pulumi.getStack(),
+                cluster: name,
+            },
         );
     const bucket = args.backups
         ? new BackupBucket(

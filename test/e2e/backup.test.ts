@@ -410,6 +410,8 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
             prefix: "etcd-backups/",
             kmsKeyArn: FAKE_KMS_ARN,
             region: "us-east-1",
+            project: PROJECT,
+            stack: STACK,
             cluster: CLUSTER,
             administratorArns: [],
         };

@@ -19,7 +19,7 @@ import { KEY_ADMINISTRATION_ACTIONS } from "../../src/access/keyPolicy";
 import { buildCluster, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 import { MOCK_ACCOUNT, MOCK_POLICY_SCOPE, MOCK_REGION } from "../../testing/awsEmulator";
 import { ProviderMocks, Registration } from "../../testing/mocks";
-import { runProgram, valueOf } from "../../testing/program";
+import { MOCK_PROJECT, MOCK_STACK, runProgram, valueOf } from "../../testing/program";
 
 const KEY_ARN = `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const INPUT: BackupPolicyInput = {
@@ -27,6 +27,8 @@ const INPUT: BackupPolicyInput = {
     prefix: "etcd-backups/prod/",
     kmsKeyArn: KEY_ARN,
     region: "eu-west-1",
+    project: MOCK_PROJECT,
+    stack: MOCK_STACK,
     cluster: "prod",
     administratorArns: [],
 };
@@ -35,7 +37,13 @@ const VIA_S3 = {
     StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
     StringLike: { "kms:EncryptionContext:aws:s3:arn": ["arn:aws:s3:::etcd-backup-prod-0a1b2c3d", OBJECTS] },
 };
-const FOR_PROD = { StringEquals: { "kms:EncryptionContext:secure-etcd:cluster": "prod" } };
+const FOR_PROD = {
+    StringEquals: {
+        "kms:EncryptionContext:secure-etcd:project": MOCK_PROJECT,
+        "kms:EncryptionContext:secure-etcd:stack": MOCK_STACK,
+        "kms:EncryptionContext:secure-etcd:cluster": "prod",
+    },
+};
 
 const BUCKET = "aws:s3/bucket:Bucket";
 const KMS_KEY = "aws:kms/key:Key";
@@ -393,6 +401,8 @@ describe("backups: the bucket and key the component creates", function () {
                         bucketArn: `arn:aws:s3:::${name}`,
                         prefix: "etcd-backups/prod/",
                         region: MOCK_REGION,
+                        project: MOCK_PROJECT,
+                        stack: MOCK_STACK,
                         cluster: "prod",
                     },
                 ),

@@ -30,7 +30,7 @@ import {
     TEST_VPC_ID,
     THREE_MEMBERS,
 } from "../harness/cluster";
-import { runProgram, resolve, valueOf } from "../../testing/program";
+import { MOCK_PROJECT, MOCK_STACK, resolve, runProgram, valueOf } from "../../testing/program";
 import { onPath } from "../harness/onPath";
 import { writtenText } from "../harness/userData";
 
@@ -222,6 +222,8 @@ describe("backups: outputs", function () {
                 prefix: "etcd-backups/prod/",
                 kmsKeyArn: publicOutputs.backupKmsKeyArn.value!,
                 region: "us-east-1",
+                project: MOCK_PROJECT,
+                stack: MOCK_STACK,
                 cluster: "prod",
             }),
         );

@@ -11,7 +11,7 @@ import { EncryptionProvider, SecureEtcdClusterArgs } from "../../src";
 import { PolicyDocument, PolicyStatement } from "../../src/core/policyDocument";
 import { MOCK_ACCOUNT, MOCK_CALLER_ARN, MOCK_REGION } from "../../testing/awsEmulator";
 import { ProviderMocks } from "../../testing/mocks";
-import { valueOf } from "../../testing/program";
+import { MOCK_PROJECT, MOCK_STACK, valueOf } from "../../testing/program";
 import { buildCluster, THREE_MEMBERS } from "../harness/cluster";
 import { ALLOW_EVERYTHING, Decision, decide, decideAll, Identity, Request } from "../harness/iam";
 import { decideKeyNeed, keyNeeds } from "../../policy/lib/keyPolicyNeeds";
@@ -86,7 +86,13 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
         "kms:ViaService": `s3.${MOCK_REGION}.amazonaws.com`,
         "kms:EncryptionContext:aws:s3:arn": bucketArn,
     };
-    const envelope = { "kms:EncryptionContext:secure-etcd:cluster": "prod" };
+    // A backup's envelope names its cluster by project, stack and component name.
+    const envelopeOf = (stack: string) => ({
+        "kms:EncryptionContext:secure-etcd:project": MOCK_PROJECT,
+        "kms:EncryptionContext:secure-etcd:stack": stack,
+        "kms:EncryptionContext:secure-etcd:cluster": "prod",
+    });
+    const envelope = envelopeOf(MOCK_STACK);
     const onBucket = (action: string, resource = object, context: Record<string, string> = {}): Request => ({
         action,
         resource,
@@ -194,6 +200,9 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
                 onBackupKey("kms:Decrypt", envelope),
             ],
             "unwrap a backup's data key": [onBackupKey("kms:Decrypt", envelope)],
+            // Another stack's cluster of the same name sharing the bucket and key.
+            "unwrap another stack's backup data key": [onBackupKey("kms:Decrypt", envelopeOf("staging"))],
+            "make a data key for another stack's backup": [onBackupKey("kms:GenerateDataKey", envelopeOf("staging"))],
             "delete a backup version": [onBucket("s3:DeleteObjectVersion")],
             "change the secrets key's policy": [
                 { action: "kms:PutKeyPolicy", resource: secretsKey.arn, resourcePolicy: secretsKey.policy },
@@ -309,6 +318,7 @@ const NAMED_TABLE: Row[] = [
     ["member etcd-0", "unwrap a backup's data key", "denied"],
     ["member etcd-0", "delete a backup version", "denied"],
     ["member etcd-0", "upload a part of a backup", "Allowed"],
+    ["member etcd-0", "make a data key for another stack's backup", "denied"],
     ["member etcd-0", "overwrite a backup (no If-None-Match)", "ExplicitlyDenied"],
     ["member etcd-0", "read an older version of a backup", "denied"],
     ["member etcd-0", "shorten a backup's lock", "denied"],
@@ -320,6 +330,7 @@ const NAMED_TABLE: Row[] = [
     ["restore role", "write a backup", "denied"],
     ["restore role", "delete a backup version", "denied"],
     ["restore role", "read an older version of a backup", "Allowed"],
+    ["restore role", "unwrap another stack's backup data key", "denied"],
     ["restore role", "list backup versions", "Allowed"],
     ["restore role", "read etcd-0's secret", "denied"],
     ["identity running pulumi up", "write a secret version", "Allowed"],
