@@ -5,7 +5,7 @@
 import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { renderPythonAsset } from "../core/assets";
 import { NodeFile } from "../manifests/nodeFiles";
-import { toYaml } from "../manifests/staticPod";
+import { toYaml } from "../core/yaml";
 
 /** The bundle as stored in Secrets Manager: file contents by absolute path. */
 export interface SecretBundle {
@@ -91,5 +91,5 @@ export function renderUserData(input: UserDataInput): string {
         ],
         runcmd: [[BOOTSTRAP_SCRIPT_PATH]],
     };
-    return `#cloud-config\n${toYaml(config)}`;
+    return `#cloud-config\n${toYaml(config, { lineWidth: 0 })}`;
 }

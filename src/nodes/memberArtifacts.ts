@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderEtcdFlags } from "../manifests/etcdFlags";
 import { EtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile, renderMemberNodeFiles } from "../manifests/nodeFiles";
-import { renderEtcdPod, toYaml } from "../manifests/staticPod";
+import { renderEtcdPod } from "../manifests/staticPod";
+import { toYaml } from "../core/yaml";
 import { MemberCredentials } from "../pki/outputs";
 import { PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, secretBundle } from "./cloudInit";
@@ -80,7 +81,7 @@ export function memberArtifacts<E>(
                         version: s.version,
                         exposeMetrics: extras.exposeMetrics,
                     });
-                    const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }));
+                    const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }), { lineWidth: 0 });
                     const extra = extras.files(self.name, addresses, inputs as E);
                     const files = (own: MemberCredentials, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
                         renderMemberNodeFiles({
