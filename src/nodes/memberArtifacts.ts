@@ -2,6 +2,7 @@
 // bundle, its public layout and its Secrets Manager bundle, all rendered in one Output step (each
 // step costs; one per file and value made the component noticeably slower than its resources).
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import { renderEtcdFlags } from "../manifests/etcdFlags";
 import { EtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile, renderMemberNodeFiles } from "../manifests/nodeFiles";
@@ -61,53 +62,51 @@ export function memberArtifacts<E>(
     settings: pulumi.Output<PodSettings>,
     extras: MemberExtras<E>,
 ): MemberArtifacts {
-    const rendered = pulumi
-        .all([
-            pulumi.all(members.map((m) => m.ip)),
-            settings,
-            extras.inputs,
-            pki.caCertPem,
-            pki.peerCaCertPem,
-            pki.memberCredentials,
-        ])
-        .apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials]) => {
-            const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
-            return Object.fromEntries(
-                addresses.map((self): [string, RenderedMember] => {
-                    const flags = renderEtcdFlags({
-                        member: self,
-                        members: addresses,
-                        clusterToken: clusterName,
-                        version: s.version,
-                        exposeMetrics: extras.exposeMetrics,
+    const rendered = allOf([
+        members.map((m) => m.ip),
+        settings,
+        extras.inputs,
+        pki.caCertPem,
+        pki.peerCaCertPem,
+        pki.memberCredentials,
+    ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials]) => {
+        const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
+        return Object.fromEntries(
+            addresses.map((self): [string, RenderedMember] => {
+                const flags = renderEtcdFlags({
+                    member: self,
+                    members: addresses,
+                    clusterToken: clusterName,
+                    version: s.version,
+                    exposeMetrics: extras.exposeMetrics,
+                });
+                const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }), { lineWidth: 0 });
+                const extra = extras.files(self.name, addresses, inputs as E);
+                const files = (own: MemberCredentials, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
+                    renderMemberNodeFiles({
+                        manifestYaml,
+                        caCertPem: ca,
+                        peerCaCertPem: peerCa,
+                        ...own,
+                        uid: s.uid,
+                        gid: s.gid,
+                        extraFiles,
                     });
-                    const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }), { lineWidth: 0 });
-                    const extra = extras.files(self.name, addresses, inputs as E);
-                    const files = (own: MemberCredentials, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
-                        renderMemberNodeFiles({
-                            manifestYaml,
-                            caCertPem: ca,
-                            peerCaCertPem: peerCa,
-                            ...own,
-                            uid: s.uid,
-                            gid: s.gid,
-                            extraFiles,
-                        });
-                    const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, extra);
-                    const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
-                    const blank = extra.map((f) => ({ ...f, content: "" }));
-                    return [
-                        self.name,
-                        {
-                            manifestYaml,
-                            nodeFiles,
-                            layout: files(none, "", "", blank),
-                            secretBundleJson: JSON.stringify(secretBundle(nodeFiles, defaultBundlePaths(nodeFiles))),
-                        },
-                    ];
-                }),
-            );
-        });
+                const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, extra);
+                const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
+                const blank = extra.map((f) => ({ ...f, content: "" }));
+                return [
+                    self.name,
+                    {
+                        manifestYaml,
+                        nodeFiles,
+                        layout: files(none, "", "", blank),
+                        secretBundleJson: JSON.stringify(secretBundle(nodeFiles, defaultBundlePaths(nodeFiles))),
+                    },
+                ];
+            }),
+        );
+    });
     const each = <T>(pick: (r: RenderedMember) => T) =>
         rendered.apply((all) => Object.fromEntries(Object.entries(all).map(([name, r]) => [name, pick(r)])));
     return {
