@@ -35,7 +35,10 @@ export interface MemberArtifacts {
      * without carrying its secrets (the cloud-init user-data).
      */
     layouts: pulumi.Output<Record<string, NodeFile[]>>;
-    /** Per member, what the node fetches at boot from Secrets Manager (JSON). Secret. */
+    /**
+     * Per member, what the node fetches at boot from Secrets Manager (JSON). Secret once rendered
+     * (the member's keys are in it); the secret version that stores it is secret in any case.
+     */
     secretBundles: Record<string, pulumi.Output<string>>;
 }
 
@@ -114,8 +117,9 @@ export function memberArtifacts<E>(
         manifests: pulumi.unsecret(each((r) => r.manifestYaml)),
         nodeFiles: pulumi.secret(each((r) => r.nodeFiles)),
         layouts: pulumi.unsecret(each((r) => r.layout)),
+        // No pulumi.secret (three more Outputs each): see secretBundles.
         secretBundles: Object.fromEntries(
-            members.map((m) => [m.name, pulumi.secret(rendered.apply((all) => all[m.name].secretBundleJson))]),
+            members.map((m) => [m.name, rendered.apply((all) => all[m.name].secretBundleJson)]),
         ),
     };
 }
