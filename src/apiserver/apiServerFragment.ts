@@ -1,6 +1,6 @@
 // What kube-apiserver needs to use this etcd: flags, volumes and mounts for a hand-written
 // static pod, the same as a kubeadm ClusterConfiguration (v1beta4), and the files its node needs.
-import * as YAML from "yaml";
+import { toYaml } from "../core/yaml";
 import { KMS_SOCKET_DIR, KMS_TMPFILES_CONF, kmsTmpfilesConf } from "../encryption/kmsPlugin";
 import { ETCD_PORTS, urlHost } from "../manifests/nodeLayout";
 import { NodeFile } from "../manifests/nodeFiles";
@@ -151,7 +151,7 @@ export function renderKubeadmClusterConfiguration(input: ApiServerFragmentInput)
                 })),
         },
     };
-    return YAML.stringify(config);
+    return toYaml(config);
 }
 
 export interface ApiServerNodeFilesInput {

@@ -1,6 +1,7 @@
 // Wires kube-apiserver's side: its flags, volumes and mounts, a kubeadm configuration, and the files
 // its nodes need (the etcd client credentials and the EncryptionConfiguration).
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import { EtcdPki } from "../pki/etcdPki";
 import {
     ApiServerFragment,
@@ -28,17 +29,16 @@ export function wireApiServer(
     pki: EtcdPki,
     encryptionConfigYaml: pulumi.Output<string>,
 ): ApiServerOutputs {
-    const fragmentInput = pulumi
-        .all([pulumi.all(args.members.map((m) => m.ip)), args.encryptionConfigAutomaticReload])
-        .apply(([memberIps, automaticReload]) => ({ memberIps, automaticReload, kms: args.kms }));
+    const fragmentInput = allOf([args.members.map((m) => m.ip), args.encryptionConfigAutomaticReload]).apply(
+        ([memberIps, automaticReload]) => ({ memberIps, automaticReload, kms: args.kms }),
+    );
     const client = pki.clients["kube-apiserver-etcd-client"];
     return {
         apiServer: fragmentInput.apply(renderApiServerFragment),
         kubeadmClusterConfiguration: fragmentInput.apply(renderKubeadmClusterConfiguration),
         apiServerNodeFiles: pulumi.secret(
-            pulumi
-                .all([pki.etcdCa.certPem, client.certPem, client.keyPem, encryptionConfigYaml])
-                .apply(([caCertPem, clientCertPem, clientKeyPem, yaml]) =>
+            allOf([pki.etcdCa.certPem, client.certPem, client.keyPem, encryptionConfigYaml]).apply(
+                ([caCertPem, clientCertPem, clientKeyPem, yaml]) =>
                     renderApiServerNodeFiles({
                         caCertPem,
                         clientCertPem,
@@ -46,7 +46,7 @@ export function wireApiServer(
                         encryptionConfigYaml: yaml,
                         kms: args.kms,
                     }),
-                ),
+            ),
         ),
     };
 }

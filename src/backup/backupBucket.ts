@@ -2,6 +2,7 @@
 // bucket and key), the rendered policies, and optionally those policies attached to named roles.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import * as random from "@pulumi/random";
 import { BackupObjectLockMode } from "./args";
 import { backupPrefix } from "./agentConfig";
@@ -92,9 +93,8 @@ export class BackupBucket extends pulumi.ComponentResource {
                       kept,
                   ).arn;
 
-        const policyInput = pulumi
-            .all([this.bucketArn, this.kmsKeyArn, args.region, pulumi.all(args.vpcEndpointIds)])
-            .apply(([bucketArn, kmsKeyArn, region, vpcEndpointIds]): BackupPolicyInput => ({
+        const policyInput = allOf([this.bucketArn, this.kmsKeyArn, args.region, allOf(args.vpcEndpointIds)]).apply(
+            ([bucketArn, kmsKeyArn, region, vpcEndpointIds]): BackupPolicyInput => ({
                 bucketArn,
                 prefix: this.prefix,
                 kmsKeyArn,
@@ -104,7 +104,8 @@ export class BackupBucket extends pulumi.ComponentResource {
                 cluster: clusterName,
                 administratorArns: args.administratorArns,
                 vpcEndpointIds,
-            }));
+            }),
+        );
         this.bucketPolicy = policyInput.apply((p) => JSON.stringify(backupBucketPolicy(p)));
         this.writerPolicy = policyInput.apply((p) => JSON.stringify(backupWriterPolicy(p)));
         this.restorePolicy = policyInput.apply((p) => JSON.stringify(backupRestorePolicy(p)));

@@ -1,6 +1,7 @@
 // Wires the backup bucket and its key (or the ones given), and the outputs that describe them.
 import * as pulumi from "@pulumi/pulumi";
 import { KeyPolicyScope, useStatements } from "../access/keyPolicy";
+import { allOf } from "../core/outputs";
 import { AwsAccount, forAccountAnd } from "../core/account";
 import { agentArtifactReadPolicy, NodeAgentArtifact } from "./agentArtifact";
 import { backupPrefix } from "./agentConfig";
@@ -124,12 +125,12 @@ export function wireNodeAgent(args: NodeAgentInputs, account: AwsAccount): NodeA
         const none = pulumi.output(undefined);
         return { artifact: none, readPolicy: none };
     }
-    const artifact = pulumi
-        .all([args.backupAgentUrl, args.backupAgentSha256, args.backupAgentPath])
-        .apply(([url, sha256, path]): NodeAgentArtifact => ({ url, sha256: sha256.toLowerCase(), path }));
+    const artifact = allOf([args.backupAgentUrl, args.backupAgentSha256, args.backupAgentPath]).apply(
+        ([url, sha256, path]): NodeAgentArtifact => ({ url, sha256: sha256.toLowerCase(), path }),
+    );
     return {
         artifact,
-        readPolicy: pulumi.all([artifact, account.partition]).apply(([a, partition]) => {
+        readPolicy: allOf([artifact, account.partition]).apply(([a, partition]) => {
             const policy = agentArtifactReadPolicy({ url: a.url, partition });
             return policy && JSON.stringify(policy);
         }),

@@ -3,6 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { KeyPolicyScope } from "../access/keyPolicy";
+import { allOf } from "./outputs";
 
 export interface AwsAccount {
     region: pulumi.Output<string>;
@@ -21,9 +22,9 @@ export function awsAccount(parent: pulumi.Resource): AwsAccount {
         region,
         partition,
         accountId: caller.accountId,
-        policyScope: pulumi
-            .all([partition, caller.accountId, region, caller.arn])
-            .apply(([p, accountId, r, deployerArn]) => ({ partition: p, accountId, region: r, deployerArn })),
+        policyScope: allOf([partition, caller.accountId, region, caller.arn]).apply(
+            ([p, accountId, r, deployerArn]) => ({ partition: p, accountId, region: r, deployerArn }),
+        ),
     };
 }
 
@@ -38,5 +39,7 @@ export function forAccountAnd<T>(
     value: pulumi.Input<T>,
     render: (scope: KeyPolicyScope, value: pulumi.Unwrap<T>) => unknown,
 ): pulumi.Output<string> {
-    return pulumi.all([account.policyScope, value]).apply(([scope, v]) => JSON.stringify(render(scope, v)));
+    return allOf([account.policyScope, value]).apply(([scope, v]) =>
+        JSON.stringify(render(scope, v as pulumi.Unwrap<T>)),
+    );
 }

@@ -3,6 +3,7 @@
 // KMS key), the rendered EncryptionConfiguration, and the record of the ring once deployed.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import * as random from "@pulumi/random";
 import {
     encryptionConfigYaml,
@@ -89,10 +90,8 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
             this.keyMaterial[keyName] = bytes.base64;
         }
         this.keys = pulumi.secret(
-            pulumi.all(
-                args.keyNames.map((keyName) =>
-                    this.keyMaterial[keyName].apply((secret) => ({ name: keyName, secret })),
-                ),
+            allOf(args.keyNames.map((keyName) => this.keyMaterial[keyName])).apply((material) =>
+                args.keyNames.map((keyName, i): LocalKey => ({ name: keyName, secret: material[i] })),
             ),
         );
 
@@ -119,19 +118,17 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
         }
 
         this.configYaml = pulumi.secret(
-            pulumi
-                .all([this.keys, args.resources, args.identityFallback])
-                .apply(([keys, resources, identityFallback]) =>
-                    encryptionConfigYaml(
-                        renderEncryptionConfig({
-                            provider: args.provider,
-                            keys,
-                            kms: { name: args.kmsProviderName, endpoint: KMS_ENDPOINT, timeout: "3s" },
-                            resources,
-                            identityFallback,
-                        }),
-                    ),
+            allOf([this.keys, args.resources, args.identityFallback]).apply(([keys, resources, identityFallback]) =>
+                encryptionConfigYaml(
+                    renderEncryptionConfig({
+                        provider: args.provider,
+                        keys,
+                        kms: { name: args.kmsProviderName, endpoint: KMS_ENDPOINT, timeout: "3s" },
+                        resources,
+                        identityFallback,
+                    }),
                 ),
+            ),
         );
         this.registerOutputs({});
     }

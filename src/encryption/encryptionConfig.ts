@@ -1,7 +1,7 @@
 // The kube-apiserver EncryptionConfiguration: a pure renderer over plain values, and the
 // upstream validation rules (k8s.io/apiserver's validation_encryption.go) restated as predicates
 // so that a rendered config is checked the way kube-apiserver checks it at startup.
-import * as YAML from "yaml";
+import { toYaml } from "../core/yaml";
 
 /** Encryption providers for Kubernetes resources at rest. */
 export enum EncryptionProvider {
@@ -89,7 +89,7 @@ export function renderEncryptionConfig(input: EncryptionConfigInput): Encryption
 }
 
 export function encryptionConfigYaml(config: EncryptionConfiguration): string {
-    return YAML.stringify(config);
+    return toYaml(config);
 }
 
 // ------------------------------------------------------------------ upstream rules

@@ -5,7 +5,7 @@ import { KeyPolicyScope, useStatements } from "../access/keyPolicy";
 import { AwsAccount, forAccount } from "../core/account";
 import { encryptionProviderOrderFor } from "../rules/encryptionProviders";
 import { encryptionKeyPolicy, kmsPluginPolicy } from "../secrets/policies";
-import { toYaml } from "../manifests/staticPod";
+import { toYaml } from "../core/yaml";
 import { EncryptionAtRest } from "./encryptionAtRest";
 import { EncryptionProvider } from "./encryptionConfig";
 import { renderKmsPluginPod } from "./kmsPlugin";
@@ -80,7 +80,7 @@ export function wireEncryption(
                 ? pulumi
                       .all([args.kmsPluginImage!, kmsKeyArn, account.region, args.kmsPluginHealthPort])
                       .apply(([image, keyArn, region, healthPort]) =>
-                          toYaml(renderKmsPluginPod({ image, keyArn, region, healthPort })),
+                          toYaml(renderKmsPluginPod({ image, keyArn, region, healthPort }), { lineWidth: 0 }),
                       )
                 : pulumi.output(undefined),
         kmsPluginPolicy:

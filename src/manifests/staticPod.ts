@@ -1,5 +1,4 @@
-// The etcd static pod for one member, built as a typed object and serialized with `yaml`.
-import * as YAML from "yaml";
+// The etcd static pod for one member, built as a typed object and serialized as YAML (core/yaml).
 import { etcdFeatures, EtcdVersion } from "./etcdVersion";
 import { ETCD_PORTS, NODE_PATHS } from "./nodeLayout";
 
@@ -112,8 +111,4 @@ export function renderEtcdPod(input: EtcdPodInput): Record<string, unknown> {
             ],
         },
     };
-}
-
-export function toYaml(document: unknown): string {
-    return YAML.stringify(document, { lineWidth: 0 });
 }

@@ -3,6 +3,7 @@
 // the caller gives one).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import {
     BackupAlarmText,
     backupMetricsFilterId,
@@ -56,15 +57,13 @@ export class BackupMonitoring extends pulumi.ComponentResource {
             );
         }
 
-        const text = pulumi
-            .all([args.bucketName, args.maxAgeMinutes])
-            .apply(([bucket, maxAgeMinutes]): BackupAlarmText => ({
-                cluster: clusterName,
-                bucket,
-                prefix: args.prefix,
-                filterId: this.metricsFilterId,
-                maxAgeMinutes,
-            }));
+        const text = allOf([args.bucketName, args.maxAgeMinutes]).apply(([bucket, maxAgeMinutes]): BackupAlarmText => ({
+            cluster: clusterName,
+            bucket,
+            prefix: args.prefix,
+            filterId: this.metricsFilterId,
+            maxAgeMinutes,
+        }));
         const window = pulumi.output(args.maxAgeMinutes).apply(freshnessAlarmWindow);
         const dimensions = { BucketName: args.bucketName, FilterId: this.metricsFilterId };
         const actions = [this.topicArn];

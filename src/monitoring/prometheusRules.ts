@@ -6,7 +6,7 @@
 // Prometheus expands templates in annotations and in rule labels, and `$labels` there holds the
 // series' labels only (not the rule's), so names (cluster, certificate CN) are written into the
 // text; `templateLiteral` quotes any that could be read as template code.
-import * as YAML from "yaml";
+import { toYaml } from "../core/yaml";
 import { BOOTSTRAP_STATE, BOOTSTRAP_FAILURES_METRIC, BOOTSTRAP_UNIT } from "../nodes/bootstrapUnit";
 import { BOOTSTRAP_SCRIPT_PATH } from "../nodes/cloudInit";
 
@@ -393,7 +393,7 @@ export function renderPrometheusRules(input: PrometheusRulesInput): RuleFile {
 }
 
 export function prometheusRulesYaml(rules: RuleFile): string {
-    return YAML.stringify(rules, { lineWidth: 0 });
+    return toYaml(rules, { lineWidth: 0 });
 }
 
 /** Every metric the rules read (the certificate rules read none). */

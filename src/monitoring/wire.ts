@@ -1,6 +1,7 @@
 // Wires monitoring: the Prometheus rules (re-rendered when a certificate is re-issued), the same
 // rules as a PrometheusRule, and the backup freshness alarms on the backup prefix's S3 metrics.
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import { BackupBucket } from "../backup/backupBucket";
 import { AwsAccount, forAccount, forAccountAnd } from "../core/account";
 import { CertificateInfo } from "../pki/outputs";
@@ -48,29 +49,27 @@ export function wireMonitoring(
     args: MonitoringInputs,
     deps: { certificates: pulumi.Output<CertificateInfo[]>; bucket?: BackupBucket; account: AwsAccount },
 ): MonitoringOutputs {
-    const rules = pulumi
-        .all([
-            deps.certificates,
-            args.monitoringEtcdJob,
-            args.monitoringApiServerJob,
-            args.certificateExpiryWarningDays,
-            args.certificateExpiryCriticalDays,
-            args.etcdDeniedRequestsThreshold,
-            args.secretReadRateThreshold,
-        ])
-        .apply(([certificates, etcdJob, apiServerJob, warningDays, criticalDays, denied, secretRate]) =>
-            renderPrometheusRules({
-                cluster: name,
-                memberCount: args.members.length,
-                etcdJob,
-                apiServerJob,
-                certificates,
-                certificateExpiryWarningDays: warningDays,
-                certificateExpiryCriticalDays: criticalDays,
-                etcdDeniedRequestsThreshold: denied,
-                secretReadRateThreshold: secretRate,
-            }),
-        );
+    const rules = allOf([
+        deps.certificates,
+        args.monitoringEtcdJob,
+        args.monitoringApiServerJob,
+        args.certificateExpiryWarningDays,
+        args.certificateExpiryCriticalDays,
+        args.etcdDeniedRequestsThreshold,
+        args.secretReadRateThreshold,
+    ]).apply(([certificates, etcdJob, apiServerJob, warningDays, criticalDays, denied, secretRate]) =>
+        renderPrometheusRules({
+            cluster: name,
+            memberCount: args.members.length,
+            etcdJob,
+            apiServerJob,
+            certificates,
+            certificateExpiryWarningDays: warningDays,
+            certificateExpiryCriticalDays: criticalDays,
+            etcdDeniedRequestsThreshold: denied,
+            secretReadRateThreshold: secretRate,
+        }),
+    );
     const alarms =
         deps.bucket && backupAlarmsEnabled(args)
             ? new BackupMonitoring(
@@ -94,11 +93,9 @@ export function wireMonitoring(
     const none = pulumi.output(undefined);
     return {
         prometheusRulesYaml: rules.apply(prometheusRulesYaml),
-        prometheusRuleManifest: pulumi
-            .all([rules, args.prometheusRuleNamespace, args.prometheusRuleLabels])
-            .apply(([ruleFile, namespace, labels]) =>
-                renderPrometheusRule(ruleFile, { cluster: name, namespace, labels }),
-            ),
+        prometheusRuleManifest: allOf([rules, args.prometheusRuleNamespace, args.prometheusRuleLabels]).apply(
+            ([ruleFile, namespace, labels]) => renderPrometheusRule(ruleFile, { cluster: name, namespace, labels }),
+        ),
         alarmTopicArn: alarms?.topicArn ?? none,
         backupFreshnessAlarmArn: alarms?.freshnessAlarmArn ?? none,
         backupUploadErrorsAlarmArn: alarms?.uploadErrorsAlarmArn ?? none,

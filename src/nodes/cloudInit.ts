@@ -7,7 +7,7 @@ import { gzipSync } from "fflate";
 import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { renderPythonAsset } from "../core/assets";
 import { NodeFile } from "../manifests/nodeFiles";
-import { toYaml } from "../manifests/staticPod";
+import { toYaml } from "../core/yaml";
 import { BOOTSTRAP_STATE, BOOTSTRAP_UNIT, BOOTSTRAP_UNIT_PATH, renderBootstrapUnit } from "./bootstrapUnit";
 
 /** The bundle as stored in Secrets Manager: file contents by absolute path. */
@@ -122,5 +122,5 @@ export function renderUserData(input: UserDataInput): string {
             ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT],
         ],
     };
-    return `#cloud-config\n${toYaml(config)}`;
+    return `#cloud-config\n${toYaml(config, { lineWidth: 0 })}`;
 }

@@ -2,10 +2,12 @@
 // bundle, its public layout and its Secrets Manager bundle, all rendered in one Output step (each
 // step costs; one per file and value made the component noticeably slower than its resources).
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import { renderEtcdFlags } from "../manifests/etcdFlags";
 import { EtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile, renderMemberNodeFiles } from "../manifests/nodeFiles";
-import { renderEtcdPod, toYaml } from "../manifests/staticPod";
+import { renderEtcdPod } from "../manifests/staticPod";
+import { toYaml } from "../core/yaml";
 import { MemberCredentials } from "../pki/outputs";
 import { PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, secretBundle } from "./cloudInit";
@@ -33,7 +35,10 @@ export interface MemberArtifacts {
      * without carrying its secrets (the cloud-init user-data).
      */
     layouts: pulumi.Output<Record<string, NodeFile[]>>;
-    /** Per member, what the node fetches at boot from Secrets Manager (JSON). Secret. */
+    /**
+     * Per member, what the node fetches at boot from Secrets Manager (JSON). Secret once rendered
+     * (the member's keys are in it); the secret version that stores it is secret in any case.
+     */
     secretBundles: Record<string, pulumi.Output<string>>;
 }
 
@@ -60,53 +65,51 @@ export function memberArtifacts<E>(
     settings: pulumi.Output<PodSettings>,
     extras: MemberExtras<E>,
 ): MemberArtifacts {
-    const rendered = pulumi
-        .all([
-            pulumi.all(members.map((m) => m.ip)),
-            settings,
-            extras.inputs,
-            pki.caCertPem,
-            pki.peerCaCertPem,
-            pki.memberCredentials,
-        ])
-        .apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials]) => {
-            const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
-            return Object.fromEntries(
-                addresses.map((self): [string, RenderedMember] => {
-                    const flags = renderEtcdFlags({
-                        member: self,
-                        members: addresses,
-                        clusterToken: clusterName,
-                        version: s.version,
-                        exposeMetrics: extras.exposeMetrics,
+    const rendered = allOf([
+        members.map((m) => m.ip),
+        settings,
+        extras.inputs,
+        pki.caCertPem,
+        pki.peerCaCertPem,
+        pki.memberCredentials,
+    ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials]) => {
+        const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
+        return Object.fromEntries(
+            addresses.map((self): [string, RenderedMember] => {
+                const flags = renderEtcdFlags({
+                    member: self,
+                    members: addresses,
+                    clusterToken: clusterName,
+                    version: s.version,
+                    exposeMetrics: extras.exposeMetrics,
+                });
+                const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }), { lineWidth: 0 });
+                const extra = extras.files(self.name, addresses, inputs as E);
+                const files = (own: MemberCredentials, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
+                    renderMemberNodeFiles({
+                        manifestYaml,
+                        caCertPem: ca,
+                        peerCaCertPem: peerCa,
+                        ...own,
+                        uid: s.uid,
+                        gid: s.gid,
+                        extraFiles,
                     });
-                    const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }));
-                    const extra = extras.files(self.name, addresses, inputs as E);
-                    const files = (own: MemberCredentials, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
-                        renderMemberNodeFiles({
-                            manifestYaml,
-                            caCertPem: ca,
-                            peerCaCertPem: peerCa,
-                            ...own,
-                            uid: s.uid,
-                            gid: s.gid,
-                            extraFiles,
-                        });
-                    const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, extra);
-                    const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
-                    const blank = extra.map((f) => ({ ...f, content: "" }));
-                    return [
-                        self.name,
-                        {
-                            manifestYaml,
-                            nodeFiles,
-                            layout: files(none, "", "", blank),
-                            secretBundleJson: JSON.stringify(secretBundle(nodeFiles, defaultBundlePaths(nodeFiles))),
-                        },
-                    ];
-                }),
-            );
-        });
+                const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, extra);
+                const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
+                const blank = extra.map((f) => ({ ...f, content: "" }));
+                return [
+                    self.name,
+                    {
+                        manifestYaml,
+                        nodeFiles,
+                        layout: files(none, "", "", blank),
+                        secretBundleJson: JSON.stringify(secretBundle(nodeFiles, defaultBundlePaths(nodeFiles))),
+                    },
+                ];
+            }),
+        );
+    });
     const each = <T>(pick: (r: RenderedMember) => T) =>
         rendered.apply((all) => Object.fromEntries(Object.entries(all).map(([name, r]) => [name, pick(r)])));
     return {
@@ -114,8 +117,9 @@ export function memberArtifacts<E>(
         manifests: pulumi.unsecret(each((r) => r.manifestYaml)),
         nodeFiles: pulumi.secret(each((r) => r.nodeFiles)),
         layouts: pulumi.unsecret(each((r) => r.layout)),
+        // No pulumi.secret (three more Outputs each): see secretBundles.
         secretBundles: Object.fromEntries(
-            members.map((m) => [m.name, pulumi.secret(rendered.apply((all) => all[m.name].secretBundleJson))]),
+            members.map((m) => [m.name, rendered.apply((all) => all[m.name].secretBundleJson)]),
         ),
     };
 }

@@ -2,6 +2,7 @@
 // host firewall, the RBAC bootstrap on the first member, the backup agent's files), and the
 // cloud-init user-data that fetches that bundle at boot.
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { BackupBucket } from "../backup/backupBucket";
 import { backupNodeFiles, mergeNodeFiles } from "../backup/backupNodeFiles";
@@ -56,22 +57,26 @@ export function wireMembers(
     args: MemberInputs,
     deps: MemberDependencies,
 ): MemberWiring {
-    const podSettings = pulumi
-        .all([args.etcdVersion, args.etcdImageRepository, args.etcdImageDigest, args.etcdUid, args.etcdGid])
-        .apply(([versionText, imageRepository, imageDigest, uid, gid]) => {
-            // Validated before this runs: the version parses.
-            const version = parseEtcdVersion(versionText) as EtcdVersion;
-            const warning = etcdVersionWarning(version);
-            if (warning) {
-                void pulumi.log.warn(warning, parent);
-            }
-            return { version, imageRepository, imageDigest, uid, gid };
-        });
+    const podSettings = allOf([
+        args.etcdVersion,
+        args.etcdImageRepository,
+        args.etcdImageDigest,
+        args.etcdUid,
+        args.etcdGid,
+    ]).apply(([versionText, imageRepository, imageDigest, uid, gid]) => {
+        // Validated before this runs: the version parses.
+        const version = parseEtcdVersion(versionText) as EtcdVersion;
+        const warning = etcdVersionWarning(version);
+        if (warning) {
+            void pulumi.log.warn(warning, parent);
+        }
+        return { version, imageRepository, imageDigest, uid, gid };
+    });
     const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
     const artifacts = memberArtifacts(name, args.members, deps.pki, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
-        inputs: pulumi.all([args.hostFirewall, deps.bootstrapFiles, backupSettings]),
+        inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings]),
         files: (member, addresses, [firewall, bootstrapFiles, backupAgent]) => {
             const memberIp = addresses.find((a) => a.name === member)!.ip;
             // The first member has the backup client's credentials for the RBAC bootstrap already:
@@ -107,29 +112,27 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
     if (!deps.bucket) {
         return pulumi.output(undefined);
     }
-    return pulumi
-        .all([
-            deps.bucket.bucketName,
-            deps.bucket.kmsKeyArn,
-            deps.account.region,
-            args.backupIntervalMinutes,
-            args.backupAgentPath,
-            deps.backupClient.certPem,
-            deps.backupClient.keyPem,
-        ])
-        .apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
-            // The cluster's identity, not the component name alone: two stacks may share a bucket and a name.
-            project: pulumi.getProject(),
-            stack: pulumi.getStack(),
-            cluster: name,
-            bucket,
-            kmsKeyArn,
-            region,
-            intervalMinutes,
-            agentPath,
-            backupCertPem,
-            backupKeyPem,
-        }));
+    return allOf([
+        deps.bucket.bucketName,
+        deps.bucket.kmsKeyArn,
+        deps.account.region,
+        args.backupIntervalMinutes,
+        args.backupAgentPath,
+        deps.backupClient.certPem,
+        deps.backupClient.keyPem,
+    ]).apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
+        // The cluster's identity, not the component name alone: two stacks may share a bucket and a name.
+        project: pulumi.getProject(),
+        stack: pulumi.getStack(),
+        cluster: name,
+        bucket,
+        kmsKeyArn,
+        region,
+        intervalMinutes,
+        agentPath,
+        backupCertPem,
+        backupKeyPem,
+    }));
 }
 
 /**
@@ -144,25 +147,30 @@ export function wireUserData(
     account: AwsAccount,
     agent: pulumi.Output<NodeAgentArtifact | undefined>,
 ): { memberUserData: pulumi.Output<Record<string, string>> } {
+    const members = Object.keys(secretArns);
     return {
-        memberUserData: pulumi
-            .all([artifacts.layouts, pulumi.all(secretArns), account.region, podSettings, agent])
-            .apply(([layouts, arns, region, s, agentArtifact]) =>
-                Object.fromEntries(
-                    Object.entries(arns).map(([member, secretArn]) => [
+        memberUserData: allOf([
+            artifacts.layouts,
+            account.region,
+            podSettings,
+            agent,
+            ...members.map((m) => secretArns[m]),
+        ]).apply(([layouts, region, s, agentArtifact, ...arns]) =>
+            Object.fromEntries(
+                members.map((member, i) => [
+                    member,
+                    renderUserData({
+                        cluster,
                         member,
-                        renderUserData({
-                            cluster,
-                            member,
-                            files: layouts[member],
-                            bundlePaths: defaultBundlePaths(layouts[member]),
-                            secretArn,
-                            region,
-                            user: { name: "etcd", uid: s.uid, gid: s.gid },
-                            agent: agentArtifact,
-                        }),
-                    ]),
-                ),
+                        files: layouts[member],
+                        bundlePaths: defaultBundlePaths(layouts[member]),
+                        secretArn: arns[i],
+                        region,
+                        user: { name: "etcd", uid: s.uid, gid: s.gid },
+                        agent: agentArtifact,
+                    }),
+                ]),
             ),
+        ),
     };
 }

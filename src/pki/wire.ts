@@ -1,5 +1,6 @@
 // Wires the PKI: both CAs, every member's and client's certificates, and the outputs that publish them.
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import { KeyAlgorithm } from "./args";
 import { EtcdPki, IssuedCertificate } from "./etcdPki";
 import { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "./outputs";
@@ -48,7 +49,7 @@ function pkiOutputs(pki: EtcdPki): PkiOutputs {
     const clients = Object.entries(pki.clients);
     const certificates = pki.allCertificates();
     const pem = (c: IssuedCertificate) => [c.certPem, c.keyPem];
-    const flat = pulumi.all([
+    const flat = allOf([
         pki.etcdCa.certPem,
         ...members.flatMap(([, m]) => [...pem(m.server), ...pem(m.peer)]),
         ...clients.flatMap(([, c]) => pem(c)),

@@ -2,6 +2,7 @@
 // with. Users are certificate CNs; the first member runs the bootstrap once, with the backup
 // client's identity, and enables auth. Root's password is never needed after that.
 import * as pulumi from "@pulumi/pulumi";
+import { allOf } from "../core/outputs";
 import * as random from "@pulumi/random";
 import { NodeFile } from "../manifests/nodeFiles";
 import { IssuedCertificate } from "../pki/etcdPki";
@@ -35,10 +36,9 @@ export function wireRbac(
         { length: 32, special: false },
         { parent },
     ).result;
-    const bootstrapFiles = pulumi
-        .all([backupClient.certPem, backupClient.keyPem, rootPassword])
-        .apply(([backupCertPem, backupKeyPem, password]) =>
+    const bootstrapFiles = allOf([backupClient.certPem, backupClient.keyPem, rootPassword]).apply(
+        ([backupCertPem, backupKeyPem, password]) =>
             rbacNodeFiles({ script, backupCertPem, backupKeyPem, rootPassword: password }),
-        );
+    );
     return { rootPassword, bootstrapFiles, outputs: { rbacBootstrapScript: pulumi.output(script) } };
 }

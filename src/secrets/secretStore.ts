@@ -73,7 +73,8 @@ export class SecretStore extends pulumi.ComponentResource {
             );
             new aws.secretsmanager.SecretVersion(
                 `${name}-${entry.id}-version`,
-                { secretId: secret.arn, secretString: pulumi.secret(entry.value) },
+                // The SDK marks secretString secret itself (another pulumi.secret would only cost Outputs).
+                { secretId: secret.arn, secretString: entry.value },
                 { parent: this, retainOnDelete: retain, dependsOn: entry.dependsOn },
             );
             if (args.resourcePolicy !== undefined) {

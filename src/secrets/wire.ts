@@ -1,6 +1,7 @@
 // Wires the secrets store: every member's bundle, kube-apiserver's bundles, root's password and the
 // encryption keys in Secrets Manager under a customer-managed key, and the read policies per role.
 import * as pulumi from "@pulumi/pulumi";
+import { allOf, allOfRecord } from "../core/outputs";
 import { combinePolicies } from "../backup/backupPolicies";
 import { useStatements } from "../access/keyPolicy";
 import { AwsAccount, forAccountAnd } from "../core/account";
@@ -138,22 +139,22 @@ export function wireSecrets(
         { parent },
     );
     const readPolicy = (arns: pulumi.Output<string>[]) =>
-        pulumi
-            .all([store.kmsKeyArn, deps.account.region, ...arns])
-            .apply(([kmsKeyArn, region, ...secretArns]) =>
-                JSON.stringify(secretsReadPolicy({ secretArns, kmsKeyArn, region })),
-            );
-    // Every member's policy from one Output step over every member's secret.
-    const memberSecretsPolicies = pulumi
-        .all([store.kmsKeyArn, deps.account.region, ...deps.memberNames.map((m) => store.arns[`member-${m}`])])
-        .apply(([kmsKeyArn, region, ...memberArns]) =>
-            Object.fromEntries(
-                deps.memberNames.map((member, i) => [
-                    member,
-                    JSON.stringify(secretsReadPolicy({ secretArns: [memberArns[i]], kmsKeyArn, region })),
-                ]),
-            ),
+        allOf([store.kmsKeyArn, deps.account.region, ...arns]).apply(([kmsKeyArn, region, ...secretArns]) =>
+            JSON.stringify(secretsReadPolicy({ secretArns, kmsKeyArn, region })),
         );
+    // Every member's policy from one Output step over every member's secret.
+    const memberSecretsPolicies = allOf([
+        store.kmsKeyArn,
+        deps.account.region,
+        ...deps.memberNames.map((m) => store.arns[`member-${m}`]),
+    ]).apply(([kmsKeyArn, region, ...memberArns]) =>
+        Object.fromEntries(
+            deps.memberNames.map((member, i) => [
+                member,
+                JSON.stringify(secretsReadPolicy({ secretArns: [memberArns[i]], kmsKeyArn, region })),
+            ]),
+        ),
+    );
     return {
         store,
         outputs: {
@@ -161,7 +162,7 @@ export function wireSecrets(
             secretsKeyUseStatements: forAccountAnd(deps.account, store.baseName, (scope, base) =>
                 useStatements(secretsKeyPolicy(scope, access, base)),
             ),
-            secretArns: pulumi.all(
+            secretArns: allOfRecord(
                 Object.fromEntries(stored.map((s): [string, pulumi.Output<string>] => [s.path, store.arns[s.id]])),
             ),
             memberSecretsPolicies,
@@ -169,16 +170,18 @@ export function wireSecrets(
                 store.arns["kube-apiserver-etcd-client"],
                 store.arns["encryption-config"],
             ]),
-            memberInstancePolicies: pulumi
-                .all([memberSecretsPolicies, deps.backupWriterPolicy, deps.agentArtifactPolicy])
-                .apply(([perMember, ...extra]) =>
-                    Object.fromEntries(
-                        Object.entries(perMember).map(([member, secretsPolicy]) => [
-                            member,
-                            combined(secretsPolicy, extra),
-                        ]),
-                    ),
+            memberInstancePolicies: allOf([
+                memberSecretsPolicies,
+                deps.backupWriterPolicy,
+                deps.agentArtifactPolicy,
+            ]).apply(([perMember, ...extra]) =>
+                Object.fromEntries(
+                    Object.entries(perMember).map(([member, secretsPolicy]) => [
+                        member,
+                        combined(secretsPolicy, extra),
+                    ]),
                 ),
+            ),
         },
     };
 }
