@@ -1,11 +1,9 @@
-// The agent's pipeline fed from synthetic snapshots, against a real S3-protocol server behind a
-// recording proxy: every failure mid-stream ends with the multipart upload aborted, no object and
+// The agent's pipeline fed from synthetic snapshots, against a real S3-protocol server that records
+// each request it receives: every failure mid-stream ends with the multipart upload aborted, no object and
 // no manifest — nothing that looks like a backup.
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -45,43 +43,14 @@ function source(data: Buffer, failAt?: number): Readable {
     });
 }
 
-/** A pass-through HTTP proxy in front of the S3 server that records each request's method and query. */
-async function recordingProxy(
-    upstream: string,
-): Promise<{ endpoint: string; requests: string[]; close(): Promise<void> }> {
-    const target = new URL(upstream);
-    const requests: string[] = [];
-    const server = http.createServer((req, res) => {
-        requests.push(`${req.method} ${req.url}`);
-        const forward = http.request(
-            { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-            (up) => {
-                res.writeHead(up.statusCode ?? 502, up.headers);
-                up.pipe(res);
-            },
-        );
-        forward.on("error", () => res.destroy());
-        req.pipe(forward);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    return {
-        endpoint: `http://127.0.0.1:${port}`,
-        requests,
-        close: () => new Promise((resolve) => server.close(() => resolve())),
-    };
-}
-
 describe("backup pipeline: failures leave nothing that looks like a backup", function () {
     this.timeout(120_000);
     let s3: LocalS3;
-    let proxy: Awaited<ReturnType<typeof recordingProxy>>;
     let dir: string;
     let target: UploadTarget;
 
     before(async () => {
         s3 = await startS3Server(BUCKET);
-        proxy = await recordingProxy(s3.endpoint);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-pipeline-"));
         const rawKeyFile = path.join(dir, "raw.key");
         fs.writeFileSync(rawKeyFile, crypto.randomBytes(32).toString("base64"), { mode: 0o600 });
@@ -92,7 +61,7 @@ describe("backup pipeline: failures leave nothing that looks like a backup", fun
             prefix: "etcd-backups/pipe/",
             bucket: BUCKET,
             region: "us-east-1",
-            endpoint: proxy.endpoint,
+            endpoint: s3.endpoint,
             keyring: { rawKeyFile },
             partSize: 5 * MiB,
             log: structuredLog(() => undefined),
@@ -100,12 +69,13 @@ describe("backup pipeline: failures leave nothing that looks like a backup", fun
     });
 
     after(async () => {
-        await proxy?.close();
         await s3?.stop();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    beforeEach(() => (proxy.requests.length = 0));
+    beforeEach(() => (s3.requests.length = 0));
+    /** Each request the S3 server received since the test began, as `METHOD path?query`. */
+    const requests = () => s3.requests.map((r) => `${r.method} ${r.url}`);
 
     async function objects(): Promise<string[]> {
         const page = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "etcd-backups/pipe/" }));
@@ -124,11 +94,11 @@ describe("backup pipeline: failures leave nothing that looks like a backup", fun
         const result = await uploadSnapshot({ stream: source(data), ...meta(data) }, target);
         assert.equal(result.manifest!.plaintextBytes, data.length);
         assert.equal(result.manifest!.sha256, crypto.createHash("sha256").update(data).digest("hex"));
-        const uploads = proxy.requests.filter((r) => /partNumber=/.test(r));
+        const uploads = requests().filter((r) => /partNumber=/.test(r));
         assert.ok(uploads.length >= 2, `parts: ${uploads.length}`);
         assert.ok(
-            proxy.requests.findIndex((r) => /manifest\.json/.test(r)) >
-                proxy.requests.findIndex((r) => /^POST .*uploadId=/.test(r)),
+            requests().findIndex((r) => /manifest\.json/.test(r)) >
+                requests().findIndex((r) => /^POST .*uploadId=/.test(r)),
             "manifest after completion",
         );
         assert.equal((await objects()).length, 2);
@@ -166,15 +136,15 @@ describe("backup pipeline: failures leave nothing that looks like a backup", fun
             await assert.rejects(uploadSnapshot(make(), target), expected);
             assert.deepEqual(await objects(), before);
             assert.ok(
-                proxy.requests.some((r) => /partNumber=/.test(r)),
+                requests().some((r) => /partNumber=/.test(r)),
                 "parts had been uploaded before the failure",
             );
             assert.ok(
-                proxy.requests.some((r) => /^DELETE .*uploadId=/.test(r)),
-                `AbortMultipartUpload sent: ${proxy.requests.join("\n")}`,
+                requests().some((r) => /^DELETE .*uploadId=/.test(r)),
+                `AbortMultipartUpload sent: ${requests().join("\n")}`,
             );
-            assert.ok(!proxy.requests.some((r) => /^POST .*uploadId=/.test(r)), "never completed");
-            assert.ok(!proxy.requests.some((r) => /manifest\.json/.test(r)), "no manifest written");
+            assert.ok(!requests().some((r) => /^POST .*uploadId=/.test(r)), "never completed");
+            assert.ok(!requests().some((r) => /manifest\.json/.test(r)), "no manifest written");
         });
     }
 });
