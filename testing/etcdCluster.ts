@@ -279,6 +279,51 @@ export class LocalEtcdCluster {
         await this.waitHealthy(this.options.healthTimeoutMs ?? 30_000);
     }
 
+    /**
+     * Writes files onto a running member's host as they are (content, mode, owner): what a day-2
+     * change delivers, without restarting anything.
+     */
+    writeMemberFiles(memberName: string, files: NodeFile[]): void {
+        this.writeFiles(memberName, files);
+    }
+
+    /**
+     * What the kubelet does when a member's static-pod manifest changes: stops the member (SIGTERM,
+     * then SIGKILL), starts it again from the manifest now on its host, and waits until it reports
+     * healthy. Files other than the manifest are read from the host as they are.
+     */
+    async restartMember(memberName: string, healthTimeoutMs = 60_000): Promise<LocalMember> {
+        const index = this.members.findIndex((m) => m.name === memberName);
+        if (index < 0) {
+            throw new Error(`no member ${memberName}`);
+        }
+        const old = this.members[index];
+        await this.stopMember(old);
+        const manifest = fs.readFileSync(this.onHost(memberName, NODE_PATHS.manifest), "utf8");
+        const files = old.files.map((f) => (f.path === NODE_PATHS.manifest ? { ...f, content: manifest } : f));
+        const pod = podCommand(files);
+        const command = pod.command.map((arg) => this.remap(memberName, arg));
+        const rewritten = this.options.rewriteCommand?.(command) ?? command;
+        const member = this.spawnMember(memberName, old.host, files, { ...pod, command: rewritten }, old.executable);
+        this.members[index] = member;
+        await this.waitMemberHealthy(member, Date.now() + healthTimeoutMs);
+        return member;
+    }
+
+    /** Stops one member and waits until it has exited. */
+    async stopMember(member: LocalMember): Promise<void> {
+        if (member.exitReason !== undefined) {
+            return;
+        }
+        member.process.kill("SIGTERM");
+        if (!(await within(member.exited, 10_000))) {
+            member.process.kill("SIGKILL");
+            if (!(await within(member.exited, 10_000))) {
+                throw new Error(`could not stop ${member.name} (pid ${member.process.pid})`);
+            }
+        }
+    }
+
     private throwIfStopping(): void {
         if (this.stopping) {
             throw new Error("stopped while starting");
@@ -408,22 +453,26 @@ export class LocalEtcdCluster {
     private async waitHealthy(timeoutMs: number): Promise<void> {
         const deadline = Date.now() + timeoutMs;
         for (const m of this.members) {
-            for (;;) {
-                this.throwIfStopping();
-                if (m.exitReason !== undefined) {
-                    throw new Error(`${m.name} stopped (${m.exitReason}):\n${this.logTail(m, 3000)}`);
-                }
-                if ((await this.metricsGet(m, "/health")).includes('"health":"true"')) {
-                    break;
-                }
-                if (Date.now() > deadline) {
-                    const logs = this.members.map(
-                        (o) => `--- ${o.name} (${o.exitReason ?? "running"}):\n${this.logTail(o, 1500)}`,
-                    );
-                    throw new Error(`${m.name} not healthy after ${timeoutMs} ms:\n${logs.join("\n")}`);
-                }
-                await delay(250);
+            await this.waitMemberHealthy(m, deadline);
+        }
+    }
+
+    private async waitMemberHealthy(m: LocalMember, deadline: number): Promise<void> {
+        for (;;) {
+            this.throwIfStopping();
+            if (m.exitReason !== undefined) {
+                throw new Error(`${m.name} stopped (${m.exitReason}):\n${this.logTail(m, 3000)}`);
             }
+            if ((await this.metricsGet(m, "/health")).includes('"health":"true"')) {
+                return;
+            }
+            if (Date.now() > deadline) {
+                const logs = this.members.map(
+                    (o) => `--- ${o.name} (${o.exitReason ?? "running"}):\n${this.logTail(o, 1500)}`,
+                );
+                throw new Error(`${m.name} not healthy by the deadline:\n${logs.join("\n")}`);
+            }
+            await delay(250);
         }
     }
 
