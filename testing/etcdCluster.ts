@@ -237,13 +237,7 @@ export class LocalEtcdCluster {
             );
         }
         const hosts = this.options.hosts;
-        this.rendered = await renderCluster(this.options.name, {
-            members: hosts.map((h, i) => ({ name: `etcd-${i}`, ip: h.ip })),
-            // Nothing reaches AWS here: the group exists only in the local stand-ins.
-            vpcId: "vpc-0000000000000000a",
-            ...this.options.args,
-            etcdVersion: this.etcd.version,
-        });
+        this.rendered = await renderCluster(this.options.name, this.clusterArgs());
         if (this.rendered.etcdVersion !== this.etcd.version) {
             throw new Error(
                 `rendered for etcd ${this.rendered.etcdVersion}, but ${this.etcd.path} is ${this.etcd.version}`,
@@ -277,6 +271,30 @@ export class LocalEtcdCluster {
             this.members.push(this.spawnMember(p.name, p.host, p.files, p, executable));
         }
         await this.waitHealthy(this.options.healthTimeoutMs ?? 30_000);
+    }
+
+    /** The component's arguments for this cluster, with `overrides` on top. */
+    private clusterArgs(overrides: Partial<SecureEtcdClusterArgs> = {}): SecureEtcdClusterArgs {
+        return {
+            members: this.options.hosts.map((h, i) => ({ name: `etcd-${i}`, ip: h.ip })),
+            // Nothing reaches AWS here: the group exists only in the local stand-ins.
+            vpcId: "vpc-0000000000000000a",
+            ...this.options.args,
+            ...overrides,
+            etcdVersion: this.etcd.version,
+        };
+    }
+
+    /**
+     * The next `pulumi up` of the same stack: renders again with the previous run's state (what did
+     * not change keeps its keys and certificates; what is due for renewal is re-issued) and makes it
+     * the cluster's rendering. Writes nothing to the members: delivering it is node sync's job.
+     */
+    async renderNext(overrides: Partial<SecureEtcdClusterArgs> = {}): Promise<RenderedCluster> {
+        this.rendered = await renderCluster(this.options.name, this.clusterArgs(overrides), {
+            previous: this.rendered.mocks,
+        });
+        return this.rendered;
     }
 
     /**

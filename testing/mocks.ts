@@ -10,11 +10,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { emulateAwsResource, MOCK_ACCOUNT, MOCK_CALLER_ARN, MOCK_REGION } from "./awsEmulator";
 import { emulateRandomBytes, emulateRandomId, emulateRandomString } from "./randomEmulator";
 import { providerSecretOutputs } from "./secretOutputs";
-import { emulateCertRequest, emulateLocallySignedCert, emulatePrivateKey, emulateSelfSignedCert } from "./tlsEmulator";
+import {
+    emulateCertRequest,
+    emulateLocallySignedCert,
+    emulatePrivateKey,
+    emulateSelfSignedCert,
+    readyForRenewal,
+} from "./tlsEmulator";
 
 type State = Record<string, unknown>;
 
 const SSM_PARAMETER = "aws:ssm/parameter:Parameter";
+
+/** Certificates the tls provider re-issues once inside their early-renewal window. */
+const CERTIFICATE_TYPES = new Set([
+    "tls:index/locallySignedCert:LocallySignedCert",
+    "tls:index/selfSignedCert:SelfSignedCert",
+]);
 
 /** The engine's wire marker for a secret value. */
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -202,7 +214,8 @@ export class ProviderMocks implements pulumi.runtime.Mocks {
         inputs: State,
         custom: boolean,
     ): Promise<{ id: string | undefined; state: State; change: Change }> {
-        if (prior?.state && sameInputs(prior.inputs, inputs)) {
+        const renews = CERTIFICATE_TYPES.has(type) && prior?.state !== undefined && readyForRenewal(prior.state);
+        if (prior?.state && sameInputs(prior.inputs, inputs) && !renews) {
             return { id: prior.id, state: prior.state, change: "same" };
         }
         const { id, state } = await this.emulate(type, name, inputs, custom);

@@ -57,6 +57,32 @@ const CURVE_BY_NODE_NAME: Record<string, string> = Object.fromEntries(
 
 export class TlsProviderError extends Error {}
 
+/**
+ * How long an "hour" of `validity_period_hours` and `early_renewal_hours` lasts, in milliseconds.
+ * Real time unless a day-2 test compresses it (certificates valid for minutes, to watch a renewal
+ * reach running members); only the stand-in's clock changes, never the component's arguments.
+ */
+let emulatedHourMs = 3_600_000;
+
+export function setEmulatedHourMs(ms: number): void {
+    emulatedHourMs = ms;
+}
+
+export function emulatedHoursMs(hours: number): number {
+    return hours * emulatedHourMs;
+}
+
+/**
+ * Whether the provider would re-issue a certificate at the next `pulumi up`: like the tls
+ * provider's plan, once `early_renewal_hours` before its end has been reached (its
+ * `ready_for_renewal`), which replaces the certificate (a new serial and validity, same key).
+ */
+export function readyForRenewal(state: State, now = Date.now()): boolean {
+    const end = typeof state.validityEndTime === "string" ? Date.parse(state.validityEndTime) : NaN;
+    const early = Number(state.earlyRenewalHours ?? 0);
+    return !Number.isNaN(end) && now >= end - emulatedHoursMs(early);
+}
+
 // ---------------------------------------------------------------- keys
 
 const generateKeyPair = promisify(crypto.generateKeyPair);
@@ -287,7 +313,7 @@ async function createCertificate(template: Template, issuer: Issuer): Promise<St
     }
 
     const notBefore = new Date();
-    const notAfter = new Date(notBefore.getTime() + validityPeriodHours * 3600 * 1000);
+    const notAfter = new Date(notBefore.getTime() + emulatedHoursMs(validityPeriodHours));
     const serialNumber = randomSerialHex();
     const cert = await x509.X509CertificateGenerator.create({
         serialNumber,

@@ -5,6 +5,7 @@ import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { addBackupCommands } from "./backupCommands";
+import { addNodeSyncCommand } from "./nodeSyncCommand";
 import { addVerifyCommand } from "./verifyCommand";
 
 /** Set by scripts/build-agent.mjs in the one-file artifact, which has no package.json beside it. */
@@ -41,6 +42,7 @@ const program = new Command()
 
 addBackupCommands(program);
 addVerifyCommand(program);
+addNodeSyncCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
     process.stderr.write(`secure-etcd: ${e.stack ?? e.message}\n`);

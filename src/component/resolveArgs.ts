@@ -113,6 +113,8 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         ...args,
         members: resolveMembers(args.members),
         allowPublicMemberIps: args.allowPublicMemberIps ?? d.allowPublicMemberIps,
+        nodeSync: args.nodeSync ?? d.nodeSync,
+        nodeSyncIntervalMinutes: args.nodeSyncIntervalMinutes ?? d.nodeSyncIntervalMinutes,
         keyAlgorithm: args.keyAlgorithm ?? d.keyAlgorithm,
         caValidityHours: args.caValidityHours ?? d.caValidityHours,
         certificateValidityHours,

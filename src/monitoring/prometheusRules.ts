@@ -9,6 +9,7 @@
 import { toYaml } from "../core/yaml";
 import { BOOTSTRAP_STATE, BOOTSTRAP_FAILURES_METRIC, BOOTSTRAP_UNIT } from "../nodes/bootstrapUnit";
 import { BOOTSTRAP_SCRIPT_PATH } from "../nodes/cloudInit";
+import { nodeCertificateRules, nodeSyncHealthRules } from "./nodeSyncRules";
 
 /** Alertmanager routing: `critical` pages, `warning` goes to a queue. */
 export enum AlertSeverity {
@@ -78,6 +79,8 @@ export interface PrometheusRulesInput {
     etcdDeniedRequestsThreshold: number;
     /** Secret reads per second at kube-apiserver (10-minute average) above which an alert fires. */
     secretReadRateThreshold: number;
+    /** Minutes between node-sync runs; undefined when node sync is off. */
+    nodeSyncIntervalMinutes?: number;
 }
 
 /**
@@ -351,9 +354,9 @@ function certificateRules(input: PrometheusRulesInput, labels: Record<string, st
         const notAfter = epochSeconds(cert.notAfter);
         const fix = isCa(cert)
             ? "CAs are not renewed automatically: plan a CA rotation now (a new CA beside the old in every trust bundle, re-issue every certificate, then drop the old CA)."
-            : "Run `pulumi up`: certificates within certificateRenewalHours of expiry are re-issued with the same key. Then refresh the nodes one at a time (re-run " +
+            : "Run `pulumi up`: certificates within certificateRenewalHours of expiry are re-issued with the same key, and node sync delivers them to every member within nodeSyncIntervalMinutes (etcd serves them on new connections, no restart; with node sync off, re-run " +
               BOOTSTRAP_SCRIPT_PATH +
-              ", which fetches the new bundle from Secrets Manager, or replace the instance); etcd serves a replaced certificate on new connections, kube-apiserver needs a restart. See the certificate renewal runbook in secure-etcd's docs/runbooks.md.";
+              " on each node). kube-apiserver needs a restart for its client certificate. See the certificate renewal runbook in secure-etcd's docs/runbooks.md.";
         return thresholds.map(([severity, days]): AlertRule => ({
             alert: "EtcdCertificateExpiring",
             // vector(): a time comparison has no series to select; the value is the days left.
@@ -379,15 +382,21 @@ function certificateRules(input: PrometheusRulesInput, labels: Record<string, st
 /** The rule file: three groups, health, access and certificates. */
 export function renderPrometheusRules(input: PrometheusRulesInput): RuleFile {
     const labels = { etcd_cluster: templateLiteral(input.cluster) };
+    const cluster = templateLiteral(input.cluster);
+    // The nodes' own metrics carry the cluster's name as a label (node_exporter's textfile collector).
+    const node = `etcd_cluster=${promString(input.cluster)}`;
     const group = (suffix: string, rules: AlertRule[]): RuleGroup => ({
         name: `secure-etcd.${input.cluster}.${suffix}`,
         rules,
     });
     return {
         groups: [
-            group("health", etcdHealthRules(input, labels)),
+            group("health", [...etcdHealthRules(input, labels), ...nodeSyncHealthRules(input, labels, cluster, node)]),
             group("access", accessRules(input, labels)),
-            group("certificates", certificateRules(input, labels)),
+            group("certificates", [
+                ...certificateRules(input, labels),
+                ...nodeCertificateRules(input, labels, cluster, node),
+            ]),
         ],
     };
 }

@@ -24,6 +24,8 @@ export interface MonitoringInputs {
     certificateExpiryCriticalDays: pulumi.Input<number>;
     etcdDeniedRequestsThreshold: pulumi.Input<number>;
     secretReadRateThreshold: pulumi.Input<number>;
+    nodeSync: pulumi.Input<boolean>;
+    nodeSyncIntervalMinutes: pulumi.Input<number>;
     prometheusRuleNamespace: pulumi.Input<string>;
     prometheusRuleLabels: pulumi.Input<Record<string, pulumi.Input<string>>>;
     backups: boolean;
@@ -57,18 +59,22 @@ export function wireMonitoring(
         args.certificateExpiryCriticalDays,
         args.etcdDeniedRequestsThreshold,
         args.secretReadRateThreshold,
-    ]).apply(([certificates, etcdJob, apiServerJob, warningDays, criticalDays, denied, secretRate]) =>
-        renderPrometheusRules({
-            cluster: name,
-            memberCount: args.members.length,
-            etcdJob,
-            apiServerJob,
-            certificates,
-            certificateExpiryWarningDays: warningDays,
-            certificateExpiryCriticalDays: criticalDays,
-            etcdDeniedRequestsThreshold: denied,
-            secretReadRateThreshold: secretRate,
-        }),
+        args.nodeSync,
+        args.nodeSyncIntervalMinutes,
+    ]).apply(
+        ([certificates, etcdJob, apiServerJob, warningDays, criticalDays, denied, secretRate, sync, syncMinutes]) =>
+            renderPrometheusRules({
+                cluster: name,
+                memberCount: args.members.length,
+                etcdJob,
+                apiServerJob,
+                certificates,
+                certificateExpiryWarningDays: warningDays,
+                certificateExpiryCriticalDays: criticalDays,
+                etcdDeniedRequestsThreshold: denied,
+                secretReadRateThreshold: secretRate,
+                nodeSyncIntervalMinutes: sync ? syncMinutes : undefined,
+            }),
     );
     const alarms =
         deps.bucket && backupAlarmsEnabled(args)

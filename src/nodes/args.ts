@@ -6,6 +6,8 @@ export const MAX_MEMBERS = 9;
 
 export const MEMBER_DEFAULTS = {
     allowPublicMemberIps: false,
+    nodeSync: true,
+    nodeSyncIntervalMinutes: 5,
 } as const;
 
 /** One etcd member: one host, one server certificate, one peer certificate. */
@@ -37,4 +39,21 @@ export interface ClusterMembersArgs {
      * @default false
      */
     allowPublicMemberIps?: boolean;
+    /**
+     * Keep every running member equal to its bundle: a systemd timer on each member runs
+     * `<backupAgentPath> node-sync`, which reads the member's bundle from Secrets Manager with the
+     * instance role and writes what changed (renewed certificates, CRLs, trust bundles, firewall),
+     * mode and owner first and atomically. A changed static-pod manifest restarts etcd, so it is
+     * applied only while every other member is healthy and under a lock held in etcd, one member at
+     * a time. Needs the `secure-etcd` command at `backupAgentPath` (installed from `backupAgentUrl`
+     * or in the image). Off, a node reads its bundle once, at first boot.
+     * @default true
+     */
+    nodeSync?: pulumi.Input<boolean>;
+    /**
+     * Minutes between node-sync runs on a member: a divisor of 60 (1, 2, 3, 4, 5, 6, 10, 12, 15,
+     * 20, 30 or 60). A renewal reaches every member within about this long after `pulumi up`.
+     * @default 5
+     */
+    nodeSyncIntervalMinutes?: pulumi.Input<number>;
 }

@@ -23,6 +23,8 @@ export const BOOTSTRAP_STATE = {
      * with their textfile collector (`--collector.textfile.directory`).
      */
     metricsPath: "/var/lib/prometheus/node-exporter/secure_etcd_bootstrap.prom",
+    /** Which secret holds the bundle, and in which region, for node sync: `{ secretArn, region }`. */
+    bundleSourcePath: "/etc/secure-etcd/bundle-source.json",
 } as const;
 
 /** The metric the monitoring rules read: failed runs in a row, 0 once one succeeds. */

@@ -10,7 +10,7 @@ import { renderEtcdPod } from "../manifests/staticPod";
 import { toYaml } from "../core/yaml";
 import { MemberCredentials } from "../pki/outputs";
 import { PkiOutputs } from "../pki/wire";
-import { defaultBundlePaths, secretBundle } from "./cloudInit";
+import { memberBundle } from "./nodeSync";
 
 export interface PodSettings {
     version: EtcdVersion;
@@ -36,7 +36,8 @@ export interface MemberArtifacts {
      */
     layouts: pulumi.Output<Record<string, NodeFile[]>>;
     /**
-     * Per member, what the node fetches at boot from Secrets Manager (JSON). Secret once rendered
+     * Per member, what the node fetches from Secrets Manager at boot and at every node sync: every
+     * file of the member with its mode and owner (JSON, `MemberBundle`). Secret once rendered
      * (the member's keys are in it); the secret version that stores it is secret in any case.
      */
     secretBundles: Record<string, pulumi.Output<string>>;
@@ -104,7 +105,7 @@ export function memberArtifacts<E>(
                         manifestYaml,
                         nodeFiles,
                         layout: files(none, "", "", blank),
-                        secretBundleJson: JSON.stringify(secretBundle(nodeFiles, defaultBundlePaths(nodeFiles))),
+                        secretBundleJson: JSON.stringify(memberBundle(nodeFiles)),
                     },
                 ];
             }),

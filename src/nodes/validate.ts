@@ -4,11 +4,28 @@ import { argRule, ArgRule } from "../core/rules";
 import { addressScope, isDns1123Label, isDns1123Subdomain, parseUnicastText } from "../core/predicates";
 import { Problem, quote } from "../core/problems";
 import { MAX_MEMBERS } from "./args";
+import { NODE_SYNC_INTERVALS } from "./nodeSync";
 
 /** The part of the resolved arguments the member rules read. */
 interface MemberView {
     members: { name: string; ip: unknown; dnsNames: unknown }[];
     allowPublicMemberIps: boolean;
+    nodeSync: unknown;
+    nodeSyncIntervalMinutes: unknown;
+}
+
+export function nodeSyncProblems(on: unknown, intervalMinutes: unknown): Problem[] {
+    const problems: Problem[] = [];
+    if (typeof on !== "boolean") {
+        problems.push({ path: "nodeSync", reason: `${quote(on)} is not true or false` });
+    }
+    if (!(NODE_SYNC_INTERVALS as readonly unknown[]).includes(intervalMinutes)) {
+        problems.push({
+            path: "nodeSyncIntervalMinutes",
+            reason: `${quote(intervalMinutes)} does not divide an hour, so the timer could not fire on the clock; use one of ${NODE_SYNC_INTERVALS.join(", ")} (e.g. 5)`,
+        });
+    }
+    return problems;
 }
 
 export function memberNameProblems(names: unknown[]): Problem[] {
@@ -140,5 +157,10 @@ export const MEMBER_RULES: ArgRule<MemberView>[] = [
         ["members", "allowPublicMemberIps"],
         (a) => ({ ips: a.members.map((m) => m.ip), allowPublic: a.allowPublicMemberIps }),
         ({ ips, allowPublic }) => memberAddressProblems(ips, allowPublic === true),
+    ),
+    argRule(
+        ["nodeSync", "nodeSyncIntervalMinutes"],
+        (a) => [a.nodeSync, a.nodeSyncIntervalMinutes] as const,
+        ([on, interval]) => nodeSyncProblems(on, interval),
     ),
 ];

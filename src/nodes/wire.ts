@@ -13,6 +13,7 @@ import { configDirFile, hostFirewallNodeFiles } from "../network/hostFirewallFil
 import { IssuedCertificate } from "../pki/etcdPki";
 import { PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
+import { nodeSyncNodeFiles } from "./nodeSync";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
 
 export interface MemberInputs {
@@ -28,6 +29,8 @@ export interface MemberInputs {
     hostFirewallMetricsCidrs: string[];
     backupIntervalMinutes: pulumi.Input<number>;
     backupAgentPath: pulumi.Input<string>;
+    nodeSync: pulumi.Input<boolean>;
+    nodeSyncIntervalMinutes: pulumi.Input<number>;
 }
 
 export interface MemberDependencies {
@@ -76,8 +79,8 @@ export function wireMembers(
     const bootstrapMember = args.members[0].name;
     const artifacts = memberArtifacts(name, args.members, deps.pki, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
-        inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings]),
-        files: (member, addresses, [firewall, bootstrapFiles, backupAgent]) => {
+        inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args)]),
+        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync]) => {
             const memberIp = addresses.find((a) => a.name === member)!.ip;
             // The first member has the backup client's credentials for the RBAC bootstrap already:
             // each path once.
@@ -93,6 +96,15 @@ export function wireMembers(
                     : []),
                 ...(member === bootstrapMember ? bootstrapFiles : []),
                 ...(backupAgent ? backupNodeFiles({ ...backupAgent, memberIp }) : []),
+                ...(nodeSync
+                    ? nodeSyncNodeFiles({
+                          ...nodeSync,
+                          cluster: name,
+                          member,
+                          memberIp,
+                          memberIps: addresses.map((a) => a.ip),
+                      })
+                    : []),
             ]);
         },
     });
@@ -105,6 +117,13 @@ export function wireMembers(
             etcdVersion: podSettings.version.text,
         },
     };
+}
+
+/** Node sync's schedule and command, or undefined when it is off. */
+function nodeSyncSettings(args: MemberInputs) {
+    return allOf([args.nodeSync, args.nodeSyncIntervalMinutes, args.backupAgentPath]).apply(
+        ([on, intervalMinutes, agentPath]) => (on ? { intervalMinutes, agentPath } : undefined),
+    );
 }
 
 /** What every member's backup agent is configured with; the agent uploads only on the leader. */

@@ -2,6 +2,7 @@
 // client-certificate CN (the etcd user name once auth is enabled) holds which roles. Pure: the
 // bootstrap script (bootstrapScript.ts) converges a cluster to what `resolveRbac` returns.
 import { BUILT_IN_CLIENTS } from "../pki/profiles";
+import { NODE_SYNC_KEY_PREFIX, NODE_SYNC_ROLE } from "../nodes/nodeSync";
 import { Problem } from "../core/problems";
 
 /** What a role may do with a key or prefix; the values are etcdctl's spelling. */
@@ -53,6 +54,8 @@ export interface EtcdClientRolesArgs {
 }
 
 export interface RbacArgs {
+    /** The members' names: each member's server certificate authenticates as a user of that name (node sync). */
+    memberNames?: string[];
     /**
      * kube-apiserver's `--etcd-prefix`; the `kube-apiserver` role gets read and write on
      * everything under it (a trailing `/` is added so `/registry` does not match `/registry-x`).
@@ -117,7 +120,7 @@ export const KUBE_APISERVER_ROLE = "kube-apiserver";
 /** kube-apiserver's default `--etcd-prefix`. */
 export const DEFAULT_API_SERVER_PREFIX = "/registry";
 
-const RESERVED_ROLES: readonly string[] = [ROOT_ROLE, KUBE_APISERVER_ROLE];
+const RESERVED_ROLES: readonly string[] = [ROOT_ROLE, KUBE_APISERVER_ROLE, NODE_SYNC_ROLE];
 
 /** The roles of each built-in client, by client name; a client not listed gets none. */
 const BUILT_IN_ROLES: Readonly<Record<string, readonly string[]>> = {
@@ -214,7 +217,7 @@ function roleProblems(roles: EtcdRoleArgs[], add: AddProblem): string[] {
         } else if (RESERVED_ROLES.includes(role.name)) {
             add(
                 `${at}.name`,
-                `"${role.name}" is reserved (${role.name === ROOT_ROLE ? "etcd's built-in role" : "the component's role for kube-apiserver"}); ` +
+                `"${role.name}" is reserved (${role.name === ROOT_ROLE ? "etcd's built-in role" : role.name === NODE_SYNC_ROLE ? "the component's role for node sync's restart lock" : "the component's role for kube-apiserver"}); ` +
                     `choose another name, or name "${role.name}" in a client's roles to grant it`,
             );
         } else if (firstRole.has(role.name)) {
@@ -329,5 +332,17 @@ export function resolveRbac(args: RbacArgs = {}): ResolvedRbac {
         roles: [...(BUILT_IN_ROLES[c.name] ?? [])],
     }));
     const extraUsers = (args.clients ?? []).map((c) => ({ name: c.commonName, roles: [...(c.roles ?? [])] }));
-    return { roles: [apiServerRole, ...custom], users: [...builtInUsers, ...extraUsers] };
+    // Each member's server certificate (CN: the member's name) is node sync's identity: it may
+    // take and release the restart lock, and touch nothing else.
+    const nodeSyncRole: ResolvedRole = {
+        name: NODE_SYNC_ROLE,
+        permissions: [
+            resolvePermission({ key: NODE_SYNC_KEY_PREFIX, prefix: true, permission: EtcdPermission.ReadWrite }),
+        ],
+    };
+    const memberUsers = (args.memberNames ?? []).map((name) => ({ name, roles: [NODE_SYNC_ROLE] }));
+    return {
+        roles: [apiServerRole, ...(memberUsers.length > 0 ? [nodeSyncRole] : []), ...custom],
+        users: [...builtInUsers, ...memberUsers, ...extraUsers],
+    };
 }

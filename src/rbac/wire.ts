@@ -12,6 +12,7 @@ import { EtcdRoleArgs, resolveRbac } from "./roles";
 import { rbacArgsOf } from "./validate";
 
 export interface RbacInputs {
+    members: { name: string }[];
     etcdRoles: EtcdRoleArgs[];
     apiServerPrefix?: string;
     clients: { commonName: string; roles: string[] }[];
@@ -30,7 +31,9 @@ export function wireRbac(
     args: RbacInputs,
     backupClient: IssuedCertificate,
 ): RbacWiring {
-    const script = renderBootstrapScript(resolveRbac(rbacArgsOf(args)));
+    const script = renderBootstrapScript(
+        resolveRbac({ ...rbacArgsOf(args), memberNames: args.members.map((m) => m.name) }),
+    );
     const rootPassword = new random.RandomPassword(
         `${name}-etcd-root-password`,
         { length: 32, special: false },

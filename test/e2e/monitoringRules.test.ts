@@ -45,6 +45,7 @@ const INPUT: PrometheusRulesInput = {
     certificateExpiryCriticalDays: 7,
     etcdDeniedRequestsThreshold: 0,
     secretReadRateThreshold: 20,
+    nodeSyncIntervalMinutes: 5,
 };
 
 const PROMTOOL = "promtool";
@@ -117,6 +118,19 @@ const bootstrapFailures = (cluster: string, memberName: string) =>
     `secure_etcd_node_bootstrap_consecutive_failures{job="node",instance="10.0.1.1${memberName.slice(-1)}:9100",` +
     `etcd_cluster="${cluster}",member="${memberName}"}`;
 
+/** A node-sync metric of a member, as node_exporter's textfile collector exports it. */
+const nodeSync = (metric: string, memberName: string, extra = "") =>
+    `secure_etcd_node_${metric}{job="node",instance="10.0.1.1${memberName.slice(-1)}:9100",` +
+    `etcd_cluster="prod",member="${memberName}"${extra}}`;
+const nodeLabels = (memberName: string, severity: string, extra: Record<string, string> = {}) => ({
+    ...CLUSTER,
+    member: memberName,
+    job: "node",
+    instance: `10.0.1.1${memberName.slice(-1)}:9100`,
+    ...extra,
+    severity,
+});
+
 /** Histogram buckets with every observation (10 a minute) in the bucket ending at `le`. */
 function histogram(metric: string, i: number, les: string[], le: string): Series[] {
     const hit = les.indexOf(le);
@@ -128,6 +142,30 @@ function histogram(metric: string, i: number, les: string[], le: string): Series
 
 /** Each alert, the series that make it fire, and when it must and must not. */
 const HEALTH_CASES: AlertCase[] = [
+    {
+        alert: "EtcdNodeSyncFailing",
+        title: "three runs failing in a row for a quarter of an hour; a member that recovers",
+        series: [
+            { series: nodeSync("sync_consecutive_failures", "etcd-0"), values: "0x5 1x5 2x5 3x20" },
+            { series: nodeSync("sync_consecutive_failures", "etcd-1"), values: "1x10 0x25" },
+        ],
+        expect: [
+            { at: "19m", alerts: [] },
+            { at: "21m", alerts: [nodeLabels("etcd-0", "warning")] },
+        ],
+    },
+    {
+        alert: "EtcdNodeSyncStalled",
+        title: "a member whose last success stays put (a timer that stopped); one that keeps succeeding",
+        series: [
+            { series: nodeSync("sync_last_success_timestamp_seconds", "etcd-0"), values: "0x45" },
+            { series: nodeSync("sync_last_success_timestamp_seconds", "etcd-1"), values: "0+60x45" },
+        ],
+        expect: [
+            { at: "29m", alerts: [] },
+            { at: "31m", alerts: [nodeLabels("etcd-0", "warning")] },
+        ],
+    },
     {
         alert: "EtcdMemberDown",
         title: "one member stops answering the scrape",
@@ -371,7 +409,34 @@ const certAlert = (cert: CertificateExpiry, severity: string) => ({
 });
 const leaf = CERTIFICATES[2];
 
+const NODE_CERTIFICATE = { path: "/etc/kubernetes/pki/etcd/server.crt", subject: "etcd-0" };
+
 const CERTIFICATE_CASES: AlertCase[] = [
+    {
+        alert: "EtcdNodeCertificateExpiring",
+        title: "a certificate on a node 40 days from expiry (whatever Pulumi issued since): warning, then critical",
+        series: [
+            {
+                series: nodeSync(
+                    "certificate_expiry_timestamp_seconds",
+                    "etcd-0",
+                    `,path="${NODE_CERTIFICATE.path}",subject="${NODE_CERTIFICATE.subject}"`,
+                ),
+                values: `${40 * DAY}x1000`,
+            },
+        ],
+        expect: [
+            { at: "9d", alerts: [] },
+            { at: "11d", alerts: [nodeLabels("etcd-0", "warning", NODE_CERTIFICATE)] },
+            {
+                at: "34d",
+                alerts: [
+                    nodeLabels("etcd-0", "warning", NODE_CERTIFICATE),
+                    nodeLabels("etcd-0", "critical", NODE_CERTIFICATE),
+                ],
+            },
+        ],
+    },
     {
         alert: "EtcdCertificateExpiring",
         title: "a leaf 40 days from expiry: silent, then warning, then critical too, then expired",
@@ -471,10 +536,13 @@ describe("monitoring: Prometheus rules", function () {
             "EtcdMembersMissingFromScrape",
             "EtcdNoLeader",
             "EtcdNodeBootstrapFailing",
+            "EtcdNodeCertificateExpiring",
+            "EtcdNodeSyncFailing",
+            "EtcdNodeSyncStalled",
             "EtcdRequestsDenied",
             "KubeApiServerSecretReadsHigh",
         ]);
-        const expiry = rules.groups[2].rules;
+        const expiry = rules.groups[2].rules.filter((r) => r.alert === "EtcdCertificateExpiring");
         assert.equal(expiry.length, 2 * CERTIFICATES.length);
         assert.deepEqual(
             expiry.map((r) => `${r.labels.certificate} ${r.labels.severity} ${r.expr}`),
@@ -504,6 +572,9 @@ describe("monitoring: Prometheus rules", function () {
             "etcd_server_quota_backend_bytes",
             "grpc_server_handled_total",
             "secure_etcd_node_bootstrap_consecutive_failures",
+            "secure_etcd_node_certificate_expiry_timestamp_seconds",
+            "secure_etcd_node_sync_consecutive_failures",
+            "secure_etcd_node_sync_last_success_timestamp_seconds",
             "up",
         ]);
         const secretsRule = allRules(rules).find((r) => r.alert === "KubeApiServerSecretReadsHigh")!;

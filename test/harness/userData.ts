@@ -55,3 +55,15 @@ export function bootstrapPlanOf<T = Record<string, unknown>>(userData: string): 
 export function writtenText(userData: string): string {
     return cloudConfigOf(userData).write_files.map(decodedContent).join("\n");
 }
+
+/** A member bundle (version 2, as stored in Secrets Manager) as file contents by path. */
+export function bundleContents(secretString: string): { files: Record<string, string> } {
+    const bundle = JSON.parse(secretString) as {
+        version: number;
+        files: { path: string; content: string; directory: boolean }[];
+    };
+    if (bundle.version !== 2) {
+        throw new Error(`a member bundle of version ${bundle.version}`);
+    }
+    return { files: Object.fromEntries(bundle.files.filter((f) => !f.directory).map((f) => [f.path, f.content])) };
+}

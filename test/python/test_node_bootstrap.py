@@ -32,6 +32,7 @@ STATE = {
     "donePath": "/var/lib/secure-etcd/bootstrap.done",
     "statePath": "/var/lib/secure-etcd/bootstrap.json",
     "metricsPath": "/var/lib/prometheus/node-exporter/secure_etcd_bootstrap.prom",
+    "bundleSourcePath": "/etc/secure-etcd/bundle-source.json",
 }
 
 
@@ -156,11 +157,19 @@ class FetchBundleTest(RetryingTest):
         with open(log) as f:
             self.assertEqual(f.read(), "1\n2\n")
 
+    def test_reads_the_contents_of_a_version_2_bundle_by_path(self):
+        files = [
+            {"path": "/etc/a", "mode": "0755", "owner": "0:0", "directory": True, "content": ""},
+            {"path": "/etc/a/b.key", "mode": "0600", "owner": "0:0", "directory": False, "content": "KEY\n"},
+        ]
+        self.stand_in_aws((0, json.dumps({"version": 2, "files": files})))
+        self.assertEqual(node.fetch_bundle(), {"/etc/a/b.key": "KEY\n"})
+
     def test_refuses_a_bundle_version_it_does_not_know(self):
-        self.stand_in_aws((0, json.dumps({"version": 2, "files": {}})))
+        self.stand_in_aws((0, json.dumps({"version": 3, "files": {}})))
         with self.assertRaises(SystemExit) as caught:
             node.fetch_bundle()
-        self.assertEqual(str(caught.exception), "secure-etcd: unknown bundle version 2")
+        self.assertEqual(str(caught.exception), "secure-etcd: unknown bundle version 3")
 
     def test_says_how_to_get_the_aws_cli_when_it_is_missing(self):
         with mock.patch.dict(os.environ, PATH=self.dir):
@@ -442,6 +451,10 @@ class MainTest(NodeTest):
         self.assertEqual(self.read("/etc/kubernetes/manifests/etcd.yaml"), "kind: Pod\n")
         self.assertTrue(os.path.exists(self.host("/.secure-etcd-applied")))
         self.assertTrue(os.path.exists(self.host(STATE["donePath"])), "a run that wrote everything is the last")
+        # For node sync: which secret the bundle is in, readable by anyone (it holds no secret).
+        self.assertEqual(json.loads(self.read(STATE["bundleSourcePath"])),
+                         {"secretArn": SECRET_ARN, "region": "eu-west-1"})
+        self.assertEqual(self.mode(STATE["bundleSourcePath"]), "0644")
 
     def test_a_run_that_stops_is_recorded_as_failed_and_stops_with_its_own_error(self):
         plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "state": STATE, "files": []}

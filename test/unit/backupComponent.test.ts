@@ -19,7 +19,7 @@ import {
     renderBackupTimer,
 } from "../../src/backup/backupNodeFiles";
 import { backupWriterPolicy } from "../../src/backup/backupPolicies";
-import { secretBundle, defaultBundlePaths } from "../../src/nodes/cloudInit";
+import { memberBundle } from "../../src/nodes/nodeSync";
 import { PolicyDocument } from "../../src/core/policyDocument";
 import { isBackupInterval } from "../../src/backup/validate";
 import {
@@ -147,11 +147,12 @@ describe("backups: on every member", function () {
         const key = outputs.clientCredentials.value["etcd-backup"].keyPem;
         for (const member of ["etcd-0", "etcd-1", "etcd-2"]) {
             const files = outputs.nodeFiles.value[member];
-            const expected = secretBundle(files, defaultBundlePaths(files));
+            const expected = memberBundle(files);
             const version = mocks.named(`prod-secrets-member-${member}-version`);
             assert.deepEqual(JSON.parse(version.inputs.secretString as string), expected);
+            const bundled = new Set(expected.files.map((f) => f.path));
             for (const p of BACKUP_PATHS) {
-                assert.ok(p in expected.files, `${member}: ${p} not fetched at boot`);
+                assert.ok(bundled.has(p), `${member}: ${p} not fetched at boot`);
                 assert.ok(writtenText(userData.value[member]).includes(p), `${member}: ${p} not planned`);
             }
             assert.ok(!writtenText(userData.value[member]).includes(key.split("\n")[1]));

@@ -41,7 +41,10 @@ function build(args: Partial<SecureEtcdClusterArgs> = {}, name = "prod", previou
 function expiryRules(yaml: string): { certificate: string; severity: string; expr: string }[] {
     const file = YAML.parse(yaml) as RuleFile;
     const group = file.groups.find((g) => g.name.endsWith(".certificates"))!;
-    return group.rules.map((r) => ({ certificate: r.labels.certificate, severity: r.labels.severity, expr: r.expr }));
+    // The component's own rules, one pair per certificate it issued; the nodes' rules are node sync's.
+    return group.rules
+        .filter((r) => r.alert === "EtcdCertificateExpiring")
+        .map((r) => ({ certificate: r.labels.certificate, severity: r.labels.severity, expr: r.expr }));
 }
 
 const monitoringTypes = (mocks: ProviderMocks) =>

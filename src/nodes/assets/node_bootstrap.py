@@ -90,9 +90,20 @@ def fetch_bundle():
         return (True, result.stdout) if result.returncode == 0 else (False, result.stderr.strip())
 
     bundle = json.loads(retrying(attempt, PLAN["secretArn"]))
-    if bundle.get("version") != 1:
-        sys.exit("secure-etcd: unknown bundle version %r" % bundle.get("version"))
-    return bundle["files"]
+    version = bundle.get("version")
+    if version == 1:
+        return bundle["files"]
+    if version == 2:
+        # Every file of the member with its mode and owner (what node sync converges to); the
+        # plan already says how to write each, so only the contents are taken from it.
+        return {entry["path"]: entry["content"] for entry in bundle["files"] if not entry["directory"]}
+    sys.exit("secure-etcd: unknown bundle version %r" % version)
+
+
+def record_bundle_source():
+    """Where this node's bundle lives, for node sync (the bundle cannot name its own secret)."""
+    write_public(on_host(PLAN["state"]["bundleSourcePath"]),
+                 json.dumps({"secretArn": PLAN["secretArn"], "region": PLAN["region"]}) + "\n")
 
 
 def download(url, out):
@@ -280,6 +291,7 @@ def bootstrap():
         else:
             sys.exit("secure-etcd: %s is missing from the bundle" % entry["path"])
         apply(entry)
+    record_bundle_source()
     print("secure-etcd: wrote %d entries" % len(PLAN["files"]))
 
 

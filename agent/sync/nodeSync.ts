@@ -1,0 +1,187 @@
+// `secure-etcd node-sync`: converge this member to its bundle. Files that etcd reads per connection
+// (certificates, keys, CRLs) and the node's other files are written as soon as they differ; a
+// changed static-pod manifest restarts etcd, so it is written only under the cluster's restart
+// lock, after every other member proved healthy, and the lock is held until this member is
+// healthy again. A run that cannot restart safely changes no manifest and fails (the timer tries
+// again; the failures show in the metrics).
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import { NodeFile } from "../../src/manifests/nodeFiles";
+import { NodeSyncConfig } from "../../src/nodes/nodeSync";
+import { fetchMemberBundle, readBundleSource } from "./bundle";
+import { differences, onHost, writeEntry } from "./files";
+import { certificateExpiries, nextState, readState, renderSyncMetrics, SyncState, writePublic } from "./report";
+import { acquireRestartLock, clusterHealth, EtcdAccess, memberStartTime, waitForRestart } from "./restart";
+
+export interface NodeSyncOptions {
+    config: NodeSyncConfig;
+    /** Where node paths land: "/" on a node; a directory for tests and chroots. */
+    root: string;
+    /** A Secrets Manager stand-in; on a node the SDK's default endpoint. */
+    secretsManagerEndpoint?: string;
+    log: (line: string) => void;
+}
+
+export interface NodeSyncResult {
+    changed: string[];
+    restarted: boolean;
+    state: SyncState;
+}
+
+const SYSTEMD_UNITS = "/etc/systemd/system/";
+
+function access(config: NodeSyncConfig, root: string): EtcdAccess {
+    return {
+        endpoints: config.endpoints,
+        cacert: onHost(root, config.cacert),
+        cert: onHost(root, config.cert),
+        key: onHost(root, config.key),
+    };
+}
+
+/** Runs an entry's `apply` command; under a test root only records it (never touch this host). */
+function runCommand(root: string, command: string[], log: (line: string) => void): void {
+    if (root !== "/") {
+        fs.appendFileSync(onHost(root, "/.secure-etcd-applied"), `${JSON.stringify(command)}\n`);
+        return;
+    }
+    const result = spawnSync(command[0], command.slice(1), { encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new Error(`${command.join(" ")} failed: ${(result.stderr || result.error?.message || "").trim()}`);
+    }
+    log(`ran ${command.join(" ")}`);
+}
+
+/** Writes every differing entry that does not restart etcd; returns what it wrote. */
+function convergeFiles(options: NodeSyncOptions, entries: NodeFile[]): string[] {
+    const { root, log } = options;
+    const written: NodeFile[] = [];
+    for (const entry of entries) {
+        const diff = differences(root, entry);
+        if (diff.length > 0) {
+            writeEntry(root, entry);
+            written.push(entry);
+            log(`wrote ${entry.path} (${diff.join(", ")})`);
+        }
+    }
+    if (written.some((e) => e.path.startsWith(SYSTEMD_UNITS))) {
+        runCommand(root, ["systemctl", "daemon-reload"], log);
+    }
+    for (const entry of written.filter((e) => e.apply)) {
+        runCommand(
+            root,
+            entry.apply!.map((part) => part.replace("{path}", onHost(root, entry.path))),
+            log,
+        );
+    }
+    return written.map((e) => e.path);
+}
+
+async function healthOrThrow(etcd: EtcdAccess, except: string | undefined, what: string): Promise<void> {
+    const health = await clusterHealth(etcd, except);
+    if (health.problems.length > 0) {
+        throw new Error(`${what}: ${health.problems.join("; ")}`);
+    }
+}
+
+/** Writes the changed manifests under the restart lock and waits for this member to return. */
+async function restartWith(options: NodeSyncOptions, manifests: NodeFile[]): Promise<void> {
+    const { config, root, log } = options;
+    const etcd = access(config, root);
+    const notNow = "not restarting etcd now, the manifest stays as it was";
+    // Before taking the lock, and again holding it: another member may have restarted meanwhile.
+    await healthOrThrow(etcd, config.memberEndpoint, `the cluster is not healthy, ${notNow}`);
+    const lock = await acquireRestartLock(
+        etcd,
+        config.lockKey,
+        config.member,
+        config.lockTtlSeconds,
+        config.lockWaitSeconds,
+        log,
+    );
+    try {
+        await healthOrThrow(etcd, config.memberEndpoint, `the cluster is not healthy, ${notNow}`);
+        const startedBefore = await memberStartTime(config.localMetricsUrl);
+        for (const entry of manifests) {
+            writeEntry(root, entry);
+            log(`wrote ${entry.path} holding ${config.lockKey}; waiting for etcd to restart`);
+        }
+        await waitForRestart(config.localMetricsUrl, startedBefore, config.restartTimeoutSeconds);
+        // Hold the lock until the whole cluster, this member included, answers again.
+        const deadline = Date.now() + config.restartTimeoutSeconds * 1000;
+        for (;;) {
+            const health = await clusterHealth(etcd);
+            if (health.problems.length === 0) {
+                break;
+            }
+            if (Date.now() > deadline) {
+                throw new Error(`after the restart the cluster is not healthy: ${health.problems.join("; ")}`);
+            }
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+        log(`etcd restarted and the cluster is healthy; released ${config.lockKey}`);
+    } finally {
+        await lock.release();
+    }
+}
+
+async function converge(options: NodeSyncOptions): Promise<{ changed: string[]; restarted: boolean }> {
+    const { config, root } = options;
+    const source = readBundleSource(onHost(root, config.bundleSource));
+    const bundle = await fetchMemberBundle(source, options.secretsManagerEndpoint);
+    const restarts = (e: NodeFile) => !e.directory && config.restartPathPrefixes.some((p) => e.path.startsWith(p));
+    const changed = convergeFiles(
+        options,
+        bundle.files.filter((e) => !restarts(e)),
+    );
+    const manifests = bundle.files.filter((e) => restarts(e) && differences(root, e).length > 0);
+    if (manifests.length > 0) {
+        await restartWith(options, manifests);
+        changed.push(...manifests.map((e) => e.path));
+    }
+    return { changed, restarted: manifests.length > 0 };
+}
+
+/** One run: converge, then record the outcome (state file and metrics) whatever it was. */
+export async function runNodeSync(options: NodeSyncOptions): Promise<NodeSyncResult> {
+    const { config, root } = options;
+    const statePath = onHost(root, config.statePath);
+    let outcome: { succeeded: boolean; changed: string[]; restarted: boolean; error?: string };
+    let failure: Error | undefined;
+    try {
+        outcome = { succeeded: true, ...(await converge(options)) };
+    } catch (e) {
+        failure = e as Error;
+        outcome = { succeeded: false, changed: [], restarted: false, error: failure.message };
+    }
+    const state = nextState(readState(statePath), Math.floor(Date.now() / 1000), outcome);
+    writePublic(statePath, `${JSON.stringify(state)}\n`);
+    const certificateFiles = fs.existsSync(onHost(root, "/etc/kubernetes/pki"))
+        ? listCertificateFiles(onHost(root, "/etc/kubernetes/pki")).map((onDisk) => ({
+              path: onDisk.slice(root === "/" ? 0 : root.length),
+              onDisk,
+          }))
+        : [];
+    writePublic(
+        onHost(root, config.metricsPath),
+        renderSyncMetrics(config, state, certificateExpiries(certificateFiles)),
+    );
+    if (failure) {
+        throw failure;
+    }
+    return { changed: outcome.changed, restarted: outcome.restarted, state };
+}
+
+/** The `.crt` files under a directory, recursively, in a stable order. */
+function listCertificateFiles(dir: string): string[] {
+    return fs
+        .readdirSync(dir, { withFileTypes: true })
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .flatMap((d) => {
+            const full = `${dir}/${d.name}`;
+            if (d.isDirectory()) {
+                return listCertificateFiles(full);
+            }
+            return d.isFile() && d.name.endsWith(".crt") ? [full] : [];
+        });
+}

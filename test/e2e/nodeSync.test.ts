@@ -1,0 +1,227 @@
+// Node sync on real etcd, three members in network namespaces, under a client that writes all
+// along: renewed certificates reach running members before the old ones expire (no restart, no
+// failed request), and a changed static-pod manifest restarts members one at a time, never while
+// another member is down. The agent is the one-file artifact members run; it reads each member's
+// bundle through the real AWS SDK client from a Secrets Manager stand-in, exactly as `pulumi up`
+// stored it (the SecretVersion's secretString). A kubelet stand-in restarts a member whose
+// manifest changed on its host. Certificates are issued by the tls stand-in with a compressed clock
+// (an "hour" of validity lasts HOUR_MS), so a renewal cycle fits in minutes; nothing else changes.
+import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import { X509Certificate } from "crypto";
+import * as fs from "fs";
+import { promisify } from "util";
+import { NODE_PATHS } from "../../src/manifests/nodeLayout";
+import { BUNDLE_SOURCE_PATH, NODE_SYNC_CONFIG_PATH, NODE_SYNC_STATE } from "../../src/nodes/nodeSync";
+import { LocalEtcdCluster } from "../../testing/etcdCluster";
+import { httpsGet, refusal, servedCertificate } from "../../testing/probes";
+import { RenderedCluster } from "../../testing/render";
+import { setEmulatedHourMs } from "../../testing/tlsEmulator";
+import { agentBundle } from "../harness/agentBundle";
+import { ClientCredentials, ContinuousWriter } from "../harness/continuousWriter";
+import { LocalSecretsManager, startSecretsManager } from "../harness/secretsManagerServer";
+import { startNetnsCluster } from "./localCluster";
+import { HOST_IP, namespaceOf } from "./netns";
+
+const run = promisify(execFile);
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One emulated hour: leaves valid 48 "hours" last two minutes, renewal opens a minute before. */
+const HOUR_MS = 2500;
+
+interface SyncRun {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+function apiServerCredentials(rendered: RenderedCluster): ClientCredentials {
+    return rendered.clientCredentials["kube-apiserver-etcd-client"];
+}
+
+function fileOf(rendered: RenderedCluster, member: string, path: string): string {
+    return rendered.nodeFiles[member].find((f) => f.path === path)!.content;
+}
+
+/** Restarts a member whose manifest changed on its host, and records when each was down. */
+class KubeletStandIn {
+    readonly downtimes: { member: string; from: number; to: number }[] = [];
+    private readonly seen = new Map<string, string>();
+    private stopped = false;
+    private loop?: Promise<void>;
+    readonly errors: string[] = [];
+
+    constructor(private readonly cluster: LocalEtcdCluster) {
+        for (const m of cluster.members) {
+            this.seen.set(m.name, this.manifest(m.name));
+        }
+    }
+
+    private manifest(member: string): string {
+        return fs.readFileSync(this.cluster.onHost(member, NODE_PATHS.manifest), "utf8");
+    }
+
+    start(): void {
+        this.loop = (async () => {
+            while (!this.stopped) {
+                for (const m of this.cluster.members.map((x) => x.name)) {
+                    const now = this.manifest(m);
+                    if (now !== this.seen.get(m)) {
+                        this.seen.set(m, now);
+                        const from = Date.now();
+                        try {
+                            await this.cluster.restartMember(m, 120_000);
+                        } catch (e) {
+                            this.errors.push(`${m}: ${(e as Error).message}`);
+                        }
+                        this.downtimes.push({ member: m, from, to: Date.now() });
+                    }
+                }
+                await delay(200);
+            }
+        })();
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        await this.loop;
+    }
+}
+
+describe("node sync: renewals and restarts reach running members (real etcd, one-file agent)", function () {
+    this.timeout(20 * 60_000);
+    let cluster: LocalEtcdCluster | undefined;
+    let secrets: LocalSecretsManager | undefined;
+    let writer: ContinuousWriter | undefined;
+    let kubelet: KubeletStandIn | undefined;
+
+    const endpoints = () => cluster!.members.map((m) => `https://${m.ip}:2379`);
+
+    /** What `pulumi up` stored in each member's secret, served by the stand-in. */
+    function publish(rendered: RenderedCluster): void {
+        for (const [, secret] of Object.entries(rendered.memberSecrets)) {
+            secrets!.put(secret.arn, secret.secretString);
+        }
+    }
+
+    /** Runs the agent on a member's host (its namespace, its root), as the timer would. */
+    async function nodeSync(member: string): Promise<SyncRun> {
+        const index = cluster!.members.findIndex((m) => m.name === member);
+        const argv = [
+            "ip",
+            "netns",
+            "exec",
+            namespaceOf(index),
+            process.execPath,
+            agentBundle(),
+            "node-sync",
+            "--config",
+            cluster!.onHost(member, NODE_SYNC_CONFIG_PATH),
+            "--root",
+            cluster!.onHost(member, "/"),
+        ];
+        try {
+            const { stdout, stderr } = await run(argv[0], argv.slice(1), {
+                encoding: "utf8",
+                env: { ...process.env, ...secrets!.env, AWS_EC2_METADATA_DISABLED: "true" },
+            });
+            return { code: 0, stdout, stderr };
+        } catch (e) {
+            const failed = e as { code?: number; stdout?: string; stderr?: string };
+            return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+        }
+    }
+
+    before(async function () {
+        setEmulatedHourMs(HOUR_MS);
+        cluster = await startNetnsCluster({ certificateValidityHours: 48, certificateRenewalHours: 24 });
+        secrets = await startSecretsManager(HOST_IP);
+        publish(cluster.rendered);
+        for (const [member, secret] of Object.entries(cluster.rendered.memberSecrets)) {
+            // What the boot script leaves for node sync.
+            const file = cluster.onHost(member, BUNDLE_SOURCE_PATH);
+            fs.mkdirSync(file.replace(/\/[^/]+$/, ""), { recursive: true });
+            fs.writeFileSync(file, JSON.stringify({ secretArn: secret.arn, region: "eu-west-1" }));
+        }
+    });
+
+    after(async function () {
+        setEmulatedHourMs(3_600_000);
+        await kubelet?.stop();
+        await writer?.stop().catch(() => undefined);
+        await secrets?.stop();
+        await cluster?.stop();
+    });
+
+    it("a run with nothing to change writes nothing and restarts nothing", async function () {
+        for (const m of cluster!.members) {
+            const result = await nodeSync(m.name);
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(result.stdout, /nothing changed/);
+        }
+        // Through the SDK: every request signed for Secrets Manager, one GetSecretValue per member.
+        assert.deepEqual(
+            secrets!.requests.map((r) => `${r.service} ${r.target}`),
+            cluster!.members.map(() => "secretsmanager secretsmanager.GetSecretValue"),
+        );
+        const state = JSON.parse(fs.readFileSync(cluster!.onHost("etcd-0", NODE_SYNC_STATE.statePath), "utf8")) as {
+            consecutiveFailures: number;
+            lastChanged: string[];
+        };
+        assert.deepEqual([state.consecutiveFailures, state.lastChanged], [0, []]);
+    });
+
+    it("renewed leaves reach every member before the old ones expire: no restart, no failed write, old certificates refused after expiry", async function () {
+        const before = cluster!.rendered;
+        const oldServer = new X509Certificate(fileOf(before, "etcd-0", NODE_PATHS.serverCert));
+        const oldClient = apiServerCredentials(before);
+        writer = new ContinuousWriter(endpoints(), oldClient);
+        await writer.start();
+        const startTimes = cluster!.members.map((m) => m.process.pid);
+
+        // The next `pulumi up` inside the renewal window (24 "hours" before the end).
+        const windowOpens = Date.parse(oldServer.validTo) - 24 * HOUR_MS;
+        await delay(Math.max(0, windowOpens - Date.now() + 1000));
+        const after = await cluster!.renderNext({ certificateValidityHours: 48, certificateRenewalHours: 24 });
+        const newServer = new X509Certificate(fileOf(after, "etcd-0", NODE_PATHS.serverCert));
+        assert.notEqual(newServer.serialNumber, oldServer.serialNumber, "pulumi up re-issued the server certificate");
+        assert.equal(fileOf(after, "etcd-0", NODE_PATHS.serverKey), fileOf(before, "etcd-0", NODE_PATHS.serverKey));
+        assert.equal(after.etcdCa.certPem, before.etcdCa.certPem, "the CA is not renewed behind the operator's back");
+        publish(after);
+
+        for (const m of cluster!.members) {
+            const result = await nodeSync(m.name);
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(result.stdout, /wrote \/etc\/kubernetes\/pki\/etcd\/server\.crt \(content\)/);
+            assert.doesNotMatch(result.stdout, /restart/);
+        }
+        assert.ok(Date.now() < Date.parse(oldServer.validTo), "renewed and synced before the old leaves expired");
+        // kube-apiserver restarts onto its renewed certificate (it does not reload it by itself).
+        writer.useCredentials(apiServerCredentials(after));
+
+        // Past the old leaves' end, still writing.
+        await delay(Math.max(0, Date.parse(oldServer.validTo) - Date.now() + 3000));
+        assert.deepEqual(
+            cluster!.members.map((m) => m.process.pid),
+            startTimes,
+            "no member restarted for a renewal",
+        );
+        for (const m of cluster!.members) {
+            const served = await servedCertificate(m.ip, 2379, {
+                ...apiServerCredentials(after),
+                ca: after.etcdCa.certPem,
+            });
+            assert.equal(served, new X509Certificate(fileOf(after, m.name, NODE_PATHS.serverCert)).serialNumber);
+            const old = await httpsGet(`https://${m.ip}:2379/version`, { ...oldClient, ca: before.etcdCa.certPem });
+            assert.ok(!old.ok, `${m.name} still accepts the expired client certificate`);
+            assert.match(refusal(old), /TLS handshake refused|connection closed/);
+        }
+        const { lost } = await writer.stop(apiServerCredentials(after));
+        const written = writer.acknowledged.size;
+        const failures = writer.failures;
+        writer = undefined;
+        assert.deepEqual(failures, [], "no request failed");
+        assert.deepEqual(lost, [], "every acknowledged write is there");
+        assert.ok(written > 100, `the writer kept writing (${written} acknowledged)`);
+    });
+});
