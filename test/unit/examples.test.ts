@@ -240,6 +240,16 @@ describe("examples", function () {
                     m.member,
                 );
 
+                // Its bundle (every file of the member, the RBAC bootstrap on the first) within Secrets
+                // Manager's limit of 65,536 bytes for a secret value.
+                const version = mocks.registrations.find(
+                    (r) =>
+                        r.type === "aws:secretsmanager/secretVersion:SecretVersion" &&
+                        r.name.endsWith(`-member-${m.member}-version`),
+                )!;
+                const bundleBytes = Buffer.byteLength(version.inputs.secretString as string);
+                assert.ok(bundleBytes <= 65536, `${m.member}'s bundle is ${bundleBytes} bytes`);
+
                 // Its role reads that secret and writes backups; the other members' secrets stay out of reach.
                 const etcdPolicy = of("aws:iam/rolePolicy:RolePolicy", `platform-${m.member}-etcd`);
                 assert.equal(etcdPolicy.inputs.role, stateOf(role, "name"));
