@@ -89,8 +89,8 @@ async function restartWith(options: NodeSyncOptions, manifests: NodeFile[]): Pro
     const { config, root, log } = options;
     const etcd = access(config, root);
     const notNow = "not restarting etcd now, the manifest stays as it was";
-    // Before taking the lock, and again holding it: another member may have restarted meanwhile.
-    await healthOrThrow(etcd, config.memberEndpoint, `the cluster is not healthy, ${notNow}`);
+    // The lock first: a member down because its holder is restarting it is not a reason to give
+    // up, and the holder lets go only once every member answers again. Then the health check.
     const lock = await acquireRestartLock(
         etcd,
         config.lockKey,
@@ -119,7 +119,7 @@ async function restartWith(options: NodeSyncOptions, manifests: NodeFile[]): Pro
             }
             await new Promise((r) => setTimeout(r, 1000));
         }
-        log(`etcd restarted and the cluster is healthy; released ${config.lockKey}`);
+        log(`etcd restarted and the cluster is healthy; releasing ${config.lockKey}`);
     } finally {
         await lock.release();
     }

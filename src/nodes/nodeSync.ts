@@ -109,7 +109,7 @@ export function renderNodeSyncConfig(input: NodeSyncInput): NodeSyncConfig {
         restartPathPrefixes: [...RESTART_PATH_PREFIXES],
         lockKey: RESTART_LOCK_KEY,
         lockTtlSeconds: 120,
-        lockWaitSeconds: 120,
+        lockWaitSeconds: 300,
         restartTimeoutSeconds: 300,
         ...NODE_SYNC_STATE,
     };

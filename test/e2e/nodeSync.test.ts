@@ -14,7 +14,7 @@ import { promisify } from "util";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
 import { BUNDLE_SOURCE_PATH, NODE_SYNC_CONFIG_PATH, NODE_SYNC_STATE } from "../../src/nodes/nodeSync";
 import { LocalEtcdCluster } from "../../testing/etcdCluster";
-import { httpsGet, refusal, servedCertificate } from "../../testing/probes";
+import { httpsGet, plainGet, refusal, servedCertificate } from "../../testing/probes";
 import { RenderedCluster } from "../../testing/render";
 import { setEmulatedHourMs } from "../../testing/tlsEmulator";
 import { agentBundle } from "../harness/agentBundle";
@@ -61,25 +61,26 @@ class KubeletStandIn {
         return fs.readFileSync(this.cluster.onHost(member, NODE_PATHS.manifest), "utf8");
     }
 
+    /** Watches every member on its own, as each node's kubelet does: nothing here orders restarts. */
     start(): void {
-        this.loop = (async () => {
-            while (!this.stopped) {
-                for (const m of this.cluster.members.map((x) => x.name)) {
-                    const now = this.manifest(m);
-                    if (now !== this.seen.get(m)) {
-                        this.seen.set(m, now);
+        this.loop = Promise.all(
+            this.cluster.members.map(async ({ name }) => {
+                while (!this.stopped) {
+                    const now = this.manifest(name);
+                    if (now !== this.seen.get(name)) {
+                        this.seen.set(name, now);
                         const from = Date.now();
                         try {
-                            await this.cluster.restartMember(m, 120_000);
+                            await this.cluster.restartMember(name, 120_000);
                         } catch (e) {
-                            this.errors.push(`${m}: ${(e as Error).message}`);
+                            this.errors.push(`${name}: ${(e as Error).message}`);
                         }
-                        this.downtimes.push({ member: m, from, to: Date.now() });
+                        this.downtimes.push({ member: name, from, to: Date.now() });
                     }
+                    await delay(200);
                 }
-                await delay(200);
-            }
-        })();
+            }),
+        ).then(() => undefined);
     }
 
     async stop(): Promise<void> {
@@ -223,5 +224,79 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         assert.deepEqual(failures, [], "no request failed");
         assert.deepEqual(lost, [], "every acknowledged write is there");
         assert.ok(written > 100, `the writer kept writing (${written} acknowledged)`);
+    });
+
+    it("a changed manifest waits while another member is down, then restarts members one at a time under a writing client", async function () {
+        // Real time again: the next `pulumi up` re-issues every leaf (inside its window by now) for
+        // 48 real hours, and node sync delivers them, so nothing expires during this test.
+        setEmulatedHourMs(3_600_000);
+        const settled = await cluster!.renderNext({ certificateValidityHours: 48, certificateRenewalHours: 24 });
+        publish(settled);
+        for (const m of cluster!.members) {
+            const result = await nodeSync(m.name);
+            assert.equal(result.code, 0, result.stderr);
+            assert.doesNotMatch(result.stdout, /restart/);
+        }
+        const rendered = cluster!.rendered;
+        writer = new ContinuousWriter(endpoints(), apiServerCredentials(rendered));
+        await writer.start();
+        kubelet = new KubeletStandIn(cluster!);
+        kubelet.start();
+        // The next `pulumi up` changes every member's flags: metrics on the member's address too.
+        const after = await cluster!.renderNext({
+            certificateValidityHours: 48,
+            certificateRenewalHours: 24,
+            metricsSecurityGroupIds: ["sg-0123456789abcdef0"],
+            hostFirewallMetricsCidrs: [`${HOST_IP}/32`],
+        });
+        const manifest = (m: string) => fileOf(after, m, NODE_PATHS.manifest);
+        assert.notEqual(manifest("etcd-0"), fileOf(rendered, "etcd-0", NODE_PATHS.manifest));
+        publish(after);
+        const onDisk = (m: string) => fs.readFileSync(cluster!.onHost(m, NODE_PATHS.manifest), "utf8");
+
+        // etcd-2 down: etcd-0's run writes its other files but leaves its manifest, and says why.
+        await cluster!.stopMember(cluster!.members[2]);
+        const deferred = await nodeSync("etcd-0");
+        assert.equal(deferred.code, 1, deferred.stdout);
+        assert.match(
+            deferred.stderr,
+            /the cluster is not healthy, not restarting etcd now.*10\.213\.47\.3:2379 does not answer/,
+        );
+        assert.notEqual(onDisk("etcd-0"), manifest("etcd-0"), "the manifest stayed as it was");
+        assert.equal(kubelet.downtimes.length, 0, "nothing restarted");
+        await cluster!.restartMember("etcd-2");
+
+        // All three at once, as timers may fire together: the lock puts them in a row.
+        const runs = await Promise.all(cluster!.members.map((m) => nodeSync(m.name)));
+        runs.forEach((r, i) => assert.equal(r.code, 0, `etcd-${i}: ${r.stderr}`));
+        await delay(1000);
+        await kubelet.stop();
+        assert.deepEqual(kubelet.errors, []);
+        assert.deepEqual(kubelet.downtimes.map((d) => d.member).sort(), ["etcd-0", "etcd-1", "etcd-2"]);
+        const spans = [...kubelet.downtimes].sort((a, b) => a.from - b.from);
+        for (let i = 1; i < spans.length; i++) {
+            assert.ok(
+                spans[i].from >= spans[i - 1].to,
+                `${spans[i].member} went down before ${spans[i - 1].member} was back: never two members down at once`,
+            );
+        }
+        assert.ok(
+            runs.some((r) => /waiting for the restart lock/.test(r.stdout)),
+            "a member waited for the lock",
+        );
+        for (const m of cluster!.members) {
+            assert.equal(onDisk(m.name), manifest(m.name));
+            // The new flag is in effect: metrics answer on the member's own address now.
+            const health = await plainGet(`http://${m.ip}:2381/health`);
+            assert.ok(
+                health.ok && /"health":"true"/.test(health.body ?? ""),
+                `${m.name}: ${health.error ?? health.body}`,
+            );
+        }
+        const failures = writer.failures;
+        const { lost } = await writer.stop(apiServerCredentials(after));
+        writer = undefined;
+        assert.deepEqual(failures, [], "no request failed while members restarted");
+        assert.deepEqual(lost, [], "every acknowledged write is there");
     });
 });
