@@ -292,7 +292,7 @@ export class LocalEtcdCluster {
                 fs.mkdirSync(target, { recursive: true });
             } else {
                 fs.mkdirSync(path.dirname(target), { recursive: true });
-                fs.writeFileSync(target, f.content);
+                fs.writeFileSync(target, Buffer.from(f.content, f.encoding === "base64" ? "base64" : "utf8"));
             }
             fs.chmodSync(target, parseInt(f.mode, 8));
             if (this.asRenderedUser) {
