@@ -14,6 +14,7 @@ import { SecureEtcdClusterArgs } from "../src";
 import { NodeFile } from "../src/manifests/nodeFiles";
 import { NODE_PATHS } from "../src/manifests/nodeLayout";
 import { EtcdBinary, installedEtcd, onPath } from "../agent/etcdBinary";
+import { ProviderMocks } from "./mocks";
 import { ProbeTarget } from "./probes";
 import { renderCluster, RenderedCluster } from "./render";
 
@@ -40,6 +41,8 @@ export interface LocalClusterOptions {
     etcd?: EtcdBinary;
     /** More component arguments (members and the etcd version are set). */
     args?: Partial<SecureEtcdClusterArgs>;
+    /** Render as a `pulumi up` after this run of the same stack (its CAs and certificates kept). */
+    previous?: ProviderMocks;
     /** @default 30000 */
     healthTimeoutMs?: number;
     /** Creates the member hosts, before anything starts. */
@@ -237,13 +240,17 @@ export class LocalEtcdCluster {
             );
         }
         const hosts = this.options.hosts;
-        this.rendered = await renderCluster(this.options.name, {
-            members: hosts.map((h, i) => ({ name: `etcd-${i}`, ip: h.ip })),
-            // Nothing reaches AWS here: the group exists only in the local stand-ins.
-            vpcId: "vpc-0000000000000000a",
-            ...this.options.args,
-            etcdVersion: this.etcd.version,
-        });
+        this.rendered = await renderCluster(
+            this.options.name,
+            {
+                members: hosts.map((h, i) => ({ name: `etcd-${i}`, ip: h.ip })),
+                // Nothing reaches AWS here: the group exists only in the local stand-ins.
+                vpcId: "vpc-0000000000000000a",
+                ...this.options.args,
+                etcdVersion: this.etcd.version,
+            },
+            this.options.previous,
+        );
         if (this.rendered.etcdVersion !== this.etcd.version) {
             throw new Error(
                 `rendered for etcd ${this.rendered.etcdVersion}, but ${this.etcd.path} is ${this.etcd.version}`,

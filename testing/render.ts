@@ -32,8 +32,16 @@ function caKeyOf(mocks: ProviderMocks, certPem: string): string {
     return ca.inputs.privateKeyPem as string;
 }
 
-export async function renderCluster(name: string, args: SecureEtcdClusterArgs): Promise<RenderedCluster> {
-    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args));
+/**
+ * Renders the cluster; with `previous`, as a `pulumi up` after that run: unchanged resources keep
+ * their state (the same CAs, keys and certificates).
+ */
+export async function renderCluster(
+    name: string,
+    args: SecureEtcdClusterArgs,
+    previous?: ProviderMocks,
+): Promise<RenderedCluster> {
+    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args), { previous });
     const caCertPem = await valueOf(cluster.caCertPem);
     const peerCaCertPem = await valueOf(cluster.peerCaCertPem);
     return {
