@@ -14,6 +14,7 @@ import { SecureEtcdClusterArgs } from "../src";
 import { NodeFile } from "../src/manifests/nodeFiles";
 import { NODE_PATHS } from "../src/manifests/nodeLayout";
 import { EtcdBinary, installedEtcd, onPath } from "../agent/etcdBinary";
+import { ProviderMocks } from "./mocks";
 import { ProbeTarget } from "./probes";
 import { renderCluster, RenderedCluster } from "./render";
 
@@ -40,6 +41,8 @@ export interface LocalClusterOptions {
     etcd?: EtcdBinary;
     /** More component arguments (members and the etcd version are set). */
     args?: Partial<SecureEtcdClusterArgs>;
+    /** Render as a `pulumi up` after this run of the same stack (its CAs and certificates kept). */
+    previous?: ProviderMocks;
     /** @default 30000 */
     healthTimeoutMs?: number;
     /** Creates the member hosts, before anything starts. */
@@ -237,7 +240,9 @@ export class LocalEtcdCluster {
             );
         }
         const hosts = this.options.hosts;
-        this.rendered = await renderCluster(this.options.name, this.clusterArgs());
+        this.rendered = await renderCluster(this.options.name, this.clusterArgs(), {
+            previous: this.options.previous,
+        });
         if (this.rendered.etcdVersion !== this.etcd.version) {
             throw new Error(
                 `rendered for etcd ${this.rendered.etcdVersion}, but ${this.etcd.path} is ${this.etcd.version}`,
@@ -355,7 +360,7 @@ export class LocalEtcdCluster {
                 fs.mkdirSync(target, { recursive: true });
             } else {
                 fs.mkdirSync(path.dirname(target), { recursive: true });
-                fs.writeFileSync(target, f.content);
+                fs.writeFileSync(target, Buffer.from(f.content, f.encoding === "base64" ? "base64" : "utf8"));
             }
             fs.chmodSync(target, parseInt(f.mode, 8));
             if (this.asRenderedUser) {

@@ -50,6 +50,9 @@ function entryProblem(entry: unknown, i: number): string | undefined {
     if (!/^0[0-7]{3}$/.test(e.mode as string) || !/^\d+:\d+$/.test(e.owner as string)) {
         return `files[${i}] (${e.path as string}): mode must be 0NNN (octal) and owner uid:gid`;
     }
+    if (e.encoding !== undefined && e.encoding !== "base64") {
+        return `files[${i}].encoding ${JSON.stringify(e.encoding)} is not "base64"`;
+    }
     if (e.apply !== undefined && !(Array.isArray(e.apply) && e.apply.every((a) => typeof a === "string"))) {
         return `files[${i}].apply is not a list of strings`;
     }

@@ -18,6 +18,11 @@ function owner(entry: NodeFile): { uid: number; gid: number } {
 
 const mode = (entry: NodeFile) => parseInt(entry.mode, 8);
 
+/** The bytes an entry stands for: binary files (a DER CRL) travel base64-encoded. */
+export function contentBytes(entry: NodeFile): Buffer {
+    return Buffer.from(entry.content, entry.encoding === "base64" ? "base64" : "utf8");
+}
+
 /** Whether ownership can be set here: only root may give a file away. */
 const canChown = () => process.getuid?.() === 0;
 
@@ -41,7 +46,7 @@ export function differences(root: string, entry: NodeFile): string[] {
     if (canChown() && (stat.uid !== want.uid || stat.gid !== want.gid)) {
         found.push(`owner ${stat.uid}:${stat.gid}`);
     }
-    if (!entry.directory && !fs.readFileSync(target).equals(Buffer.from(entry.content, "utf8"))) {
+    if (!entry.directory && !fs.readFileSync(target).equals(contentBytes(entry))) {
         found.push("content");
     }
     return found;
@@ -88,7 +93,7 @@ export function writeEntry(root: string, entry: NodeFile): void {
             fs.fchownSync(fd, uid, gid);
         }
         fs.fchmodSync(fd, mode(entry));
-        fs.writeFileSync(fd, entry.content, "utf8");
+        fs.writeFileSync(fd, contentBytes(entry));
         fs.fsyncSync(fd);
     } catch (e) {
         fs.closeSync(fd);

@@ -71,12 +71,13 @@ function resolveMembers(members: MemberArgs[] | undefined): ResolvedMember[] {
     }));
 }
 
-/** Clients with their CN (the name unless given) and roles. */
+/** Clients with their CN (the name unless given), roles and generation (the first unless given). */
 function resolveClients(clients: ClientArgs[] | undefined): ResolvedClient[] {
     return (Array.isArray(clients) ? clients : []).map((c) => ({
         name: c?.name,
         commonName: c?.commonName ?? c?.name,
         roles: c?.roles ?? [],
+        generation: c?.generation ?? 1,
     }));
 }
 
@@ -122,6 +123,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         maxCertificateValidityHours: args.maxCertificateValidityHours ?? d.maxCertificateValidityHours,
         maxCaValidityHours: args.maxCaValidityHours ?? d.maxCaValidityHours,
         clients: resolveClients(args.clients),
+        revokedCertificates: listOr(args.revokedCertificates),
         etcdVersion: args.etcdVersion ?? d.etcdVersion,
         etcdImageRepository: args.etcdImageRepository ?? d.etcdImageRepository,
         etcdUid: args.etcdUid ?? d.etcdUid,

@@ -179,6 +179,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         const rbac = wireRbac(this, name, resolved, backupClient);
         const members = wireMembers(this, name, resolved, {
             pki: pki.outputs,
+            crls: pki.crls,
             backupClient,
             bucket: backup.bucket,
             account,

@@ -11,6 +11,7 @@ import { backupAlarmsEnabled, MONITORING_RULES } from "../monitoring/validate";
 import { NETWORK_RULES } from "../network/validate";
 import { MEMBER_RULES } from "../nodes/validate";
 import { PKI_RULES } from "../pki/validate";
+import { REVOCATION_RULES } from "../pki/revocation";
 import { RBAC_RULES } from "../rbac/validate";
 import { SECRETS_RULES } from "../secrets/validate";
 import { BackupObjectLockMode } from "../backup/args";
@@ -21,6 +22,7 @@ import { ResolvedArgs, resolveArgs } from "./resolveArgs";
 export const ARG_RULES: readonly ArgRule<ResolvedArgs>[] = [
     ...MEMBER_RULES,
     ...PKI_RULES,
+    ...REVOCATION_RULES,
     ...POD_RULES,
     ...RBAC_RULES,
     ...NETWORK_RULES,

@@ -33,7 +33,9 @@ export const ETCD_FLAGS: Record<string, FlagSpan> = {
     "--peer-trusted-ca-file": FROM_34,
     "--peer-client-cert-auth": FROM_34,
     "--peer-auto-tls": FROM_34,
-    "--peer-cert-allowed-cn": FROM_34, // a list from 3.5.15 (etcdFeatures), one CN before
+    "--peer-cert-allowed-cn": FROM_34,
+    "--client-crl-file": FROM_34, // since 3.3.0
+    "--peer-crl-file": FROM_34, // a list from 3.5.15 (etcdFeatures), one CN before
     "--cipher-suites": FROM_34,
     "--tls-min-version": { since: [5, 8] }, // and 3.4.25, handled in flagKnown
     "--listen-metrics-urls": FROM_34,

@@ -1,5 +1,6 @@
 // The etcd command line for one member: kubeadm's reference set plus the hardening, in the form
 // the chosen version understands.
+import { withoutCrlBypass } from "./crlBypass";
 import { EtcdVersion, etcdFeatures } from "./etcdVersion";
 import { ETCD_PORTS, isLoopbackIp, NODE_PATHS, urlHost } from "./nodeLayout";
 
@@ -60,12 +61,16 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
         `--key-file=${NODE_PATHS.serverKey}`,
         `--trusted-ca-file=${NODE_PATHS.caCert}`,
         "--client-cert-auth=true",
+        // Always, empty until something is revoked: a revocation then changes only the file's
+        // content, which etcd reads again for every new connection (no restart).
+        `--client-crl-file=${NODE_PATHS.clientCrl}`,
         "--auto-tls=false",
         // Peer port: mTLS against the peer CA only, so no client certificate can join.
         `--peer-cert-file=${NODE_PATHS.peerCert}`,
         `--peer-key-file=${NODE_PATHS.peerKey}`,
         `--peer-trusted-ca-file=${NODE_PATHS.peerCaCert}`,
         "--peer-client-cert-auth=true",
+        `--peer-crl-file=${NODE_PATHS.peerCrl}`,
         "--peer-auto-tls=false",
         // Defense in depth beside the peer CA: only the members' own certificates (CN = member name)
         // complete a peer handshake, not any certificate the peer CA ever signed. A single CN before
@@ -89,5 +94,5 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
     } else if (features.watchProgressNotify) {
         flags.push("--experimental-watch-progress-notify-interval=5s");
     }
-    return flags;
+    return withoutCrlBypass(flags, version);
 }

@@ -11,6 +11,11 @@ export interface NodeFile {
     owner: string;
     /** File content; empty for a directory. */
     content: string;
+    /**
+     * `base64` when `content` is the base64 of binary bytes (a DER CRL), which every writer decodes
+     * before writing; absent for text, written as UTF-8.
+     */
+    encoding?: string;
     /** A directory to create rather than a file to write. */
     directory: boolean;
     /**
@@ -28,6 +33,10 @@ export interface MemberNodeFilesInput {
     serverKeyPem: string;
     peerCertPem: string;
     peerKeyPem: string;
+    /** The etcd CA's CRL, DER in base64 (empty in a layout). */
+    clientCrlBase64: string;
+    /** The peer CA's CRL, DER in base64 (empty in a layout). */
+    peerCrlBase64: string;
     uid: number;
     gid: number;
     /** More files (host firewall, RBAC bootstrap), written before the static-pod manifest. */
@@ -57,6 +66,9 @@ export function renderMemberNodeFiles(input: MemberNodeFilesInput): NodeFile[] {
         file(NODE_PATHS.peerCaCert, "0644", root, input.peerCaCertPem),
         file(NODE_PATHS.serverCert, "0644", root, input.serverCertPem),
         file(NODE_PATHS.peerCert, "0644", root, input.peerCertPem),
+        // Public, like the certificates; binary (DER), the one form every etcd line reads.
+        { ...file(NODE_PATHS.clientCrl, "0644", root, input.clientCrlBase64), encoding: "base64" },
+        { ...file(NODE_PATHS.peerCrl, "0644", root, input.peerCrlBase64), encoding: "base64" },
         // Keys belong to the etcd user, the only one that reads them: etcd does not run as root.
         file(NODE_PATHS.serverKey, "0600", etcd, input.serverKeyPem),
         file(NODE_PATHS.peerKey, "0600", etcd, input.peerKeyPem),

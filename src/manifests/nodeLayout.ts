@@ -13,6 +13,10 @@ export const NODE_PATHS = {
     serverKey: `${ETCD_PKI_DIR}/server.key`,
     peerCert: `${ETCD_PKI_DIR}/peer.crt`,
     peerKey: `${ETCD_PKI_DIR}/peer.key`,
+    /** The etcd CA's CRL (DER): `--client-crl-file`. */
+    clientCrl: `${ETCD_PKI_DIR}/ca.crl`,
+    /** The peer CA's CRL (DER): `--peer-crl-file`. */
+    peerCrl: `${ETCD_PKI_DIR}/peer-ca.crl`,
     dataDir: ETCD_DATA_DIR,
 } as const;
 

@@ -66,6 +66,8 @@ interface PlannedFile {
     directory: boolean;
     /** Inline content, or absent when it comes from the bundle. */
     content?: string;
+    /** `base64`: the content (inline or from the bundle) is decoded before it is written. */
+    encoding?: string;
     /** Run right after the file is written (`{path}` is its path). */
     apply?: string[];
 }
@@ -94,6 +96,7 @@ export function renderUserData(input: UserDataInput): string {
             owner: f.owner,
             directory: f.directory,
             ...(f.directory || fromBundle.has(f.path) ? {} : { content: f.content }),
+            ...(f.encoding ? { encoding: f.encoding } : {}),
             ...(f.apply ? { apply: f.apply } : {}),
         })),
     };

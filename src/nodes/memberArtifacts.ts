@@ -9,7 +9,7 @@ import { NodeFile, renderMemberNodeFiles } from "../manifests/nodeFiles";
 import { renderEtcdPod } from "../manifests/staticPod";
 import { toYaml } from "../core/yaml";
 import { MemberCredentials } from "../pki/outputs";
-import { PkiOutputs } from "../pki/wire";
+import { PkiCrls, PkiOutputs } from "../pki/wire";
 import { memberBundle } from "./nodeSync";
 
 export interface PodSettings {
@@ -62,7 +62,7 @@ export interface MemberExtras<E> {
 export function memberArtifacts<E>(
     clusterName: string,
     members: { name: string; ip: pulumi.Input<string> }[],
-    pki: Pick<PkiOutputs, "caCertPem" | "peerCaCertPem" | "memberCredentials">,
+    pki: Pick<PkiOutputs, "caCertPem" | "peerCaCertPem" | "memberCredentials"> & { crls: pulumi.Output<PkiCrls> },
     settings: pulumi.Output<PodSettings>,
     extras: MemberExtras<E>,
 ): MemberArtifacts {
@@ -73,7 +73,8 @@ export function memberArtifacts<E>(
         pki.caCertPem,
         pki.peerCaCertPem,
         pki.memberCredentials,
-    ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials]) => {
+        pki.crls,
+    ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials, crls]) => {
         const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
         return Object.fromEntries(
             addresses.map((self): [string, RenderedMember] => {
@@ -86,17 +87,25 @@ export function memberArtifacts<E>(
                 });
                 const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }), { lineWidth: 0 });
                 const extra = extras.files(self.name, addresses, inputs as E);
-                const files = (own: MemberCredentials, ca: string, peerCa: string, extraFiles: NodeFile[]) =>
+                const files = (
+                    own: MemberCredentials,
+                    ca: string,
+                    peerCa: string,
+                    crl: PkiCrls,
+                    extraFiles: NodeFile[],
+                ) =>
                     renderMemberNodeFiles({
                         manifestYaml,
                         caCertPem: ca,
                         peerCaCertPem: peerCa,
+                        clientCrlBase64: crl.etcdCaCrlBase64,
+                        peerCrlBase64: crl.peerCaCrlBase64,
                         ...own,
                         uid: s.uid,
                         gid: s.gid,
                         extraFiles,
                     });
-                const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, extra);
+                const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, crls, extra);
                 const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
                 const blank = extra.map((f) => ({ ...f, content: "" }));
                 return [
@@ -104,7 +113,7 @@ export function memberArtifacts<E>(
                     {
                         manifestYaml,
                         nodeFiles,
-                        layout: files(none, "", "", blank),
+                        layout: files(none, "", "", { etcdCaCrlBase64: "", peerCaCrlBase64: "" }, blank),
                         secretBundleJson: JSON.stringify(memberBundle(nodeFiles)),
                     },
                 ];

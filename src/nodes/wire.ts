@@ -7,11 +7,12 @@ import { NodeAgentArtifact } from "../backup/agentArtifact";
 import { BackupBucket } from "../backup/backupBucket";
 import { backupNodeFiles, mergeNodeFiles } from "../backup/backupNodeFiles";
 import { AwsAccount } from "../core/account";
+import { crlBypassWarning } from "../manifests/crlBypass";
 import { EtcdVersion, etcdVersionWarning, parseEtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile } from "../manifests/nodeFiles";
 import { configDirFile, hostFirewallNodeFiles } from "../network/hostFirewallFiles";
 import { IssuedCertificate } from "../pki/etcdPki";
-import { PkiOutputs } from "../pki/wire";
+import { PkiCrls, PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
 import { nodeSyncNodeFiles } from "./nodeSync";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
@@ -31,10 +32,14 @@ export interface MemberInputs {
     backupAgentPath: pulumi.Input<string>;
     nodeSync: pulumi.Input<boolean>;
     nodeSyncIntervalMinutes: pulumi.Input<number>;
+    /** Only counted: revoking on a release with the CRL bypass is warned about. */
+    revokedCertificates: unknown[];
 }
 
 export interface MemberDependencies {
     pki: PkiOutputs;
+    /** Both CAs' CRLs: every member gets them. */
+    crls: pulumi.Output<PkiCrls>;
     backupClient: IssuedCertificate;
     bucket?: BackupBucket;
     account: AwsAccount;
@@ -69,15 +74,19 @@ export function wireMembers(
     ]).apply(([versionText, imageRepository, imageDigest, uid, gid]) => {
         // Validated before this runs: the version parses.
         const version = parseEtcdVersion(versionText) as EtcdVersion;
-        const warning = etcdVersionWarning(version);
-        if (warning) {
-            void pulumi.log.warn(warning, parent);
+        for (const warning of [
+            etcdVersionWarning(version),
+            crlBypassWarning(version, args.revokedCertificates.length),
+        ]) {
+            if (warning) {
+                void pulumi.log.warn(warning, parent);
+            }
         }
         return { version, imageRepository, imageDigest, uid, gid };
     });
     const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
-    const artifacts = memberArtifacts(name, args.members, deps.pki, podSettings, {
+    const artifacts = memberArtifacts(name, args.members, { ...deps.pki, crls: deps.crls }, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
         inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args)]),
         files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync]) => {

@@ -31,6 +31,27 @@ export interface ClientArgs {
      * @default none (the client can authenticate but read and write nothing)
      */
     roles?: string[];
+    /**
+     * Which issue of this client's key and certificate is current. Raise it (2, 3, ...) to replace
+     * both with a new key and certificate under new child resources, e.g. after listing the old
+     * certificate's serial in `revokedCertificates`. Plain: it names resources.
+     * @default 1 (the resource names a client has always had)
+     */
+    generation?: number;
+}
+
+/** A certificate no member accepts any more: listed in the CRLs of both CAs. */
+export interface RevokedCertificateArgs {
+    /**
+     * The certificate's serial number in hex, as the `certificates` output shows it (`serialNumber`);
+     * any case, `:` separators allowed (as `openssl x509 -serial` or a browser shows it).
+     */
+    serialNumber: string;
+    /**
+     * When it was revoked, as an RFC 3339 date-time, e.g. `2026-11-30T10:00:00Z`. Fixes the entry's
+     * revocation date and the CRL's `thisUpdate`, so the same list always gives the same CRL.
+     */
+    revokedAt: string;
 }
 
 export interface PkiArgs {
@@ -63,6 +84,15 @@ export interface PkiArgs {
      * @default none
      */
     clients?: ClientArgs[];
+    /**
+     * Certificates to revoke, by serial number: the component publishes a CRL for the etcd CA and one
+     * for the peer CA listing them all, every member gets both (`--client-crl-file`,
+     * `--peer-crl-file`), and etcd refuses every new connection that presents one of them. Revoking
+     * a client's certificate does not replace it: raise that client's `generation` in the same
+     * `pulumi up` (docs/runbooks.md, "Revoke a client certificate").
+     * @default none (both CRLs are published, empty)
+     */
+    revokedCertificates?: RevokedCertificateArgs[];
     /**
      * The longest `certificateValidityHours` accepted, in hours: the policy pack's leaf limit (398
      * days, what public CAs may issue) unless you raise it here deliberately.

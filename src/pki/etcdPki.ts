@@ -6,6 +6,7 @@ import * as tls from "@pulumi/tls";
 import { isPlain, lift, pick } from "../core/rules";
 import { KeyAlgorithm } from "./args";
 import { privateKeySpec, PrivateKeySpec } from "./keyAlgorithm";
+import { generationSuffix } from "./revocation";
 import { CA_PROFILES, LEAF_PROFILES, LeafProfile, memberSans } from "./profiles";
 
 export interface PkiMember {
@@ -18,6 +19,8 @@ export interface PkiMember {
 export interface PkiClient {
     name: string;
     commonName: string;
+    /** Which issue of its key and certificate: 1 keeps the names clients always had. */
+    generation?: number;
 }
 
 export interface EtcdPkiArgs {
@@ -81,7 +84,7 @@ export class EtcdPki extends pulumi.ComponentResource {
         this.clients = {};
         for (const client of args.clients) {
             this.clients[client.name] = this.issue(
-                `${name}-client-${client.name}`,
+                `${name}-client-${client.name}${generationSuffix(client.generation ?? 1)}`,
                 `client/${client.name}`,
                 client.commonName,
                 LEAF_PROFILES.client,

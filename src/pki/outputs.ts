@@ -34,6 +34,11 @@ export interface CertificateInfo {
     commonName: string;
     /** CN of the issuing CA. */
     issuer: string;
+    /**
+     * The certificate's serial number, lowercase hex without leading zeros: what
+     * `revokedCertificates` takes to revoke it.
+     */
+    serialNumber: string;
     /** Expiry as an RFC 3339 timestamp. */
     notAfter: string;
 }

@@ -1,14 +1,18 @@
 // Wires the PKI: both CAs, every member's and client's certificates, and the outputs that publish them.
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { allOf } from "../core/outputs";
-import { KeyAlgorithm } from "./args";
+import { KeyAlgorithm, RevokedCertificateArgs } from "./args";
+import { canonicalSerial, renderCrl } from "./crl";
 import { EtcdPki, IssuedCertificate } from "./etcdPki";
 import { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "./outputs";
 import { BUILT_IN_CLIENTS } from "./profiles";
+import { crlEntries, revokedInUseWarnings } from "./revocation";
 
 export interface PkiInputs {
     members: { name: string; ip: pulumi.Input<string>; dnsNames: pulumi.Input<pulumi.Input<string>[]> }[];
-    clients: { name: string; commonName: string }[];
+    clients: { name: string; commonName: string; generation: number }[];
+    revokedCertificates: RevokedCertificateArgs[];
     keyAlgorithm: pulumi.Input<KeyAlgorithm>;
     caValidityHours: pulumi.Input<number>;
     certificateValidityHours: pulumi.Input<number>;
@@ -24,14 +28,28 @@ export interface PkiOutputs {
     certificates: pulumi.Output<CertificateInfo[]>;
 }
 
-export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs): { pki: EtcdPki; outputs: PkiOutputs } {
+/** The CRL of each CA (DER, base64): public, rendered from the CA's key and `revokedCertificates`. */
+export interface PkiCrls {
+    /** The etcd CA's CRL: etcd's `--client-crl-file`. */
+    etcdCaCrlBase64: string;
+    /** The peer CA's CRL: etcd's `--peer-crl-file`. */
+    peerCaCrlBase64: string;
+}
+
+export interface PkiWiring {
+    pki: EtcdPki;
+    outputs: PkiOutputs;
+    crls: pulumi.Output<PkiCrls>;
+}
+
+export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs): PkiWiring {
     const pki = new EtcdPki(
         `${name}-pki`,
         {
             members: args.members.map((m) => ({ name: m.name, ip: m.ip, dnsNames: m.dnsNames })),
             clients: [
                 ...BUILT_IN_CLIENTS.map((c) => ({ name: c.name, commonName: c.commonName })),
-                ...args.clients.map((c) => ({ name: c.name, commonName: c.commonName })),
+                ...args.clients.map((c) => ({ name: c.name, commonName: c.commonName, generation: c.generation })),
             ],
             keyAlgorithm: args.keyAlgorithm,
             caValidityHours: args.caValidityHours,
@@ -40,7 +58,35 @@ export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs):
         },
         { parent },
     );
-    return { pki, outputs: pkiOutputs(pki) };
+    const outputs = pkiOutputs(pki);
+    const revoked = crlEntries(args.revokedCertificates);
+    if (revoked.length > 0) {
+        outputs.certificates.apply((current) =>
+            revokedInUseWarnings(revoked, current).forEach((warning) => void pulumi.log.warn(warning, parent)),
+        );
+    }
+    return { pki, outputs, crls: pkiCrls(pki, revoked) };
+}
+
+/**
+ * Both CRLs in one Output step. Each lists every revoked serial: etcd matches serials only (its
+ * checkCRL reads no issuer), and serials are random 128-bit numbers, so a serial of one CA's
+ * certificate names none of the other's; the operator need not say which CA issued it.
+ */
+function pkiCrls(pki: EtcdPki, revoked: ReturnType<typeof crlEntries>): pulumi.Output<PkiCrls> {
+    const crls = allOf([pki.etcdCa.certPem, pki.etcdCa.keyPem, pki.peerCa.certPem, pki.peerCa.keyPem]).apply(
+        ([etcdCert, etcdKey, peerCert, peerKey]): PkiCrls => ({
+            etcdCaCrlBase64: renderCrl({ caCertPem: etcdCert, caKeyPem: etcdKey, revoked }).toString("base64"),
+            peerCaCrlBase64: renderCrl({ caCertPem: peerCert, caKeyPem: peerKey, revoked }).toString("base64"),
+        }),
+    );
+    // Declassified on purpose: a CRL is public (signed with the key, it reveals nothing of it).
+    return pulumi.unsecret(crls);
+}
+
+/** A certificate's serial number as `revokedCertificates` takes it. */
+function serialOf(certPem: string): string {
+    return canonicalSerial(new crypto.X509Certificate(certPem).serialNumber);
 }
 
 /** Every certificate, key and expiry in one Output step, then each output picked from it. */
@@ -54,6 +100,7 @@ function pkiOutputs(pki: EtcdPki): PkiOutputs {
         ...members.flatMap(([, m]) => [...pem(m.server), ...pem(m.peer)]),
         ...clients.flatMap(([, c]) => pem(c)),
         ...certificates.map((c) => c.notAfter),
+        ...certificates.map((c) => c.certPem),
     ]);
     const material = flat.apply(([caCertPem, ...rest]) => {
         const take = (n: number) => rest.splice(0, n);
@@ -78,6 +125,7 @@ function pkiOutputs(pki: EtcdPki): PkiOutputs {
                 id: c.id,
                 commonName: c.commonName,
                 issuer: c.issuer,
+                serialNumber: serialOf(rest[certificates.length + i]),
                 notAfter: rest[i],
             })),
         };

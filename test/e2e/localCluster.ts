@@ -5,6 +5,7 @@ import { execFile, execFileSync } from "child_process";
 import { promisify } from "util";
 import { SecureEtcdClusterArgs } from "../../src";
 import { LocalEtcdCluster, LocalMember } from "../../testing/etcdCluster";
+import { ProviderMocks } from "../../testing/mocks";
 import { createHosts, memberIp, namespaceOf, removeHosts } from "./netns";
 
 export const MEMBER_COUNT = 3;
@@ -38,7 +39,10 @@ function sweepNamespaces(): void {
     }
 }
 
-export function startNetnsCluster(extraArgs: Partial<SecureEtcdClusterArgs> = {}): Promise<LocalEtcdCluster> {
+export function startNetnsCluster(
+    extraArgs: Partial<SecureEtcdClusterArgs> = {},
+    previous?: ProviderMocks,
+): Promise<LocalEtcdCluster> {
     return LocalEtcdCluster.start({
         name: "e2e",
         hosts: Array.from({ length: MEMBER_COUNT }, (_, i) => ({
@@ -48,6 +52,7 @@ export function startNetnsCluster(extraArgs: Partial<SecureEtcdClusterArgs> = {}
         tempPrefix: "secure-etcd-e2e-",
         asRenderedUser: true,
         args: extraArgs,
+        previous,
         setUpHosts: () => createHosts(MEMBER_COUNT),
         tearDownHosts: () => {
             sweepNamespaces();

@@ -4,6 +4,7 @@ stand-in urlopen), fetching and decoding the bundle, writing files atomically wi
 owner and directories, applying files, creating the service user, the plan's order, and what each
 run leaves for the systemd unit and node_exporter (state, metrics, the done marker), all under a
 temporary root."""
+import base64
 import contextlib
 import hashlib
 import io
@@ -280,6 +281,21 @@ class WriteTest(NodeTest):
         self.assertEqual(self.mode("/etc/kubernetes/pki/etcd/server.key"), "0600")
         st = os.stat(self.host("/etc/kubernetes/pki/etcd/server.key"))
         self.assertEqual("%d:%d" % (st.st_uid, st.st_gid), OWNER)
+
+    def test_writes_base64_content_as_its_bytes_and_text_as_utf8(self):
+        der = bytes([0x30, 0x82, 0xFF, 0xFE, 0x00, 0x80])
+        node.write_file(entry("/etc/kubernetes/pki/etcd/ca.crl", "0644", encoding="base64"),
+                        base64.b64encode(der).decode())
+        with open(self.host("/etc/kubernetes/pki/etcd/ca.crl"), "rb") as f:
+            self.assertEqual(f.read(), der)
+        node.write_file(entry("/etc/x.conf", "0644"), "héllo ✓\n")
+        with open(self.host("/etc/x.conf"), "rb") as f:
+            self.assertEqual(f.read(), "héllo ✓\n".encode("utf-8"))
+
+    def test_refuses_content_that_is_not_base64_and_writes_nothing(self):
+        with self.assertRaises(ValueError):
+            node.write_file(entry("/etc/kubernetes/pki/etcd/ca.crl", "0644", encoding="base64"), "not base64!")
+        self.assertFalse(os.path.exists(self.host("/etc/kubernetes/pki/etcd")))
 
     def test_replaces_a_file_whole_with_the_new_mode_and_leaves_no_temporary_file(self):
         node.write_file(entry("/etc/x.conf", "0644"), "old\n")

@@ -59,7 +59,7 @@ describe("benchmark configurations", function () {
             });
 
             it("all configurations share the flags that are not about security", () => {
-                const security = /cert|trusted-ca|key-file|cipher|tls|url|initial-cluster=/;
+                const security = /cert|crl|trusted-ca|key-file|cipher|tls|url|initial-cluster=/;
                 const shared = hardened.slice(1).filter((f) => !security.test(f.split("=")[0] + "="));
                 assert.ok(shared.length >= 8, shared.join(" "));
                 for (const value of shared) {

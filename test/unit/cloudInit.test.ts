@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { NodeFile } from "../../src/manifests/nodeFiles";
+import { NODE_PATHS } from "../../src/manifests/nodeLayout";
 import { renderMemberNodeFiles } from "../../src/manifests/nodeFiles";
 import {
     BOOTSTRAP_SCRIPT_PATH,
@@ -33,6 +34,9 @@ const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:secure-
 const isRoot = process.getuid?.() === 0;
 const KNOWN_GZIP_SHA256 = "601e0756c3a0067b837ce804213bb2ccf9b6baa70ef92eeb2762243155b9c4bc";
 
+const CLIENT_CRL = Buffer.from([0x30, 0x82, 0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28]);
+const PEER_CRL = Buffer.from([0x30, 0x81, 0xa0, 0xa1, 0x00, 0xed, 0xa0, 0x80]);
+
 /** A member's files with recognisable contents; owners are the caller's own ids when not root. */
 function memberFiles(): NodeFile[] {
     const files = renderMemberNodeFiles({
@@ -43,6 +47,9 @@ function memberFiles(): NodeFile[] {
         serverKeyPem: "-----BEGIN EC PRIVATE KEY-----\nSERVER-KEY-MATERIAL\n-----END EC PRIVATE KEY-----\n",
         peerCertPem: "-----BEGIN CERTIFICATE-----\nPEER\n-----END CERTIFICATE-----\n",
         peerKeyPem: "-----BEGIN EC PRIVATE KEY-----\nPEER-KEY-MATERIAL\n-----END EC PRIVATE KEY-----\n",
+        // Bytes that are not UTF-8, as a DER CRL's are.
+        clientCrlBase64: CLIENT_CRL.toString("base64"),
+        peerCrlBase64: PEER_CRL.toString("base64"),
         uid: 2379,
         gid: 2379,
     });
@@ -188,7 +195,9 @@ describe("cloud-init user-data", function () {
         const files = memberFiles();
         const bundle = secretBundle(files, defaultBundlePaths(files));
         assert.deepEqual(Object.keys(bundle.files).sort(), [
+            "/etc/kubernetes/pki/etcd/ca.crl",
             "/etc/kubernetes/pki/etcd/ca.crt",
+            "/etc/kubernetes/pki/etcd/peer-ca.crl",
             "/etc/kubernetes/pki/etcd/peer-ca.crt",
             "/etc/kubernetes/pki/etcd/peer.crt",
             "/etc/kubernetes/pki/etcd/peer.key",
@@ -258,10 +267,14 @@ describe("cloud-init user-data", function () {
                 assert.equal(`${st.uid}:${st.gid}`, f.owner, f.path);
                 assert.equal(st.isDirectory(), f.directory, f.path);
                 if (!f.directory) {
-                    assert.equal(fs.readFileSync(onHost, "utf8"), f.content, f.path);
+                    const expected = Buffer.from(f.content, f.encoding === "base64" ? "base64" : "utf8");
+                    assert.deepEqual(fs.readFileSync(onHost), expected, f.path);
                 }
             }
         }
+        // The CRLs are binary: decoded from base64, byte for byte.
+        assert.deepEqual(fs.readFileSync(path.join(dir, "root", NODE_PATHS.clientCrl)), CLIENT_CRL);
+        assert.deepEqual(fs.readFileSync(path.join(dir, "root", NODE_PATHS.peerCrl)), PEER_CRL);
         const leftovers = fs
             .readdirSync(path.join(dir, "root/etc/kubernetes/pki/etcd"))
             .filter((n) => n.startsWith("."));

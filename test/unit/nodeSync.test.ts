@@ -77,6 +77,17 @@ describe("node sync: converging files", function () {
         assert.equal(fs.readFileSync(path.join(root, "etc/d/a.key"), "utf8"), "OLD\n");
     });
 
+    it("writes binary content given base64 as its bytes (a DER CRL)", function () {
+        const der = Buffer.from([0x30, 0x82, 0x01, 0x00, 0xff, 0x00, 0x0a]);
+        const entry: NodeFile = {
+            ...file("/etc/kubernetes/pki/etcd/ca.crl", der.toString("base64"), "0644"),
+            encoding: "base64",
+        };
+        writeEntry(root, entry);
+        assert.ok(fs.readFileSync(path.join(root, entry.path)).equals(der));
+        assert.deepEqual(differences(root, entry), []);
+    });
+
     it("corrects a directory's mode", function () {
         const dir: NodeFile = { path: "/var/lib/etcd", mode: "0700", owner: me, content: "", directory: true };
         fs.mkdirSync(path.join(root, "var/lib/etcd"), { recursive: true, mode: 0o755 });
@@ -103,6 +114,7 @@ describe("node sync: the bundle and the configuration it accepts", function () {
             [{ ...file("relative", "x") }, /absolute path/],
             [{ ...file("/etc/a", "x"), mode: "777" }, /mode must be 0NNN/],
             [{ ...file("/etc/a", "x"), apply: "rm -rf /" }, /apply is not a list/],
+            [{ ...file("/etc/a", "x"), encoding: "hex" }, /encoding "hex" is not "base64"/],
         ] as const) {
             assert.throws(() => parseMemberBundle(JSON.stringify({ version: 2, files: [bad] })), why);
         }

@@ -6,6 +6,7 @@ its mode and owner. Holds no secret. Idempotent: safe to run again.
 Run by the systemd unit secure-etcd-bootstrap.service, which starts it again after a failed run
 until one succeeds. Every run leaves its outcome for node_exporter's textfile collector, and a
 successful one leaves the marker that stops the unit from running at later boots."""
+import base64
 import hashlib
 import json
 import os
@@ -171,7 +172,15 @@ def make_dir(entry):
     os.chmod(path, int(entry["mode"], 8))
 
 
+def file_bytes(entry, content):
+    """A file's bytes: base64-decoded when the plan says so (a DER CRL), UTF-8 text otherwise."""
+    if entry.get("encoding") == "base64":
+        return base64.b64decode(content, validate=True)
+    return content.encode("utf-8")
+
+
 def write_file(entry, content):
+    data = file_bytes(entry, content)
     path = on_host(entry["path"])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # Mode and owner are set before any byte is written, and the file appears whole (rename).
@@ -179,8 +188,8 @@ def write_file(entry, content):
     try:
         os.fchmod(fd, int(entry["mode"], 8))
         os.fchown(fd, *owner_of(entry))
-        with os.fdopen(fd, "w") as out:
-            out.write(content)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.rename(tmp, path)
