@@ -11,7 +11,16 @@ export interface EtcdPodInput {
     imageDigest?: string;
     uid: number;
     gid: number;
+    /**
+     * SHA-256 (hex) of the trust bundles the member reads (`ca.crt` then `peer-ca.crt`), carried as
+     * an annotation: etcd reads its trusted CA files only at start, so a changed bundle must change
+     * the manifest for the member to restart with it.
+     */
+    trustBundleSha256?: string;
 }
+
+/** The annotation that carries {@link EtcdPodInput.trustBundleSha256}. */
+export const TRUST_BUNDLE_ANNOTATION = "secure-etcd.io/trust-bundle-sha256";
 
 interface HttpProbe {
     httpGet: { host: string; path: string; port: number; scheme: "HTTP" };
@@ -63,6 +72,9 @@ export function renderEtcdPod(input: EtcdPodInput): Record<string, unknown> {
             name: "etcd",
             namespace: "kube-system",
             labels: { component: "etcd", tier: "control-plane" },
+            ...(input.trustBundleSha256 !== undefined
+                ? { annotations: { [TRUST_BUNDLE_ANNOTATION]: input.trustBundleSha256 } }
+                : {}),
         },
         spec: {
             hostNetwork: true,
