@@ -1,11 +1,14 @@
 // Builds a SecureEtcdCluster in-process under the local stand-ins and returns what a local cluster
 // needs: each member's node files, the client credentials, and both CAs (with their keys, which
-// never leave Pulumi state in a real deployment: the negative probes sign with them).
+// never leave Pulumi state in a real deployment: the negative probes sign with them). Given the
+// previous run's mocks, it renders the next `pulumi up` of the same stack (day-2 changes).
+import { X509Certificate } from "crypto";
 import { ClientCredentials, SecureEtcdCluster } from "../src";
 import { SecureEtcdClusterArgs } from "../src";
 import { NodeFile } from "../src/manifests/nodeFiles";
+import { NODE_PATHS } from "../src/manifests/nodeLayout";
 import { ProviderMocks } from "./mocks";
-import { runProgram, valueOf } from "./program";
+import { RunOptions, runProgram, valueOf } from "./program";
 
 export interface CaPair {
     certPem: string;
@@ -16,9 +19,30 @@ export interface RenderedCluster {
     etcdVersion: string;
     nodeFiles: Record<string, NodeFile[]>;
     clientCredentials: Record<string, ClientCredentials>;
+    /** The etcd CA that issues now. */
     etcdCa: CaPair;
+    /** The peer CA that issues now. */
     peerCa: CaPair;
+    /** Every etcd CA in the trust bundle, oldest first: two during its rotation. */
+    etcdCas: CaPair[];
+    peerCas: CaPair[];
     mocks: ProviderMocks;
+}
+
+/** Every certificate in a PEM bundle, each as it appears there. */
+export function certificatesIn(bundle: string): string[] {
+    return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+}
+
+/** The CAs of a trust bundle with their keys, and the one that issued `leafPem`. */
+function casOf(mocks: ProviderMocks, bundle: string, leafPem: string): { all: CaPair[]; issuing: CaPair } {
+    const all = certificatesIn(bundle).map((certPem) => ({ certPem, keyPem: caKeyOf(mocks, certPem) }));
+    const leaf = new X509Certificate(leafPem);
+    const issuing = all.find((ca) => leaf.verify(new X509Certificate(ca.certPem).publicKey));
+    if (!issuing) {
+        throw new Error("no CA of the trust bundle issued the cluster's certificates");
+    }
+    return { all, issuing };
 }
 
 /** The key a self-signed CA certificate was made with, as the tls stand-in received it. */
@@ -32,16 +56,26 @@ function caKeyOf(mocks: ProviderMocks, certPem: string): string {
     return ca.inputs.privateKeyPem as string;
 }
 
-export async function renderCluster(name: string, args: SecureEtcdClusterArgs): Promise<RenderedCluster> {
-    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args));
-    const caCertPem = await valueOf(cluster.caCertPem);
-    const peerCaCertPem = await valueOf(cluster.peerCaCertPem);
+export async function renderCluster(
+    name: string,
+    args: SecureEtcdClusterArgs,
+    options: Pick<RunOptions, "previous"> = {},
+): Promise<RenderedCluster> {
+    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args), options);
+    const nodeFiles = await valueOf(cluster.nodeFiles);
+    const clientCredentials = await valueOf(cluster.clientCredentials);
+    const [firstMember] = Object.values(nodeFiles);
+    const peerLeaf = firstMember.find((f) => f.path === NODE_PATHS.peerCert)!.content;
+    const etcd = casOf(mocks, await valueOf(cluster.caCertPem), Object.values(clientCredentials)[0].certPem);
+    const peer = casOf(mocks, await valueOf(cluster.peerCaCertPem), peerLeaf);
     return {
         etcdVersion: await valueOf(cluster.etcdVersion),
-        nodeFiles: await valueOf(cluster.nodeFiles),
-        clientCredentials: await valueOf(cluster.clientCredentials),
-        etcdCa: { certPem: caCertPem, keyPem: caKeyOf(mocks, caCertPem) },
-        peerCa: { certPem: peerCaCertPem, keyPem: caKeyOf(mocks, peerCaCertPem) },
+        nodeFiles,
+        clientCredentials,
+        etcdCa: etcd.issuing,
+        peerCa: peer.issuing,
+        etcdCas: etcd.all,
+        peerCas: peer.all,
         mocks,
     };
 }
