@@ -11,6 +11,7 @@ import { backupAlarmsEnabled, MONITORING_RULES } from "../monitoring/validate";
 import { NETWORK_RULES } from "../network/validate";
 import { MEMBER_RULES } from "../nodes/validate";
 import { PKI_RULES } from "../pki/validate";
+import { caRotationWarnings } from "../pki/caRotation";
 import { RBAC_RULES } from "../rbac/validate";
 import { SECRETS_RULES } from "../secrets/validate";
 import { BackupObjectLockMode } from "../backup/args";
@@ -84,6 +85,12 @@ export function argWarnings(args: ResolvedArgs): string[] {
             "backupObjectLockMode: COMPLIANCE locks every backup version for backupObjectLockDays against everyone, the account's root user included: neither the versions nor the bucket can be deleted before the last lock ends",
         );
     }
+    warnings.push(
+        ...caRotationWarnings({
+            etcdCa: { generation: args.etcdCaGeneration, stage: args.etcdCaRotationStage },
+            peerCa: { generation: args.peerCaGeneration, stage: args.peerCaRotationStage },
+        }),
+    );
     const unnamed = unnamedKeyUsers(args);
     if (unnamed.length > 0) {
         warnings.push(

@@ -232,3 +232,29 @@ export function caRotationCheck(
         ...problems,
     ].join("\n");
 }
+
+/**
+ * What the operator must do once a rotation stage is deployed, before the next `pulumi up`: the
+ * steps no argument can take (node sync runs on its own; kube-apiserver reads its etcd files only
+ * at start). None outside a rotation.
+ */
+export function caRotationWarnings(stages: CaRotationRecord): string[] {
+    const warnings: string[] = [];
+    const { etcdCa, peerCa } = stages;
+    const runbook = 'the runbook "Rotate the etcd CA or the peer CA"';
+    if (etcdCa.stage === CaRotationStage.TrustNew) {
+        warnings.push(
+            `etcdCaRotationStage: "trust-new" (generation ${etcdCa.generation}): once node sync has restarted every member with the new trust bundle, restart every kube-apiserver (it reads --etcd-cafile only at start) and give other clients the new caCertPem, before "issue-from-new"; see ${runbook}`,
+        );
+    } else if (etcdCa.stage === CaRotationStage.IssueFromNew) {
+        warnings.push(
+            `etcdCaRotationStage: "issue-from-new" (generation ${etcdCa.generation}): once node sync has delivered the new certificates, restart every kube-apiserver (it reads --etcd-certfile only at start) and give other clients their new certificates, before "complete" removes the old CA; see ${runbook}`,
+        );
+    }
+    if (peerCa.stage !== CaRotationStage.Complete) {
+        warnings.push(
+            `peerCaRotationStage: ${quote(peerCa.stage)} (generation ${peerCa.generation}): wait until node sync has delivered this stage to every member (and restarted each whose static pod changed) before the next; see ${runbook}`,
+        );
+    }
+    return warnings;
+}

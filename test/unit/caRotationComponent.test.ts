@@ -10,7 +10,7 @@ import { TRUST_BUNDLE_ANNOTATION } from "../../src/manifests/staticPod";
 import { ProviderMocks, Registration } from "../../testing/mocks";
 import { attemptProgram, runProgram, valueOf } from "../../testing/program";
 import { certFacts, issuedBy, keyMatches } from "../harness/certs";
-import { TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
+import { capturedWarnings, TEST_VPC_ID, THREE_MEMBERS } from "../harness/cluster";
 
 const SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
 const PARAMETER = "aws:ssm/parameter:Parameter";
@@ -385,6 +385,31 @@ describe("SecureEtcdCluster: staged CA rotation as successive updates", function
             { previous, preview: true },
         );
         assert.match(skip.error?.message ?? "", /\(CA rotation stages no record yet\)[\s\S]*deployed at generation 1/);
+    });
+
+    it("tells the operator at each stage what to do before the next (restart kube-apiserver), and nothing outside one", async () => {
+        let previous: ProviderMocks | undefined;
+        const said: string[][] = [];
+        for (const s of STAGES) {
+            said.push(
+                (
+                    await capturedWarnings(async () => {
+                        previous = (await up({ ...KINDS[0].arg(s), ...KINDS[1].arg(s) }, previous)).mocks;
+                    })
+                ).filter((w) => /CaRotationStage/.test(w)),
+            );
+        }
+        assert.deepEqual(said[0], []);
+        assert.match(
+            said[1][0],
+            /^etcdCaRotationStage: "trust-new" \(generation 2\): .*restart every kube-apiserver \(it reads --etcd-cafile only at start\)/,
+        );
+        assert.match(said[1][1], /^peerCaRotationStage: "trust-new" \(generation 2\): wait until node sync/);
+        assert.match(
+            said[2][0],
+            /^etcdCaRotationStage: "issue-from-new" .*restart every kube-apiserver \(it reads --etcd-certfile only at start\)/,
+        );
+        assert.deepEqual(said[3], []);
     });
 
     it("a first deployment cannot start in the middle of a rotation", async () => {
