@@ -8,7 +8,7 @@ import { SecureEtcdClusterArgs } from "../src";
 import { NodeFile } from "../src/manifests/nodeFiles";
 import { NODE_PATHS } from "../src/manifests/nodeLayout";
 import { ProviderMocks } from "./mocks";
-import { RunOptions, runProgram, valueOf } from "./program";
+import { runProgram, valueOf } from "./program";
 
 export interface CaPair {
     certPem: string;
@@ -56,12 +56,16 @@ function caKeyOf(mocks: ProviderMocks, certPem: string): string {
     return ca.inputs.privateKeyPem as string;
 }
 
+/**
+ * Renders the cluster; with `previous`, as a `pulumi up` after that run: unchanged resources keep
+ * their state (the same CAs, keys and certificates).
+ */
 export async function renderCluster(
     name: string,
     args: SecureEtcdClusterArgs,
-    options: Pick<RunOptions, "previous"> = {},
+    previous?: ProviderMocks,
 ): Promise<RenderedCluster> {
-    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args), options);
+    const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args), { previous });
     const nodeFiles = await valueOf(cluster.nodeFiles);
     const clientCredentials = await valueOf(cluster.clientCredentials);
     const [firstMember] = Object.values(nodeFiles);

@@ -137,7 +137,7 @@ describe("CA rotation on a real three-member cluster, stage by stage under a con
                 etcdVersion: cluster.etcd.version,
                 ...args,
             },
-            { previous: last().mocks },
+            last().mocks,
         );
         renders.push(next);
         return next;
