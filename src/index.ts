@@ -1,7 +1,7 @@
 export { SecureEtcdCluster } from "./component/secureEtcdCluster";
 export { DEFAULTS, SecureEtcdClusterArgs } from "./component/args";
 export { MemberArgs } from "./nodes/args";
-export { ClientArgs, KeyAlgorithm, RevokedCertificateArgs } from "./pki/args";
+export { CaRotationStage, ClientArgs, KeyAlgorithm, RevokedCertificateArgs } from "./pki/args";
 export { BackupObjectLockMode } from "./backup/args";
 export { EtcdPermission, EtcdRoleArgs, EtcdRolePermissionArgs } from "./rbac/roles";
 export { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "./pki/outputs";

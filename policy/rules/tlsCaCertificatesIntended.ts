@@ -1,5 +1,5 @@
 // CA certificates exist only where intended: the two self-signed CAs an EtcdPki creates (the etcd CA
-// and the separate peer CA). Any other certificate that can sign certificates (an intermediate, or a
+// and the separate peer CA, each with a second generation beside it during its rotation). Any other certificate that can sign certificates (an intermediate, or a
 // stray self-signed CA) widens who can mint identities etcd trusts.
 import { PolicyResource } from "@pulumi/policy";
 import { stringListSetting } from "../lib/config";
@@ -10,20 +10,26 @@ import { readBoolean } from "../lib/values";
 /** The CA resources EtcdPki creates, by suffix on its own name (pki/etcdPki.ts: `${name}-etcd-ca`, `${name}-peer-ca`). */
 export const INTENDED_CA_SUFFIXES = ["-etcd-ca", "-peer-ca"] as const;
 
+/** A later generation of a CA (pki/caRotation.ts): the suffix, then `-g<N>`. */
+const GENERATION = /^-g[1-9][0-9]*$/;
+
 /** Whether a self-signed CA is one of a SecureEtcdCluster's two CAs. */
 function isComponentCa(cert: PolicyResource): boolean {
     const pki = cert.parent;
     return (
         pki?.type === COMPONENT.pki &&
         ancestorOfType(pki, [COMPONENT.cluster]) !== undefined &&
-        INTENDED_CA_SUFFIXES.some((suffix) => cert.name === `${pki.name}${suffix}`)
+        INTENDED_CA_SUFFIXES.some((suffix) => {
+            const base = `${pki.name}${suffix}`;
+            return cert.name === base || (cert.name.startsWith(base) && GENERATION.test(cert.name.slice(base.length)));
+        })
     );
 }
 
 export const tlsCaCertificatesIntended: EtcdStackPolicy = {
     name: "tls-ca-certificates-intended",
     description:
-        "Only the etcd CA and the peer CA that a SecureEtcdCluster's EtcdPki creates are CA certificates: no locally signed (intermediate) CA, no other self-signed CA unless listed in allowedCaCertificates.",
+        "Only the etcd CA and the peer CA that a SecureEtcdCluster's EtcdPki creates (with their next generation during a rotation) are CA certificates: no locally signed (intermediate) CA, no other self-signed CA unless listed in allowedCaCertificates.",
     enforcementLevel: "mandatory",
     severity: "high",
     remediationSteps:

@@ -37,7 +37,7 @@ export function wireApiServer(
         apiServer: fragmentInput.apply(renderApiServerFragment),
         kubeadmClusterConfiguration: fragmentInput.apply(renderKubeadmClusterConfiguration),
         apiServerNodeFiles: pulumi.secret(
-            allOf([pki.etcdCa.certPem, client.certPem, client.keyPem, encryptionConfigYaml]).apply(
+            allOf([pki.etcdCaBundle, client.certPem, client.keyPem, encryptionConfigYaml]).apply(
                 ([caCertPem, clientCertPem, clientKeyPem, yaml]) =>
                     renderApiServerNodeFiles({
                         caCertPem,

@@ -16,6 +16,7 @@ import { wireNetwork } from "../network/wire";
 import { wireMembers, wireUserData } from "../nodes/wire";
 import { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "../pki/outputs";
 import { wirePki } from "../pki/wire";
+import { readDeploymentRecords } from "../core/deploymentRecord";
 import { wireRbac } from "../rbac/wire";
 import { wireSecrets } from "../secrets/wire";
 import { SecureEtcdClusterArgs } from "./args";
@@ -30,9 +31,16 @@ export const SECURE_ETCD_CLUSTER_TYPE = "secure-etcd:index:SecureEtcdCluster";
  * per-consumer client certificates.
  */
 export class SecureEtcdCluster extends pulumi.ComponentResource {
-    /** The etcd CA certificate: trust anchor for the client port (2379). */
+    /**
+     * The etcd CA's trust bundle, trust anchor for the client port (2379): the CA certificate, or
+     * during a rotation of the etcd CA (`etcdCaRotationStage` `trust-new` or `issue-from-new`)
+     * both generations' certificates, oldest first. Give it to every client as its CA file.
+     */
     public readonly caCertPem!: pulumi.Output<string>;
-    /** The peer CA certificate: trust anchor for the peer port (2380) only. */
+    /**
+     * The peer CA's trust bundle, trust anchor for the peer port (2380) only: one certificate, or
+     * two during a rotation of the peer CA.
+     */
     public readonly peerCaCertPem!: pulumi.Output<string>;
     /** Each member's server and peer certificates, by member name. */
     public readonly memberCertificates!: pulumi.Output<Record<string, MemberCertificates>>;
@@ -171,21 +179,20 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         argWarnings(resolved).forEach((warning) => void pulumi.log.warn(warning, this));
 
         const account = awsAccount(this);
-        const pki = wirePki(this, name, resolved);
+        const pki = wirePki(this, name, resolved, readDeploymentRecords(name, { parent: this }));
         const network = wireNetwork(this, name, resolved);
         const backup = wireBackupBucket(this, name, resolved, account);
         const nodeAgent = wireNodeAgent(resolved, account);
-        const backupClient = pki.pki.clients["etcd-backup"];
-        const rbac = wireRbac(this, name, resolved, backupClient);
+        const rbac = wireRbac(this, name, resolved, pki.pki.clients["etcd-backup"]);
         const members = wireMembers(this, name, resolved, {
             pki: pki.outputs,
             crls: pki.crls,
-            backupClient,
+            backupClient: pki.pki.clients["etcd-backup"],
             bucket: backup.bucket,
             account,
             bootstrapFiles: rbac.bootstrapFiles,
         });
-        const encryption = wireEncryption(this, name, resolved, account);
+        const encryption = wireEncryption(this, name, resolved, account, pki.records);
         const apiServer = wireApiServer(
             { ...resolved, kms: resolved.encryptionProvider === EncryptionProvider.Kms },
             pki.pki,
@@ -202,8 +209,8 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             agentArtifactPolicy: nodeAgent.readPolicy,
             account,
         });
-        // The key ring is recorded once its keys and configuration are stored: never ahead of AWS.
-        encryption.encryption.recordKeyRing([secrets.store]);
+        encryption.encryption.recordKeyRing([secrets.store]); // each record once stored: never ahead of AWS
+        pki.recordRotation([secrets.store]);
         const monitoring = wireMonitoring(this, name, resolved, {
             certificates: pki.outputs.certificates,
             bucket: backup.bucket,

@@ -12,6 +12,7 @@ import { NETWORK_RULES } from "../network/validate";
 import { MEMBER_RULES } from "../nodes/validate";
 import { PKI_RULES } from "../pki/validate";
 import { REVOCATION_RULES } from "../pki/revocation";
+import { caRotationWarnings } from "../pki/caRotation";
 import { RBAC_RULES } from "../rbac/validate";
 import { SECRETS_RULES } from "../secrets/validate";
 import { BackupObjectLockMode } from "../backup/args";
@@ -86,6 +87,12 @@ export function argWarnings(args: ResolvedArgs): string[] {
             "backupObjectLockMode: COMPLIANCE locks every backup version for backupObjectLockDays against everyone, the account's root user included: neither the versions nor the bucket can be deleted before the last lock ends",
         );
     }
+    warnings.push(
+        ...caRotationWarnings({
+            etcdCa: { generation: args.etcdCaGeneration, stage: args.etcdCaRotationStage },
+            peerCa: { generation: args.peerCaGeneration, stage: args.peerCaRotationStage },
+        }),
+    );
     const unnamed = unnamedKeyUsers(args);
     if (unnamed.length > 0) {
         warnings.push(

@@ -12,15 +12,16 @@ import {
     LocalKey,
     renderEncryptionConfig,
 } from "./encryptionConfig";
-import { keyRingCheck, keyRingParameter, keyRingRecordValue } from "./keyRingRecord";
+import { DeploymentRecords, recordName, RECORD_LEAVES, recordParameter } from "../core/deploymentRecord";
+import { keyRingCheck, keyRingRecordValue } from "./keyRingRecord";
 import { KMS_ENDPOINT } from "./kmsPlugin";
 import { KeyRing } from "./rotation";
 
 export interface EncryptionAtRestArgs {
     /** The SecureEtcdCluster's name: it names the ring's record. */
     clusterName: string;
-    /** The component's options for invokes (its parent, hence its providers). */
-    invokeOpts: pulumi.InvokeOutputOptions;
+    /** The cluster's deployment records, listed once for every guard. */
+    records: DeploymentRecords;
     provider: EncryptionProvider;
     /** Plain: one key resource per name. Empty for KMS. */
     keyNames: string[];
@@ -62,18 +63,10 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
         this.resourceName = name;
         this.clusterName = args.clusterName;
         this.ring = { provider: args.provider, keyNames: [...args.keyNames] };
-        const parameter = keyRingParameter(pulumi.getProject(), pulumi.getStack(), args.clusterName);
-        this.keyRingParameterName = parameter.name;
-        // Lists nothing (rather than failing) before the first deployment has recorded a ring.
-        // The provider marks every listed value sensitive; a ring is key names only.
-        const listing = pulumi.unsecret(
-            aws.ssm.getParametersByPathOutput(
-                { path: parameter.path, recursive: false, withDecryption: false },
-                args.invokeOpts,
-            ),
-        );
-        this.afterKeyRingCheck = listing.apply((found): pulumi.Resource[] => {
-            const refusal = keyRingCheck(args.clusterName, parameter.name, found, this.ring);
+        const parameterName = recordName(args.records, RECORD_LEAVES.keyRing);
+        this.keyRingParameterName = parameterName;
+        this.afterKeyRingCheck = args.records.listing.apply((found): pulumi.Resource[] => {
+            const refusal = keyRingCheck(args.clusterName, parameterName, found, this.ring);
             if (refusal !== undefined) {
                 // Shown as it is, against this component: the stack would say nothing useful.
                 throw new pulumi.ResourceError(refusal, this, true);
@@ -139,17 +132,15 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
      * an update that fails before then leaves the previous record, never one ahead of AWS.
      */
     recordKeyRing(after: pulumi.Resource[]): aws.ssm.Parameter {
-        return new aws.ssm.Parameter(
+        return recordParameter(
             `${this.resourceName}-ring-record`,
             {
-                name: this.keyRingParameterName,
-                type: aws.ssm.ParameterType.String,
-                tier: "Standard",
-                // Key names only, never key material: kept readable in previews and state.
-                insecureValue: keyRingRecordValue(this.ring),
+                parameterName: this.keyRingParameterName,
+                // Key names only, never key material.
+                value: keyRingRecordValue(this.ring),
                 description:
                     "Encryption-at-rest key ring (provider and key names, no key material) of the last deployment of the etcd cluster the path names; its rotation guard compares every update with it (secure-etcd)",
-                tags: { "secure-etcd:cluster": this.clusterName },
+                clusterName: this.clusterName,
             },
             { parent: this, dependsOn: this.afterKeyRingCheck.apply(() => [...this.keyResources, ...after]) },
         );

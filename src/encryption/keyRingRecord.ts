@@ -4,21 +4,20 @@
 // resource is registered. Plain resources and invokes only, so the guard runs wherever the
 // component runs: a TypeScript program, or any language through the component provider, where
 // dynamic providers do not work.
-import * as crypto from "crypto";
+import {
+    listedValue,
+    ParameterListing,
+    RECORD_LEAVES,
+    RECORD_PARAMETER_ROOT,
+    recordPath,
+} from "../core/deploymentRecord";
 import { EncryptionProvider } from "./encryptionConfig";
 import { KeyRing, keyRingTransitionProblems } from "./rotation";
 
+export { ParameterListing };
+
 /** Every recorded ring lives under this path: the deployer's SSM permissions can be scoped to it. */
-export const KEY_RING_PARAMETER_ROOT = "/secure-etcd";
-
-/** The last part of every recorded ring's name. */
-const LEAF = "key-ring";
-
-/** Pulumi's own rule for project and stack names: letters, digits, `_`, `.` and `-`, up to 100. */
-const PULUMI_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
-
-/** A component name SSM takes as one level of the path as it is. */
-const PLAIN_SEGMENT = /^[A-Za-z0-9_.-]{1,128}$/;
+export const KEY_RING_PARAMETER_ROOT = RECORD_PARAMETER_ROOT;
 
 export interface KeyRingParameter {
     /** The parameter's name: `<path>/key-ring`. */
@@ -28,38 +27,12 @@ export interface KeyRingParameter {
 }
 
 /**
- * The component name as path levels: itself when SSM accepts it as a level (letters, digits and
- * `._-`, up to 128, not `.` or `..`); otherwise two levels, the name with every other character
- * replaced by `_` and a digest of the exact name. One level against two keeps the mapping
- * one-to-one: a name that needs the digest never lands where a plain name does.
- */
-function nameSegments(name: string): string[] {
-    if (PLAIN_SEGMENT.test(name) && name !== "." && name !== "..") {
-        return [name];
-    }
-    const readable = name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "_";
-    const digest = crypto.createHash("sha256").update(name, "utf8").digest("hex").slice(0, 32);
-    return [readable, `sha256-${digest}`];
-}
-
-/**
  * Where the key ring of the component `clusterName` in `project`/`stack` is recorded:
- * `/secure-etcd/<project>/<stack>/<component name>/key-ring`. Distinct for every project, stack
- * and component name, so two clusters or two stacks never share a record.
+ * `/secure-etcd/<project>/<stack>/<component name>/key-ring` (core/deploymentRecord.ts).
  */
 export function keyRingParameter(project: string, stack: string, clusterName: string): KeyRingParameter {
-    for (const [what, value] of [
-        ["project", project],
-        ["stack", stack],
-    ]) {
-        if (!PULUMI_NAME.test(value)) {
-            throw new Error(
-                `the ${what} name ${JSON.stringify(value)} is not a Pulumi ${what} name (letters, digits, _ . and -, up to 100)`,
-            );
-        }
-    }
-    const path = [KEY_RING_PARAMETER_ROOT, project, stack, ...nameSegments(clusterName)].join("/");
-    return { path, name: `${path}/${LEAF}` };
+    const path = recordPath(project, stack, clusterName);
+    return { path, name: `${path}/${RECORD_LEAVES.keyRing}` };
 }
 
 /** What the parameter holds: the ring as JSON. Key names only; never key material. */
@@ -107,16 +80,10 @@ export function parseKeyRingRecord(parameterName: string, value: string): KeyRin
     return { provider: ring.provider, keyNames: [...ring.keyNames] };
 }
 
-/** The SSM listing of a path, as GetParametersByPath returns it (the provider's invoke result). */
-export interface ParameterListing {
-    names: string[];
-    values: string[];
-}
-
 /** The ring recorded under `parameterName` in a listing; undefined when none is (a first deployment). */
 export function recordedKeyRing(listing: ParameterListing, parameterName: string): KeyRing | undefined {
-    const i = listing.names.indexOf(parameterName);
-    return i < 0 ? undefined : parseKeyRingRecord(parameterName, listing.values[i]);
+    const value = listedValue(listing, parameterName);
+    return value === undefined ? undefined : parseKeyRingRecord(parameterName, value);
 }
 
 function describeRing(ring: KeyRing): string {

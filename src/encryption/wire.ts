@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KeyPolicyScope, useStatements } from "../access/keyPolicy";
 import { AwsAccount, forAccount } from "../core/account";
+import { DeploymentRecords } from "../core/deploymentRecord";
 import { encryptionProviderOrderFor } from "../rules/encryptionProviders";
 import { encryptionKeyPolicy, kmsPluginPolicy } from "../secrets/policies";
 import { toYaml } from "../core/yaml";
@@ -43,6 +44,7 @@ export function wireEncryption(
     name: string,
     args: EncryptionInputs,
     account: AwsAccount,
+    records: DeploymentRecords,
 ): { encryption: EncryptionAtRest; outputs: EncryptionOutputs } {
     const kms = args.encryptionProvider === EncryptionProvider.Kms;
     const keyPolicy = (scope: KeyPolicyScope) =>
@@ -55,7 +57,7 @@ export function wireEncryption(
         `${name}-encryption`,
         {
             clusterName: name,
-            invokeOpts: { parent },
+            records,
             provider: args.encryptionProvider,
             keyNames: args.encryptionKeyNames,
             resources,

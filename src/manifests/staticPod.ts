@@ -11,6 +11,32 @@ export interface EtcdPodInput {
     imageDigest?: string;
     uid: number;
     gid: number;
+    /**
+     * SHA-256 (hex) of the trust bundles the member reads (`ca.crt` then `peer-ca.crt`), carried as
+     * an annotation: etcd reads its trusted CA files only at start, so a changed bundle must change
+     * the manifest for the member to restart with it.
+     */
+    trustBundleSha256?: string;
+    /**
+     * SHA-256 (hex) of the CRLs (`ca.crl` then `peer-ca.crl`), carried as an annotation: etcd checks
+     * a CRL when it accepts a connection, so a connection opened with a certificate before it was
+     * revoked stays open until the member restarts; a new CRL restarts the members (one at a time,
+     * node sync) to cut such connections too.
+     */
+    crlSha256?: string;
+}
+
+/** The annotation that carries {@link EtcdPodInput.trustBundleSha256}. */
+export const TRUST_BUNDLE_ANNOTATION = "secure-etcd.io/trust-bundle-sha256";
+/** The annotation that carries {@link EtcdPodInput.crlSha256}. */
+export const CRL_ANNOTATION = "secure-etcd.io/crl-sha256";
+
+function podAnnotations(input: EtcdPodInput): { annotations?: Record<string, string> } {
+    const annotations: Record<string, string> = {
+        ...(input.trustBundleSha256 !== undefined ? { [TRUST_BUNDLE_ANNOTATION]: input.trustBundleSha256 } : {}),
+        ...(input.crlSha256 !== undefined ? { [CRL_ANNOTATION]: input.crlSha256 } : {}),
+    };
+    return Object.keys(annotations).length > 0 ? { annotations } : {};
 }
 
 interface HttpProbe {
@@ -63,6 +89,7 @@ export function renderEtcdPod(input: EtcdPodInput): Record<string, unknown> {
             name: "etcd",
             namespace: "kube-system",
             labels: { component: "etcd", tier: "control-plane" },
+            ...podAnnotations(input),
         },
         spec: {
             hostNetwork: true,

@@ -1,6 +1,7 @@
 // Lifts the pure renderers over outputs for every member at once: the etcd static pod, the node file
 // bundle, its public layout and its Secrets Manager bundle, all rendered in one Output step (each
 // step costs; one per file and value made the component noticeably slower than its resources).
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { allOf } from "../core/outputs";
 import { renderEtcdFlags } from "../manifests/etcdFlags";
@@ -76,6 +77,14 @@ export function memberArtifacts<E>(
         pki.crls,
     ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials, crls]) => {
         const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
+        // What `cat ca.crt peer-ca.crt | sha256sum` prints on the member.
+        const trustBundleSha256 = crypto.createHash("sha256").update(caCertPem).update(peerCaCertPem).digest("hex");
+        // Likewise `cat ca.crl peer-ca.crl | sha256sum`.
+        const crlSha256 = crypto
+            .createHash("sha256")
+            .update(Buffer.from(crls.etcdCaCrlBase64, "base64"))
+            .update(Buffer.from(crls.peerCaCrlBase64, "base64"))
+            .digest("hex");
         return Object.fromEntries(
             addresses.map((self): [string, RenderedMember] => {
                 const flags = renderEtcdFlags({
@@ -85,7 +94,9 @@ export function memberArtifacts<E>(
                     version: s.version,
                     exposeMetrics: extras.exposeMetrics,
                 });
-                const manifestYaml = toYaml(renderEtcdPod({ flags, ...s }), { lineWidth: 0 });
+                const manifestYaml = toYaml(renderEtcdPod({ flags, ...s, trustBundleSha256, crlSha256 }), {
+                    lineWidth: 0,
+                });
                 const extra = extras.files(self.name, addresses, inputs as E);
                 const files = (
                     own: MemberCredentials,

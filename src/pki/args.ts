@@ -15,6 +15,22 @@ export enum KeyAlgorithm {
     Rsa4096 = "RSA-4096",
 }
 
+/**
+ * Where a CA rotation stands. Each stage is one `pulumi up`, taken in order, with the nodes synced
+ * (and kube-apiserver restarted) in between: see the runbook "Rotate the etcd CA or the peer CA".
+ */
+export enum CaRotationStage {
+    /**
+     * Stage 1: this generation's CA exists and every trust bundle holds it beside the previous
+     * generation's; every certificate is still issued by the previous CA.
+     */
+    TrustNew = "trust-new",
+    /** Stage 2: both CAs are still trusted; every certificate is issued by this generation's CA. */
+    IssueFromNew = "issue-from-new",
+    /** Stage 3, and the steady state: only this generation's CA exists and is trusted. */
+    Complete = "complete",
+}
+
 /** An extra consumer of etcd that gets its own client certificate from the etcd CA. */
 export interface ClientArgs {
     /** The key under which its credentials appear in `clientCredentials`. A DNS-1123 label. */
@@ -104,6 +120,34 @@ export interface PkiArgs {
      * @default 175200 (20 years)
      */
     maxCaValidityHours?: pulumi.Input<number>;
+    /**
+     * The etcd CA's generation: raise it by one, with `etcdCaRotationStage` `trust-new`, to start
+     * rotating the etcd CA (client port 2379 and every client certificate). Generation 1 is the CA
+     * the cluster was created with; generation N's CA has the subject CN `etcd-ca-N`. Plain: it
+     * decides which CA resources exist.
+     * @default 1
+     */
+    etcdCaGeneration?: number;
+    /**
+     * Where the rotation to `etcdCaGeneration` stands. A guard refuses at preview a step that skips
+     * a stage: from `complete` only to the next generation's `trust-new`, then `issue-from-new`,
+     * then `complete`; `issue-from-new` back to `trust-new`, and `trust-new` back to the previous
+     * generation's `complete`, are the ways back. Plain.
+     * @default CaRotationStage.Complete
+     */
+    etcdCaRotationStage?: CaRotationStage;
+    /**
+     * The peer CA's generation (peer port 2380, every member's peer certificate), rotated on its
+     * own like `etcdCaGeneration`; generation N's CA has the subject CN `etcd-peer-ca-N`. Plain.
+     * @default 1
+     */
+    peerCaGeneration?: number;
+    /**
+     * Where the rotation to `peerCaGeneration` stands, with the same stages and guard as
+     * `etcdCaRotationStage`. Plain.
+     * @default CaRotationStage.Complete
+     */
+    peerCaRotationStage?: CaRotationStage;
 }
 
 export const PKI_DEFAULTS = {
@@ -113,4 +157,8 @@ export const PKI_DEFAULTS = {
     certificateRenewalHours: 720,
     maxCertificateValidityHours: 9552,
     maxCaValidityHours: 175200,
+    etcdCaGeneration: 1,
+    etcdCaRotationStage: CaRotationStage.Complete,
+    peerCaGeneration: 1,
+    peerCaRotationStage: CaRotationStage.Complete,
 } as const;

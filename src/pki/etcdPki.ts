@@ -1,10 +1,12 @@
-// The cluster's PKI as tls resources: two CAs, a server and a peer certificate per member, and a
-// certificate per client. Resources are created synchronously from plain structure; only values
-// (IPs, key type, validity) flow through outputs.
+// The cluster's PKI as tls resources: two CAs (each as one or, during its rotation, two
+// generations), a server and a peer certificate per member, and a certificate per client.
+// Resources are created synchronously from plain structure; only values (IPs, key type, validity)
+// flow through outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { isPlain, lift, pick } from "../core/rules";
 import { KeyAlgorithm } from "./args";
+import { caCommonName, caGenerations, caNameSuffix, CaRotationState } from "./caRotation";
 import { privateKeySpec, PrivateKeySpec } from "./keyAlgorithm";
 import { generationSuffix } from "./revocation";
 import { CA_PROFILES, LEAF_PROFILES, LeafProfile, memberSans } from "./profiles";
@@ -31,6 +33,14 @@ export interface EtcdPkiArgs {
     caValidityHours: pulumi.Input<number>;
     certificateValidityHours: pulumi.Input<number>;
     certificateRenewalHours: pulumi.Input<number>;
+    /** Where each CA's rotation stands: which generations exist, which one issues. */
+    etcdCaRotation: CaRotationState;
+    peerCaRotation: CaRotationState;
+    /**
+     * For `dependsOn` of every resource: resolves (to no resource) once the rotation guard has
+     * accepted the stages, and rejects with its refusal otherwise, so nothing here is registered.
+     */
+    afterRotationCheck?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /** A key and the certificate issued for it. */
@@ -52,21 +62,43 @@ export interface MemberPki {
     peer: IssuedCertificate;
 }
 
+/** The PEMs of several CA certificates as one trust bundle; one CA's PEM as it is. */
+export function trustBundle(pems: string[]): string {
+    return pems.length === 1 ? pems[0] : pems.map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join("");
+}
+
 export class EtcdPki extends pulumi.ComponentResource {
+    /** The etcd CA that issues every server and client certificate now. */
     public readonly etcdCa: IssuedCertificate;
+    /** The peer CA that issues every peer certificate now. */
     public readonly peerCa: IssuedCertificate;
+    /** Every etcd CA generation that exists, oldest first: two during a rotation, else one. */
+    public readonly etcdCas: IssuedCertificate[];
+    public readonly peerCas: IssuedCertificate[];
+    /** What trusts the etcd CA trusts each of `etcdCas` (PEMs oldest first; one CA's PEM as it is). */
+    public readonly etcdCaBundle: pulumi.Output<string>;
+    public readonly peerCaBundle: pulumi.Output<string>;
     public readonly members: Record<string, MemberPki>;
     public readonly clients: Record<string, IssuedCertificate>;
 
     private readonly keySpec: pulumi.Input<PrivateKeySpec>;
     private readonly args: EtcdPkiArgs;
+    private readonly childOpts: pulumi.CustomResourceOptions;
+    /** This component's name: its children's prefix. */
+    public readonly resourceName: string;
+    /** Every resource here: what the rotation record waits for. */
+    public readonly resources: pulumi.CustomResource[] = [];
 
     constructor(name: string, args: EtcdPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("secure-etcd:pki:EtcdPki", name, {}, opts);
         this.args = args;
+        this.resourceName = name;
+        this.childOpts = { parent: this, dependsOn: args.afterRotationCheck };
         this.keySpec = lift([args.keyAlgorithm], ([algorithm]) => privateKeySpec(algorithm));
-        this.etcdCa = this.newCa(`${name}-etcd-ca`, CA_PROFILES.etcd);
-        this.peerCa = this.newCa(`${name}-peer-ca`, CA_PROFILES.peer);
+        const etcd = this.caSet(`${name}-etcd-ca`, CA_PROFILES.etcd, args.etcdCaRotation);
+        const peer = this.caSet(`${name}-peer-ca`, CA_PROFILES.peer, args.peerCaRotation);
+        [this.etcdCas, this.etcdCa, this.etcdCaBundle] = [etcd.all, etcd.issuing, etcd.bundle];
+        [this.peerCas, this.peerCa, this.peerCaBundle] = [peer.all, peer.issuing, peer.bundle];
         this.members = {};
         for (const member of args.members) {
             const sans = lift([member.ip, member.dnsNames], ([ip, dns]) => memberSans(member.name, ip, dns));
@@ -102,29 +134,48 @@ export class EtcdPki extends pulumi.ComponentResource {
                   ecdsaCurve: pulumi.output(spec).ecdsaCurve,
                   rsaBits: pulumi.output(spec).rsaBits,
               };
-        return new tls.PrivateKey(keyName, keyArgs, { parent: this });
+        return this.own(new tls.PrivateKey(keyName, keyArgs, this.childOpts));
     }
 
-    private newCa(prefix: string, profile: { commonName: string; allowedUses: readonly string[] }): IssuedCertificate {
+    /**
+     * The generations of one CA that exist at its rotation stage, the one that issues, and the
+     * trust bundle of all of them. Generation 1 keeps the names deployed clusters hold.
+     */
+    private caSet(
+        prefix: string,
+        profile: { commonName: string; allowedUses: readonly string[] },
+        rotation: CaRotationState,
+    ): { all: IssuedCertificate[]; issuing: IssuedCertificate; bundle: pulumi.Output<string> } {
+        const { generations, issuing } = caGenerations(rotation);
+        const all = generations.map((g) =>
+            this.newCa(`${prefix}${caNameSuffix(g)}`, caCommonName(profile.commonName, g), profile.allowedUses),
+        );
+        const bundle = pulumi.all(all.map((ca) => ca.certPem)).apply(trustBundle);
+        return { all, issuing: all[generations.indexOf(issuing)], bundle };
+    }
+
+    private newCa(prefix: string, commonName: string, allowedUses: readonly string[]): IssuedCertificate {
         const key = this.newKey(`${prefix}-key`);
-        const cert = new tls.SelfSignedCert(
-            prefix,
-            {
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName: profile.commonName },
-                isCaCertificate: true,
-                setSubjectKeyId: true,
-                allowedUses: [...profile.allowedUses],
-                validityPeriodHours: this.args.caValidityHours,
-                // A CA is never renewed behind the operator's back: every leaf would be re-issued at once.
-                earlyRenewalHours: 0,
-            },
-            { parent: this },
+        const cert = this.own(
+            new tls.SelfSignedCert(
+                prefix,
+                {
+                    privateKeyPem: key.privateKeyPem,
+                    subject: { commonName },
+                    isCaCertificate: true,
+                    setSubjectKeyId: true,
+                    allowedUses: [...allowedUses],
+                    validityPeriodHours: this.args.caValidityHours,
+                    // A CA is never renewed behind the operator's back: every leaf would be re-issued at once.
+                    earlyRenewalHours: 0,
+                },
+                this.childOpts,
+            ),
         );
         return {
-            id: profile.commonName,
-            commonName: profile.commonName,
-            issuer: profile.commonName,
+            id: commonName,
+            commonName,
+            issuer: commonName,
             certPem: cert.certPem,
             keyPem: key.privateKeyPem,
             notAfter: cert.validityEndTime,
@@ -140,27 +191,31 @@ export class EtcdPki extends pulumi.ComponentResource {
     ): IssuedCertificate {
         const ca = profile.signer === "peer" ? this.peerCa : this.etcdCa;
         const key = this.newKey(`${prefix}-key`);
-        const csr = new tls.CertRequest(
-            `${prefix}-csr`,
-            {
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName },
-                dnsNames: sans && pick(sans, "dnsNames"),
-                ipAddresses: sans && pick(sans, "ipAddresses"),
-            },
-            { parent: this },
+        const csr = this.own(
+            new tls.CertRequest(
+                `${prefix}-csr`,
+                {
+                    privateKeyPem: key.privateKeyPem,
+                    subject: { commonName },
+                    dnsNames: sans && pick(sans, "dnsNames"),
+                    ipAddresses: sans && pick(sans, "ipAddresses"),
+                },
+                this.childOpts,
+            ),
         );
-        const cert = new tls.LocallySignedCert(
-            prefix,
-            {
-                certRequestPem: csr.certRequestPem,
-                caPrivateKeyPem: ca.keyPem,
-                caCertPem: ca.certPem,
-                allowedUses: [...profile.allowedUses],
-                validityPeriodHours: this.args.certificateValidityHours,
-                earlyRenewalHours: this.args.certificateRenewalHours,
-            },
-            { parent: this },
+        const cert = this.own(
+            new tls.LocallySignedCert(
+                prefix,
+                {
+                    certRequestPem: csr.certRequestPem,
+                    caPrivateKeyPem: ca.keyPem,
+                    caCertPem: ca.certPem,
+                    allowedUses: [...profile.allowedUses],
+                    validityPeriodHours: this.args.certificateValidityHours,
+                    earlyRenewalHours: this.args.certificateRenewalHours,
+                },
+                this.childOpts,
+            ),
         );
         return {
             id,
@@ -172,11 +227,16 @@ export class EtcdPki extends pulumi.ComponentResource {
         };
     }
 
-    /** Every certificate, CAs first. */
+    private own<T extends pulumi.CustomResource>(resource: T): T {
+        this.resources.push(resource);
+        return resource;
+    }
+
+    /** Every certificate, CAs first (every generation that exists). */
     allCertificates(): IssuedCertificate[] {
         return [
-            this.etcdCa,
-            this.peerCa,
+            ...this.etcdCas,
+            ...this.peerCas,
             ...Object.values(this.members).flatMap((m) => [m.server, m.peer]),
             ...Object.values(this.clients),
         ];

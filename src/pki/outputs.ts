@@ -2,9 +2,9 @@
 
 /** A member's certificates (public). */
 export interface MemberCertificates {
-    /** Server certificate for the client port (2379), signed by the etcd CA. */
+    /** Server certificate for the client port (2379), signed by the etcd CA that issues now. */
     serverCertPem: string;
-    /** Peer certificate for the peer port (2380), signed by the peer CA. */
+    /** Peer certificate for the peer port (2380), signed by the peer CA that issues now. */
     peerCertPem: string;
 }
 
@@ -22,13 +22,16 @@ export interface ClientCredentials {
     certPem: string;
     /** Its private key (PEM). */
     keyPem: string;
-    /** The etcd CA, to verify the members' server certificates. */
+    /**
+     * The etcd CA's trust bundle, to verify the members' server certificates: both generations'
+     * certificates while the etcd CA is being rotated, else the one CA's.
+     */
     caCertPem: string;
 }
 
 /** One issued certificate, for expiry monitoring. */
 export interface CertificateInfo {
-    /** `etcd-ca`, `etcd-peer-ca`, `member/<name>/server`, `member/<name>/peer` or `client/<name>`. */
+    /** `etcd-ca` (`etcd-ca-<N>` from generation 2), `etcd-peer-ca` (`etcd-peer-ca-<N>`), `member/<name>/server`, `member/<name>/peer` or `client/<name>`. */
     id: string;
     /** The certificate's subject CN. */
     commonName: string;

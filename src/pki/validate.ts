@@ -2,8 +2,9 @@
 // arithmetic), and client identities that collide with nothing.
 import { Problem, quote } from "../core/problems";
 import { isDns1123Label } from "../core/predicates";
-import { argRule, ArgRule } from "../core/rules";
-import { KeyAlgorithm, PKI_DEFAULTS } from "./args";
+import { argRule, ArgRule, isPlain } from "../core/rules";
+import { CaRotationStage, KeyAlgorithm, PKI_DEFAULTS } from "./args";
+import { CA_KINDS, CaKind } from "./caRotation";
 import { BUILT_IN_CLIENTS } from "./profiles";
 
 /**
@@ -148,6 +149,44 @@ export function clientProblems(clients: ClientView[], memberNames: unknown[]): P
     return problems;
 }
 
+/** The largest CA generation accepted: a rotation a year for centuries; anything larger is a typo. */
+export const MAX_CA_GENERATION = 1000;
+
+/** Stands for an Output where a plain value is required, so that the rule runs now. */
+const NOT_PLAIN = Symbol("an Output");
+
+const plainOrMarker = (value: unknown): unknown => (isPlain(value) ? value : NOT_PLAIN);
+
+/** One CA's generation and stage: plain (they decide which resources exist), known values, a stage only from generation 2. */
+export function caRotationArgProblems(kind: CaKind, generation: unknown, stage: unknown): Problem[] {
+    const names = CA_KINDS[kind];
+    const stages = Object.values(CaRotationStage);
+    const problems: Problem[] = [];
+    if (
+        generation === NOT_PLAIN ||
+        !Number.isInteger(generation) ||
+        (generation as number) < 1 ||
+        (generation as number) > MAX_CA_GENERATION
+    ) {
+        problems.push({
+            path: names.generationArg,
+            reason: `${generation === NOT_PLAIN ? "is an Output" : quote(generation)}; give a plain whole number from 1 to ${MAX_CA_GENERATION} (it decides which CA resources exist): 1 for the CA the cluster was created with, one more for each rotation`,
+        });
+    }
+    if (stage === NOT_PLAIN || !stages.includes(stage as CaRotationStage)) {
+        problems.push({
+            path: names.stageArg,
+            reason: `${stage === NOT_PLAIN ? "is an Output" : quote(stage)}; give a plain stage, one of ${stages.join(", ")}`,
+        });
+    } else if (generation === 1 && stage !== CaRotationStage.Complete) {
+        problems.push({
+            path: names.stageArg,
+            reason: `${quote(stage)} at ${names.generationArg} 1: generation 1 has no previous CA to rotate from; to rotate the ${names.label}, set ${names.generationArg} to 2 with ${quote(CaRotationStage.TrustNew)}`,
+        });
+    }
+    return problems;
+}
+
 interface PkiView {
     keyAlgorithm: unknown;
     caValidityHours: unknown;
@@ -157,6 +196,10 @@ interface PkiView {
     maxCertificateValidityHours: unknown;
     clients: ClientView[];
     members: { name: string }[];
+    etcdCaGeneration: unknown;
+    etcdCaRotationStage: unknown;
+    peerCaGeneration: unknown;
+    peerCaRotationStage: unknown;
 }
 
 export const PKI_RULES: ArgRule<PkiView>[] = [
@@ -182,5 +225,15 @@ export const PKI_RULES: ArgRule<PkiView>[] = [
         ["clients"],
         (a) => ({ clients: a.clients, memberNames: a.members.map((m) => m.name) }),
         (v) => clientProblems(v.clients as ClientView[], v.memberNames),
+    ),
+    argRule(
+        ["etcdCaGeneration", "etcdCaRotationStage"],
+        (a) => [plainOrMarker(a.etcdCaGeneration), plainOrMarker(a.etcdCaRotationStage)],
+        ([generation, stage]) => caRotationArgProblems("etcdCa", generation, stage),
+    ),
+    argRule(
+        ["peerCaGeneration", "peerCaRotationStage"],
+        (a) => [plainOrMarker(a.peerCaGeneration), plainOrMarker(a.peerCaRotationStage)],
+        ([generation, stage]) => caRotationArgProblems("peerCa", generation, stage),
     ),
 ];

@@ -1,8 +1,12 @@
 // Wires the PKI: both CAs, every member's and client's certificates, and the outputs that publish them.
+import * as aws from "@pulumi/aws";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { DeploymentRecords } from "../core/deploymentRecord";
 import { allOf } from "../core/outputs";
-import { KeyAlgorithm, RevokedCertificateArgs } from "./args";
+import { CaRotationStage, KeyAlgorithm, RevokedCertificateArgs } from "./args";
+import { CaRotationRecord } from "./caRotation";
+import { caRotationGuard, recordCaRotation } from "./caRotationGuard";
 import { canonicalSerial, renderCrl } from "./crl";
 import { EtcdPki, IssuedCertificate } from "./etcdPki";
 import { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "./outputs";
@@ -17,6 +21,10 @@ export interface PkiInputs {
     caValidityHours: pulumi.Input<number>;
     certificateValidityHours: pulumi.Input<number>;
     certificateRenewalHours: pulumi.Input<number>;
+    etcdCaGeneration: number;
+    etcdCaRotationStage: CaRotationStage;
+    peerCaGeneration: number;
+    peerCaRotationStage: CaRotationStage;
 }
 
 export interface PkiOutputs {
@@ -38,11 +46,24 @@ export interface PkiCrls {
 
 export interface PkiWiring {
     pki: EtcdPki;
+    /** The cluster's deployment records, listed once: every guard reads the same listing. */
+    records: DeploymentRecords;
     outputs: PkiOutputs;
     crls: pulumi.Output<PkiCrls>;
+    /**
+     * Records the CA rotation stages in the program as deployed, once every PKI resource and
+     * everything in `after` (where the bundles are stored) is.
+     */
+    recordRotation(after: pulumi.Resource[]): aws.ssm.Parameter;
 }
 
-export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs): PkiWiring {
+/** The PKI behind the CA rotation guard: no PKI resource registers before the guard accepts the stages. */
+export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs, records: DeploymentRecords): PkiWiring {
+    const stages: CaRotationRecord = {
+        etcdCa: { generation: args.etcdCaGeneration, stage: args.etcdCaRotationStage },
+        peerCa: { generation: args.peerCaGeneration, stage: args.peerCaRotationStage },
+    };
+    const guard = caRotationGuard(parent, name, records, stages);
     const pki = new EtcdPki(
         `${name}-pki`,
         {
@@ -55,6 +76,9 @@ export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs):
             caValidityHours: args.caValidityHours,
             certificateValidityHours: args.certificateValidityHours,
             certificateRenewalHours: args.certificateRenewalHours,
+            etcdCaRotation: stages.etcdCa,
+            peerCaRotation: stages.peerCa,
+            afterRotationCheck: guard.afterCheck,
         },
         { parent },
     );
@@ -65,7 +89,13 @@ export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs):
             revokedInUseWarnings(revoked, current).forEach((warning) => void pulumi.log.warn(warning, parent)),
         );
     }
-    return { pki, outputs, crls: pkiCrls(pki, revoked) };
+    return {
+        pki,
+        records,
+        outputs,
+        crls: pkiCrls(pki, revoked),
+        recordRotation: (after) => recordCaRotation(pki, name, guard, stages, after),
+    };
 }
 
 /**
@@ -96,7 +126,7 @@ function pkiOutputs(pki: EtcdPki): PkiOutputs {
     const certificates = pki.allCertificates();
     const pem = (c: IssuedCertificate) => [c.certPem, c.keyPem];
     const flat = allOf([
-        pki.etcdCa.certPem,
+        pki.etcdCaBundle,
         ...members.flatMap(([, m]) => [...pem(m.server), ...pem(m.peer)]),
         ...clients.flatMap(([, c]) => pem(c)),
         ...certificates.map((c) => c.notAfter),
@@ -131,8 +161,9 @@ function pkiOutputs(pki: EtcdPki): PkiOutputs {
         };
     });
     return {
-        caCertPem: pki.etcdCa.certPem,
-        peerCaCertPem: pki.peerCa.certPem,
+        // Trust bundles: both CAs' certificates while a rotation is under way, else the one CA's.
+        caCertPem: pki.etcdCaBundle,
+        peerCaCertPem: pki.peerCaBundle,
         // Declassified on purpose: certificates and expiries are public; the keys stay in the secret outputs.
         memberCertificates: pulumi.unsecret(material.apply((m) => m.memberCertificates)),
         memberCredentials: pulumi.secret(material.apply((m) => m.memberCredentials)),

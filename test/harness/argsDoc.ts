@@ -73,7 +73,7 @@ export const GROUPS: { title: string; pages: string[]; pattern: RegExp }[] = [
         title: "Members and certificates",
         pages: ["pki.md"],
         pattern:
-            /^(members|allowPublicMemberIps|keyAlgorithm|caValidityHours|certificateValidityHours|certificateRenewalHours|maxCaValidityHours|maxCertificateValidityHours|clients|revokedCertificates|caCertPem|peerCaCertPem|memberCertificates|memberCredentials|clientCredentials|certificates)$/,
+            /^(members|allowPublicMemberIps|keyAlgorithm|caValidityHours|certificateValidityHours|certificateRenewalHours|maxCaValidityHours|maxCertificateValidityHours|etcdCaGeneration|etcdCaRotationStage|peerCaGeneration|peerCaRotationStage|clients|revokedCertificates|caCertPem|peerCaCertPem|memberCertificates|memberCredentials|clientCredentials|certificates)$/,
     },
     {
         title: "The etcd static pod, node files and cloud-init",

@@ -12,7 +12,8 @@ const TLS_KEY = "tls:index/privateKey:PrivateKey";
 const TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert";
 const TLS_CSR = "tls:index/certRequest:CertRequest";
 const TLS_SIGNED = "tls:index/locallySignedCert:LocallySignedCert";
-const KEY_RING_RECORD = "aws:ssm/parameter:Parameter";
+/** The key ring's record and the CA rotation stages' record. */
+const RECORDS = "aws:ssm/parameter:Parameter";
 const SECRET = "aws:secretsmanager/secret:Secret";
 const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
 const NON_PKI_COMPONENTS = {
@@ -65,9 +66,9 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_SELF_SIGNED]: 2,
             [TLS_CSR]: 2 + 3,
             [TLS_SIGNED]: 2 + 3,
-            // one key (key-1), and the record of the key ring the rotation guard compares with
+            // one key (key-1), and the records the guards compare with (key ring, CA rotation stages)
             "random:index/randomBytes:RandomBytes": 1,
-            [KEY_RING_RECORD]: 1,
+            [RECORDS]: 2,
             // the secrets', the backups' and the alarm topic's KMS keys, the random part of the
             // secrets' and the bucket's names, and per member, for kube-apiserver (client bundle,
             // encryption config) and per encryption key
@@ -93,7 +94,7 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_CSR]: 6 + 3,
             [TLS_SIGNED]: 6 + 3,
             "random:index/randomBytes:RandomBytes": 1,
-            [KEY_RING_RECORD]: 1,
+            [RECORDS]: 2,
             "aws:kms/key:Key": 3,
             "random:index/randomId:RandomId": 2,
             "random:index/randomPassword:RandomPassword": 1,
@@ -255,7 +256,7 @@ describe("SecureEtcdCluster: providers", function () {
         // random has no provider of its own here.
         const children = mocks.registrations.filter((r) => /^(tls|aws):/.test(r.type));
         assert.ok(children.some((c) => c.type.startsWith("aws:")));
-        assert.ok(children.some((c) => c.type === KEY_RING_RECORD));
+        assert.ok(children.some((c) => c.type === RECORDS));
         for (const child of children) {
             const pkg = child.type.split(":")[0];
             assert.match(

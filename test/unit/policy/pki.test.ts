@@ -145,6 +145,22 @@ describe("policy tls-ca-certificates-intended", () => {
         assert.deepEqual(await messages(fixtures, { allowedCaCertificates: ["stray-ca", "prod-pki-extra-ca"] }), []);
     });
 
+    it("passes a CA's next generation during its rotation, and nothing that merely starts like one", async () => {
+        const fixtures = [
+            ...compliantCluster(),
+            selfSignedCa("prod-pki-etcd-ca-g2", "prod-pki"),
+            selfSignedCa("prod-pki-peer-ca-g13", "prod-pki"),
+        ];
+        assert.deepEqual(await messages(fixtures), []);
+        const lookalikes = [
+            ...compliantCluster(),
+            selfSignedCa("prod-pki-etcd-ca-g0", "prod-pki"),
+            selfSignedCa("prod-pki-etcd-ca-extra", "prod-pki"),
+            selfSignedCa("prod-pki-peer-ca-g2-x", "prod-pki"),
+        ];
+        assert.equal((await messages(lookalikes)).length, 3);
+    });
+
     it("needs the PKI to be a SecureEtcdCluster's", async () => {
         const orphanPki: Fixture[] = [
             { type: COMPONENT.pki, name: "lab-pki" },
