@@ -84,9 +84,15 @@ export async function chooseTier(
     const listing: StoredObject[] = [];
     let token: string | undefined;
     do {
-        const page = await s3.send(
-            new ListObjectsV2Command({ Bucket: target.bucket, Prefix: folder, ContinuationToken: token }),
-        );
+        const page = await s3
+            .send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: folder, ContinuationToken: token }))
+            .catch((e: Error) => {
+                throw e.name === "AccessDenied"
+                    ? new Error(
+                          `listing s3://${target.bucket}/${folder} was refused (AccessDenied): the writer needs s3:ListBucket on the daily tier (ListDailyBackups in the current backupWriterPolicy) to know whether today has its daily backup`,
+                      )
+                    : e;
+            });
         for (const o of page.Contents ?? []) {
             if (o.Key && o.LastModified) {
                 listing.push({ key: o.Key, lastModified: o.LastModified, size: o.Size ?? 0 });

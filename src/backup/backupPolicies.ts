@@ -265,7 +265,7 @@ function lockDenies(
             },
         },
         {
-            Sid: "DenyObjectLocksShorterThanADailyBackups",
+            Sid: "DenyObjectLocksShorterThanTheDailyTier",
             Effect: "Deny",
             Principal: anyone,
             Action: locking,
@@ -273,7 +273,7 @@ function lockDenies(
             Condition: { NumericLessThan: { [remaining]: String(days) }, ...spared },
         },
         {
-            Sid: "DenyObjectLocksLongerThanADailyBackups",
+            Sid: "DenyObjectLocksLongerThanTheDailyTier",
             Effect: "Deny",
             Principal: anyone,
             Action: locking,

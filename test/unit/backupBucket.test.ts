@@ -191,11 +191,11 @@ describe("backups: policy documents", function () {
                 Null: { "s3:object-lock-mode": "false" },
                 ...spared,
             }),
-            deny("DenyObjectLocksShorterThanADailyBackups", locking, objects, {
+            deny("DenyObjectLocksShorterThanTheDailyTier", locking, objects, {
                 NumericLessThan: { [remaining]: "30" },
                 ...spared,
             }),
-            deny("DenyObjectLocksLongerThanADailyBackups", locking, objects, {
+            deny("DenyObjectLocksLongerThanTheDailyTier", locking, objects, {
                 NumericGreaterThan: { [remaining]: "31" },
                 ...spared,
             }),

@@ -5,7 +5,8 @@
 import { strict as assert } from "assert";
 import { manifestProblem, newestFirst, StoredObject } from "../../agent/backup/authenticity";
 import { BackupManifest, manifestKeyOf, MANIFEST_FORMAT, objectBase, snapshotKey } from "../../agent/backup/objects";
-import { dailyFolder, hasDailyBackup, LOCK_MARGIN_MS, lockParams, tierOf } from "../../agent/backup/tiers";
+import { S3Client } from "@aws-sdk/client-s3";
+import { chooseTier, dailyFolder, hasDailyBackup, LOCK_MARGIN_MS, lockParams, tierOf } from "../../agent/backup/tiers";
 import { agentConfigProblems, backupPrefix } from "../../src/backup/agentConfig";
 
 const IDENTITY = { project: "acme", stack: "prod-eu", cluster: "main" };
@@ -72,6 +73,56 @@ describe("retention tiers: where a backup goes", () => {
             ObjectLockRetainUntilDate: new Date(now.getTime() + 30 * DAY + LOCK_MARGIN_MS),
         });
         assert.equal(LOCK_MARGIN_MS, HOUR);
+    });
+});
+
+describe("retention tiers: choosing, against S3's answers", () => {
+    /** An S3 client that answers every request with `answer` (or throws it), recording what was asked. */
+    function fakeS3(answer: unknown) {
+        const asked: unknown[] = [];
+        const client = {
+            send: (command: { input: unknown }) => {
+                asked.push(command.input);
+                return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+            },
+        } as unknown as S3Client;
+        return { client, asked };
+    }
+    const target = { bucket: "b", prefix: PREFIX, tiers: { dailyLock: { mode: "GOVERNANCE", days: 30 } } };
+
+    it("without tiers, asks nothing and writes under the prefix as before", async () => {
+        const s3 = fakeS3({});
+        assert.deepEqual(await chooseTier(s3.client, { bucket: "b", prefix: PREFIX }, TAKEN), {
+            tier: "untiered",
+            prefix: PREFIX,
+        });
+        assert.equal(s3.asked.length, 0);
+    });
+
+    it("lists today's daily folder: none there, the daily tier with its lock; one written today, the frequent tier", async () => {
+        const empty = fakeS3({ Contents: [] });
+        assert.deepEqual(await chooseTier(empty.client, target, TAKEN), {
+            tier: "daily",
+            prefix: `${PREFIX}daily/`,
+            lock: { mode: "GOVERNANCE", days: 30 },
+        });
+        assert.deepEqual(empty.asked, [
+            { Bucket: "b", Prefix: dailyFolder(PREFIX, TAKEN), ContinuationToken: undefined },
+        ]);
+        const key = manifestKeyOf(backupIn(`${PREFIX}daily/`).objectKey);
+        const done = fakeS3({ Contents: [{ Key: key, LastModified: TAKEN, Size: 400 }] });
+        assert.deepEqual(await chooseTier(done.client, target, new Date(TAKEN.getTime() + HOUR)), {
+            tier: "frequent",
+            prefix: `${PREFIX}frequent/`,
+        });
+    });
+
+    it("a refused listing fails the backup, naming the permission the writer lacks", async () => {
+        const refused = Object.assign(new Error("Access Denied"), { name: "AccessDenied" });
+        await assert.rejects(
+            chooseTier(fakeS3(refused).client, target, TAKEN),
+            /listing s3:\/\/b\/etcd-backups\/main\/daily\/2026\/11\/30\/ was refused \(AccessDenied\): the writer needs s3:ListBucket on the daily tier \(ListDailyBackups/,
+        );
     });
 });
 

@@ -577,8 +577,8 @@ describe("least privilege, evaluated by an IAM simulator", function () {
         );
         const mutated = withoutStatements(rendered, [
             "DenyObjectLockModesOtherThanGovernance",
-            "DenyObjectLocksShorterThanADailyBackups",
-            "DenyObjectLocksLongerThanADailyBackups",
+            "DenyObjectLocksShorterThanTheDailyTier",
+            "DenyObjectLocksLongerThanTheDailyTier",
             "DenyLiftingObjectLocks",
             "DenyDailyManifestsWithoutTheirLock",
         ]);
