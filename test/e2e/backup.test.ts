@@ -21,8 +21,8 @@ import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
 import { isolatedAgent } from "../harness/agentBundle";
 import { LocalS3, RecordedRequest, startS3Server } from "../harness/s3Server";
-import { decide, Decision, Request } from "../harness/iam";
-import { policyQuestions } from "../harness/s3Policy";
+import { decide, Decision } from "../harness/iam";
+import { asPolicyRequest, policyQuestions } from "../harness/s3Policy";
 import { backupBucketPolicy, backupWriterPolicy } from "../../src/backup/backupPolicies";
 import { startNetnsCluster } from "./localCluster";
 
@@ -83,47 +83,6 @@ function expectedDigest(): string {
         }
     }
     return hash.digest("hex");
-}
-
-/**
- * A request as the bucket policy would be asked about it: S3 authorizes every object write as
- * s3:PutObject and sets s3:ObjectCreationOperation on those that create the object (PutObject,
- * CompleteMultipartUpload), not on CreateMultipartUpload or UploadPart; the SSE and If-None-Match
- * headers become their condition keys. TLS as the agent uses it against S3 (s3rver here is HTTP).
- */
-function asPolicyRequest(recorded: RecordedRequest, withIfNoneMatch: boolean): Request & { operation: string } {
-    const url = new URL(recorded.url, "http://s3");
-    const [, bucket, ...key] = url.pathname.split("/");
-    const operation =
-        recorded.method === "PUT" && url.searchParams.has("partNumber")
-            ? "UploadPart"
-            : recorded.method === "POST" && url.searchParams.has("uploads")
-              ? "CreateMultipartUpload"
-              : recorded.method === "POST" && url.searchParams.has("uploadId")
-                ? "CompleteMultipartUpload"
-                : recorded.method === "PUT"
-                  ? "PutObject"
-                  : `${recorded.method} (not an upload)`;
-    const header = (name: string) => recorded.headers[name] as string | undefined;
-    const context: Record<string, string> = {
-        "s3:TlsVersion": "1.3",
-        "s3:ObjectCreationOperation": String(operation === "PutObject" || operation === "CompleteMultipartUpload"),
-    };
-    for (const [name, key] of [
-        ["x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"],
-        ["x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-aws-kms-key-id"],
-        ...(withIfNoneMatch ? [["if-none-match", "s3:if-none-match"]] : []),
-    ]) {
-        if (header(name) !== undefined) {
-            context[key] = header(name)!;
-        }
-    }
-    return {
-        operation,
-        action: "s3:PutObject",
-        resource: `arn:aws:s3:::${bucket}/${decodeURIComponent(key.join("/"))}`,
-        context,
-    };
 }
 
 describe("backup and restore-verify on a real three-member cluster and a real S3-protocol server", function () {
@@ -454,7 +413,7 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         const decisions = async (withIfNoneMatch: boolean) => {
             const out: string[] = [];
             for (const recorded of [...agentRequests, ...multipart]) {
-                const request = asPolicyRequest(recorded, withIfNoneMatch);
+                const request = asPolicyRequest(recorded, withIfNoneMatch ? [] : ["if-none-match"]);
                 const decision: Decision = await decide(
                     writer,
                     { ...request, resourcePolicy: bucketPolicy },
