@@ -9,6 +9,7 @@
 // KMS, the context the data key was wrapped under), the decrypted bytes, or S3's own record.
 import { CLUSTER_CONTEXT_KEY, PROJECT_CONTEXT_KEY, STACK_CONTEXT_KEY } from "../../src/backup/agentConfig";
 import { BackupManifest, isManifestKey, MANIFEST_FORMAT, objectBase, snapshotKey, snapshotKeyOf } from "./objects";
+import { tierOf } from "./tiers";
 
 /** Who a backup belongs to: not the component name alone, which two stacks may share. */
 export interface ClusterIdentity {
@@ -115,7 +116,12 @@ export function manifestProblem(
     if (!isManifestKey(where.manifestKey) || snapshotKeyOf(where.manifestKey) !== m.objectKey) {
         return `the manifest at ${where.manifestKey} describes ${m.objectKey}: moved or replayed under another key`;
     }
-    const named = snapshotKey(objectBase(where.prefix, m.cluster, new Date(m.createdAt)), m.revision);
+    // Named under the tier its manifest lies in (daily, frequent, or directly under the prefix before
+    // tiers); a manifest moved to another tier names a snapshot that is not beside it (above).
+    const named = snapshotKey(
+        objectBase(tierOf(where.prefix, where.manifestKey).prefix, m.cluster, new Date(m.createdAt)),
+        m.revision,
+    );
     if (named !== m.objectKey) {
         return `the manifest says revision ${m.revision} taken at ${m.createdAt}, which the agent names ${named}, not ${m.objectKey}: its name was not given by a backup`;
     }

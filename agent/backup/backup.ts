@@ -10,6 +10,8 @@ import { buildKeyring, encryptingStream, FRAME_LENGTH, KeyringChoice } from "./e
 import { AgentLog } from "./log";
 import { BackupManifest, manifestKeyOf, manifestMetadata, MANIFEST_FORMAT, objectBase, snapshotKey } from "./objects";
 import { s3Client, S3Target } from "./s3";
+import { BackupTiers } from "../../src/backup/agentConfig";
+import { chooseTier, lockParams, TierChoice, TierName } from "./tiers";
 import {
     connect,
     EtcdConnection,
@@ -29,6 +31,8 @@ export interface BackupResult {
     skipped?: string;
     manifest?: BackupManifest;
     manifestKey?: string;
+    /** The retention tier it went to ("untiered" without tiers). */
+    tier?: TierName;
     seconds: number;
 }
 
@@ -54,6 +58,8 @@ export interface UploadTarget extends S3Target, ClusterIdentity {
     sseKmsKeyArn?: string;
     /** Multipart part size in bytes (S3's minimum is 5 MiB). */
     partSize?: number;
+    /** Retention tiers (absent: every backup directly under `prefix`, as before tiers). */
+    tiers?: BackupTiers;
     log: AgentLog;
 }
 
@@ -112,7 +118,7 @@ function sseKms(target: UploadTarget) {
 }
 
 /** The multipart upload of the encrypted snapshot, named by its revision, aborted if it fails. */
-function snapshotUpload(s3: S3Client, target: UploadTarget, binding: BackupBinding, body: Readable) {
+function snapshotUpload(s3: S3Client, target: UploadTarget, binding: BackupBinding, body: Readable, tier: TierChoice) {
     return new Upload({
         client: s3,
         params: {
@@ -128,6 +134,8 @@ function snapshotUpload(s3: S3Client, target: UploadTarget, binding: BackupBindi
             // slower, and Object Lock buckets require some checksum on every upload.
             ChecksumAlgorithm: "SHA256",
             ...sseKms(target),
+            // A daily backup's own lock (on CreateMultipartUpload, or the PutObject of a small one).
+            ...lockParams(tier.lock),
             Metadata: {
                 project: binding.project,
                 stack: binding.stack,
@@ -175,7 +183,12 @@ async function streamAndUpload(
 }
 
 /** Writes the manifest that makes an uploaded snapshot a backup; returns its key. */
-async function writeManifest(s3: S3Client, target: UploadTarget, manifest: BackupManifest): Promise<string> {
+async function writeManifest(
+    s3: S3Client,
+    target: UploadTarget,
+    manifest: BackupManifest,
+    tier: TierChoice,
+): Promise<string> {
     const manifestKey = manifestKeyOf(manifest.objectKey);
     await s3.send(
         new PutObjectCommand({
@@ -185,6 +198,8 @@ async function writeManifest(s3: S3Client, target: UploadTarget, manifest: Backu
             ContentType: "application/json",
             IfNoneMatch: "*",
             ...sseKms(target),
+            // Computed now, not when the snapshot's upload began: the bucket policy counts the days left.
+            ...lockParams(tier.lock),
             Metadata: manifestMetadata(manifest),
         }),
     );
@@ -197,7 +212,9 @@ async function writeManifest(s3: S3Client, target: UploadTarget, manifest: Backu
  */
 export async function uploadSnapshot(source: SnapshotSource, target: UploadTarget): Promise<BackupResult> {
     const started = Date.now();
-    const key = snapshotKey(objectBase(target.prefix, target.cluster, source.createdAt), source.revision);
+    const s3 = s3Client(target);
+    const tier = await chooseTier(s3, target, source.createdAt);
+    const key = snapshotKey(objectBase(tier.prefix, target.cluster, source.createdAt), source.revision);
     // Known before the first byte is encrypted, so the ciphertext itself carries it.
     const binding: BackupBinding = {
         project: target.project,
@@ -213,8 +230,7 @@ export async function uploadSnapshot(source: SnapshotSource, target: UploadTarge
         encrypted: new Meter(),
         body: new PassThrough(),
     };
-    const s3 = s3Client(target);
-    await streamAndUpload(source, target, binding, snapshotUpload(s3, target, binding, stages.body), stages);
+    await streamAndUpload(source, target, binding, snapshotUpload(s3, target, binding, stages.body, tier), stages);
     const manifest: BackupManifest = {
         format: MANIFEST_FORMAT,
         ...binding,
@@ -223,17 +239,18 @@ export async function uploadSnapshot(source: SnapshotSource, target: UploadTarge
         encryptedBytes: stages.encrypted.bytes,
         keyring: target.keyring.kmsKeyArn ?? "raw:secure-etcd/backup-raw-key",
     };
-    const manifestKey = await writeManifest(s3, target, manifest);
+    const manifestKey = await writeManifest(s3, target, manifest, tier);
     const seconds = (Date.now() - started) / 1000;
     target.log.info("backup.completed", {
         object: key,
         manifest: manifestKey,
+        tier: tier.tier,
         revision: source.revision,
         bytes: manifest.plaintextBytes,
         sha256: manifest.sha256,
         seconds,
     });
-    return { manifest, manifestKey, seconds };
+    return { manifest, manifestKey, tier: tier.tier, seconds };
 }
 
 export async function runBackup(options: BackupOptions): Promise<BackupResult> {

@@ -137,6 +137,7 @@ function backupSettings(opts: BackupCliOptions, log: AgentLog): BackupOptions {
         sseKmsKeyArn: opts.sseKmsKeyArn ?? opts.kmsKeyArn ?? config.kmsKeyArn,
         onlyIfLeader: opts.onlyIfLeader ?? config.onlyIfLeader ?? false,
         partSize: partSizeMib * 1024 * 1024,
+        tiers: config.tiers,
         log,
     };
 }

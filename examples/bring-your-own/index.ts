@@ -26,7 +26,8 @@ const etcd = new SecureEtcdCluster("main", {
     secretsKmsKeyArn: config.require("secretsKmsKeyArn"),
     backupKmsKeyArn: config.require("backupKmsKeyArn"),
     // Versioned, SSE-KMS with backupKmsKeyArn, public access blocked, owner-enforced, with
-    // `backupBucketPolicy` (exported below) in its policy, and a lifecycle for `backupPrefix`.
+    // `backupBucketPolicy` (exported below) in its policy, and a lifecycle rule for each retention
+    // tier: `<backupPrefix>frequent/` (e.g. a day) and `<backupPrefix>daily/` (e.g. 30 days).
     backupBucketName: config.require("backupBucketName"),
     // Where the platform keeps its secrets; the cluster's name and a random part follow.
     secretNamePrefix: config.get("secretNamePrefix") ?? "platform/etcd/",

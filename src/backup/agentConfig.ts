@@ -45,7 +45,32 @@ export interface BackupAgentConfig {
     kmsKeyArn: string;
     /** Back up only when the local member leads: one backup per period however many members run the timer. */
     onlyIfLeader: boolean;
+    /**
+     * Retention tiers: the first backup of each UTC day goes under `<prefix>daily/`, every other under
+     * `<prefix>frequent/`, and the bucket's lifecycle expires each tier on its own schedule. Absent in
+     * a configuration rendered before tiers: the agent then writes under `<prefix>` as it did.
+     */
+    tiers?: BackupTiers;
 }
+
+/** The retention tiers' settings the agent needs: how to lock a daily backup. */
+export interface BackupTiers {
+    /**
+     * The Object Lock retention each daily backup's objects carry (the bucket policy requires at
+     * least `days` in `mode` on the daily tier); absent when the bucket has no Object Lock.
+     */
+    dailyLock?: { mode: string; days: number };
+}
+
+/** The tiers, as folders under the cluster's prefix. */
+export const FREQUENT_TIER = "frequent/";
+export const DAILY_TIER = "daily/";
+
+/**
+ * The first character of every key written before tiers (`<prefix>2026/11/30/...`): the lifecycle
+ * rule for those backups filters on it, so it matches neither tier's folder.
+ */
+export const UNTIERED_KEY_START = "2";
 
 /** The object-key prefix of a cluster's backups. */
 export function backupPrefix(cluster: string): string {
@@ -101,6 +126,29 @@ export function agentConfigProblems(value: unknown): string[] {
     }
     if (config.onlyIfLeader !== undefined && typeof config.onlyIfLeader !== "boolean") {
         problems.push("onlyIfLeader: must be true or false");
+    }
+    problems.push(...tiersProblems(config.tiers));
+    return problems;
+}
+
+function tiersProblems(tiers: unknown): string[] {
+    if (tiers === undefined) {
+        return [];
+    }
+    if (typeof tiers !== "object" || tiers === null || Array.isArray(tiers)) {
+        return ["tiers: must be an object"];
+    }
+    const lock = (tiers as BackupTiers).dailyLock as unknown;
+    if (lock === undefined) {
+        return [];
+    }
+    const { mode, days } = (lock ?? {}) as { mode?: unknown; days?: unknown };
+    const problems: string[] = [];
+    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
+        problems.push("tiers.dailyLock.mode: must be GOVERNANCE or COMPLIANCE");
+    }
+    if (!Number.isInteger(days) || (days as number) < 1 || (days as number) > 36500) {
+        problems.push("tiers.dailyLock.days: must be a whole number of days from 1 to 36500");
     }
     return problems;
 }

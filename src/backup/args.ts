@@ -28,7 +28,8 @@ export interface BackupArgs {
      * created, and only the policies are rendered. It must meet what a created bucket has: in the
      * provider's region, versioning on, default encryption SSE-KMS with `backupKmsKeyArn` and bucket
      * keys, all four public access blocks, ownership `BucketOwnerEnforced`, `backupBucketPolicy`
-     * as (part of) its policy, and a lifecycle for the prefix `etcd-backups/<cluster>/`.
+     * as (part of) its policy, and lifecycle rules for the tiers `etcd-backups/<cluster>/daily/` and
+     * `etcd-backups/<cluster>/frequent/`. Daily backups carry no lock of their own in a bucket you bring.
      * @default a new bucket named `etcd-backup-<cluster>-<random hex>`
      */
     backupBucketName?: pulumi.Input<string>;
@@ -41,11 +42,24 @@ export interface BackupArgs {
      */
     backupKmsKeyArn?: pulumi.Input<string>;
     /**
-     * Days a backup stays current before the bucket's lifecycle expires it (1 to 36500).
-     * Not with `backupBucketName`: the lifecycle of a bucket you bring is yours.
+     * Days the daily tier keeps a backup current before the bucket's lifecycle expires it (1 to
+     * 36500): the first backup of each UTC day goes under `<prefix>daily/` and is kept this long
+     * (and locked this long, or `backupObjectLockDays` if longer); every other backup goes under
+     * `<prefix>frequent/` for `backupFrequentRetentionDays`. Backups written before tiers (directly
+     * under `<prefix>`) keep expiring after this many days. Not with `backupBucketName`: the
+     * lifecycle of a bucket you bring is yours.
      * @default 30
      */
     backupRetentionDays?: pulumi.Input<number>;
+    /**
+     * Days the frequent tier keeps every backup current (1 to 36500, at most `backupRetentionDays`):
+     * every backup but the first of each UTC day goes under `<prefix>frequent/` and expires after
+     * this many days, then stays recoverable as a noncurrent version for
+     * `backupNoncurrentVersionRetentionDays`. Equal to `backupRetentionDays`, every backup is kept
+     * as long as the daily ones. Not with `backupBucketName`.
+     * @default 1
+     */
+    backupFrequentRetentionDays?: pulumi.Input<number>;
     /**
      * Days an expired or overwritten backup version stays recoverable before it is deleted for
      * good (1 to 36500). Not with `backupBucketName`.
@@ -61,10 +75,13 @@ export interface BackupArgs {
      */
     backupObjectLockMode?: BackupObjectLockMode;
     /**
-     * Days each backup version stays locked (1 to 36500), at least `backupNoncurrentVersionRetentionDays`
-     * so that an overwritten or expired version stays locked for as long as it is kept. Not with
+     * Days each backup version stays locked by the bucket's default retention (1 to 36500), at least
+     * `backupNoncurrentVersionRetentionDays` so that an overwritten or expired version stays locked
+     * for as long as it is kept. Every frequent backup gets this lock; a daily backup carries its own,
+     * for `backupRetentionDays` or this, whichever is longer (the bucket policy refuses a daily
+     * backup locked for less, in another mode, or for more than a day longer). Not with
      * `backupObjectLockMode` `OFF`.
-     * @default the larger of backupRetentionDays and backupNoncurrentVersionRetentionDays
+     * @default the larger of backupFrequentRetentionDays and backupNoncurrentVersionRetentionDays
      */
     backupObjectLockDays?: pulumi.Input<number>;
     /**
@@ -137,6 +154,7 @@ export interface BackupArgs {
 export const BACKUP_DEFAULTS = {
     backups: true,
     backupRetentionDays: 30,
+    backupFrequentRetentionDays: 1,
     backupNoncurrentVersionRetentionDays: 7,
     backupObjectLockMode: BackupObjectLockMode.Governance,
     backupIntervalMinutes: 30,

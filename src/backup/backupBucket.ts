@@ -5,8 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { allOf } from "../core/outputs";
 import * as random from "@pulumi/random";
 import { BackupObjectLockMode } from "./args";
-import { backupPrefix } from "./agentConfig";
-import { backupBucketPolicy, BackupPolicyInput, backupRestorePolicy, backupWriterPolicy } from "./backupPolicies";
+import { backupPrefix, BackupTiers, DAILY_TIER, FREQUENT_TIER, UNTIERED_KEY_START } from "./agentConfig";
+import {
+    backupBucketPolicy,
+    BackupPolicyInput,
+    backupRestorePolicy,
+    backupWriterPolicy,
+    DailyLock,
+} from "./backupPolicies";
 import { BUCKET_SUFFIX_BYTES, derivedBucketName } from "./bucketNaming";
 
 export interface BackupBucketArgs {
@@ -17,8 +23,12 @@ export interface BackupBucketArgs {
     /** The key's policy, given the bucket's ARN (its users' conditions name the bucket). */
     keyPolicy: (bucketArn: pulumi.Output<string>) => pulumi.Input<string>;
     keyDeletionWindowDays: pulumi.Input<number>;
-    /** Created bucket only: days until a backup expires, and then until its version is deleted. */
+    /**
+     * Created bucket only: days until a backup of the daily tier (and one written before tiers)
+     * expires, until one of the frequent tier does, and then until its version is deleted.
+     */
     retentionDays: pulumi.Input<number>;
+    frequentRetentionDays: pulumi.Input<number>;
     noncurrentVersionRetentionDays: pulumi.Input<number>;
     /** Created bucket only: Object Lock's default retention. */
     objectLock?: { mode: Exclude<BackupObjectLockMode, BackupObjectLockMode.Off>; days: pulumi.Input<number> };
@@ -45,6 +55,8 @@ export class BackupBucket extends pulumi.ComponentResource {
     public readonly bucketPolicy: pulumi.Output<string>;
     public readonly writerPolicy: pulumi.Output<string>;
     public readonly restorePolicy: pulumi.Output<string>;
+    /** What every member's agent is told about the tiers (the daily lock only on a bucket created with one). */
+    public readonly tiers: pulumi.Output<BackupTiers>;
 
     constructor(name: string, clusterName: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("secure-etcd:backup:BackupBucket", name, {}, opts);
@@ -93,19 +105,9 @@ export class BackupBucket extends pulumi.ComponentResource {
                       kept,
                   ).arn;
 
-        const policyInput = allOf([this.bucketArn, this.kmsKeyArn, args.region, allOf(args.vpcEndpointIds)]).apply(
-            ([bucketArn, kmsKeyArn, region, vpcEndpointIds]): BackupPolicyInput => ({
-                bucketArn,
-                prefix: this.prefix,
-                kmsKeyArn,
-                project: pulumi.getProject(),
-                stack: pulumi.getStack(),
-                region,
-                cluster: clusterName,
-                administratorArns: args.administratorArns,
-                vpcEndpointIds,
-            }),
-        );
+        const dailyLock = dailyLockOf(args);
+        this.tiers = dailyLock.apply((lock): BackupTiers => (lock ? { dailyLock: lock } : {}));
+        const policyInput = policyInputOf(clusterName, this, args, dailyLock);
         this.bucketPolicy = policyInput.apply((p) => JSON.stringify(backupBucketPolicy(p)));
         this.writerPolicy = policyInput.apply((p) => JSON.stringify(backupWriterPolicy(p)));
         this.restorePolicy = policyInput.apply((p) => JSON.stringify(backupRestorePolicy(p)));
@@ -189,20 +191,7 @@ export class BackupBucket extends pulumi.ComponentResource {
         );
         new aws.s3.BucketLifecycleConfiguration(
             `${name}-lifecycle`,
-            {
-                bucket: bucket.id,
-                rules: [
-                    {
-                        id: "expire-backups",
-                        status: "Enabled",
-                        filter: { prefix: this.prefix },
-                        // With Days, S3 also removes delete markers that no version is left behind.
-                        expiration: { days: args.retentionDays },
-                        noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionRetentionDays },
-                        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-                    },
-                ],
-            },
+            { bucket: bucket.id, rules: lifecycleRules(this.prefix, args) },
             { ...kept, dependsOn: [versioning] },
         );
         if (args.objectLock !== undefined) {
@@ -220,6 +209,71 @@ export class BackupBucket extends pulumi.ComponentResource {
             );
         }
     }
+}
+
+/** What the policies are rendered from, once every name and ARN is known. */
+function policyInputOf(
+    clusterName: string,
+    bucket: Pick<BackupBucket, "bucketArn" | "kmsKeyArn" | "prefix">,
+    args: BackupBucketArgs,
+    dailyLock: pulumi.Output<DailyLock | undefined>,
+): pulumi.Output<BackupPolicyInput> {
+    return allOf([bucket.bucketArn, bucket.kmsKeyArn, args.region, allOf(args.vpcEndpointIds), dailyLock]).apply(
+        ([bucketArn, kmsKeyArn, region, vpcEndpointIds, lock]): BackupPolicyInput => ({
+            bucketArn,
+            prefix: bucket.prefix,
+            kmsKeyArn,
+            project: pulumi.getProject(),
+            stack: pulumi.getStack(),
+            region,
+            cluster: clusterName,
+            administratorArns: args.administratorArns,
+            vpcEndpointIds,
+            ...(lock ? { dailyLock: lock } : {}),
+        }),
+    );
+}
+
+/**
+ * The daily tier's lock: the bucket's mode, for as long as a daily backup stays current or the
+ * bucket's default lock, whichever is longer. None without Object Lock or on a bucket you bring
+ * (whose lock this component does not know).
+ */
+function dailyLockOf(args: BackupBucketArgs): pulumi.Output<DailyLock | undefined> {
+    const lock = args.objectLock;
+    if (lock === undefined || args.bucketName !== undefined) {
+        return pulumi.output(undefined);
+    }
+    return allOf([args.retentionDays, lock.days]).apply(([retention, days]) => ({
+        mode: lock.mode,
+        days: Math.max(retention, days),
+    }));
+}
+
+/**
+ * One lifecycle rule per tier, each on its own folder, so neither overlaps the other (overlapping
+ * expirations: S3 applies the shorter). Backups written before tiers lie directly under the prefix,
+ * in folders named by their year: their rule filters on the year's first digit, so it matches
+ * neither tier, and they expire on the schedule they were written under.
+ */
+export function lifecycleRules(
+    prefix: string,
+    days: Pick<BackupBucketArgs, "retentionDays" | "frequentRetentionDays" | "noncurrentVersionRetentionDays">,
+) {
+    const rule = (id: string, filterPrefix: string, expirationDays: pulumi.Input<number>) => ({
+        id,
+        status: "Enabled",
+        filter: { prefix: filterPrefix },
+        // With Days, S3 also removes delete markers that no version is left behind.
+        expiration: { days: expirationDays },
+        noncurrentVersionExpiration: { noncurrentDays: days.noncurrentVersionRetentionDays },
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+    });
+    return [
+        rule("expire-frequent-backups", `${prefix}${FREQUENT_TIER}`, days.frequentRetentionDays),
+        rule("expire-daily-backups", `${prefix}${DAILY_TIER}`, days.retentionDays),
+        rule("expire-backups-before-tiers", `${prefix}${UNTIERED_KEY_START}`, days.retentionDays),
+    ];
 }
 
 /** Every request to the backups, who made it and its result, in a bucket of the caller's. */

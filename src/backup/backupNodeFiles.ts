@@ -7,7 +7,7 @@
 // Losing any member, the leader included, loses nothing: the next leader's timer is already
 // there. A oneshot service is "activating" until the agent exits, and a timer never starts a unit
 // that is still active, so a slow backup is never overlapped by the next one on the same member.
-import { BACKUP_CLIENT_PATHS, BACKUP_CONFIG_PATH, BackupAgentConfig, backupPrefix } from "./agentConfig";
+import { BACKUP_CLIENT_PATHS, BACKUP_CONFIG_PATH, BackupAgentConfig, backupPrefix, BackupTiers } from "./agentConfig";
 import { NodeFile } from "../manifests/nodeFiles";
 import { ETCD_DATA_DIR, ETCD_PORTS, NODE_PATHS, urlHost } from "../manifests/nodeLayout";
 
@@ -25,6 +25,8 @@ export interface BackupAgentSettings {
     bucket: string;
     region: string;
     kmsKeyArn: string;
+    /** The retention tiers (absent: the agent writes under the prefix as before tiers). */
+    tiers?: BackupTiers;
 }
 
 export interface BackupNodeFilesInput extends BackupAgentSettings {
@@ -53,6 +55,7 @@ export function renderBackupAgentConfig(input: BackupAgentSettings & { memberIp:
         region: input.region,
         kmsKeyArn: input.kmsKeyArn,
         onlyIfLeader: true,
+        ...(input.tiers ? { tiers: input.tiers } : {}),
     };
 }
 

@@ -6,7 +6,13 @@
 import { keyPolicy, KeyPolicyScope } from "../access/keyPolicy";
 import { denyOutsideVpcEndpoints } from "../access/vpcEndpoints";
 import { policy, PolicyDocument, PolicyStatement } from "../core/policyDocument";
-import { CLUSTER_CONTEXT_KEY, PROJECT_CONTEXT_KEY, STACK_CONTEXT_KEY } from "./agentConfig";
+import { CLUSTER_CONTEXT_KEY, DAILY_TIER, PROJECT_CONTEXT_KEY, STACK_CONTEXT_KEY } from "./agentConfig";
+
+/** The Object Lock retention a daily backup carries: its mode, and for how many days. */
+export interface DailyLock {
+    mode: string;
+    days: number;
+}
 
 export interface BackupPolicyInput {
     /** `arn:<partition>:s3:::<bucket>`. */
@@ -31,6 +37,16 @@ export interface BackupPolicyInput {
     administratorArns: string[];
     /** `backupVpcEndpointIds`: object operations only through these S3 endpoints. */
     vpcEndpointIds?: string[];
+    /**
+     * The lock every daily backup carries (absent without Object Lock, or on a bucket you bring):
+     * the writer may then set it, and nobody but the administrators any other.
+     */
+    dailyLock?: DailyLock;
+}
+
+/** `arn:aws:s3:::example` -> `arn:aws:s3:::example/etcd-backups/prod/daily/*`. */
+function dailyObjects(input: { bucketArn: string; prefix: string }): string {
+    return `${input.bucketArn}/${input.prefix}${DAILY_TIER}*`;
 }
 
 /** `arn:aws:s3:::example` -> `arn:aws:s3:::example/etcd-backups/prod/*`. */
@@ -77,11 +93,18 @@ function forThisCluster(input: Pick<BackupPolicyInput, "project" | "stack" | "cl
  * own configuration and policy stay out of the deny, so it cannot lock anyone out.
  */
 export function backupBucketPolicy(
-    input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn" | "administratorArns" | "vpcEndpointIds">,
+    input: Pick<BackupPolicyInput, "bucketArn" | "kmsKeyArn" | "administratorArns" | "vpcEndpointIds" | "dailyLock"> &
+        Partial<Pick<BackupPolicyInput, "prefix">>,
 ): PolicyDocument {
+    if (input.dailyLock !== undefined && input.prefix === undefined) {
+        throw new Error("a daily lock needs the cluster's prefix: its daily manifests must carry the lock");
+    }
     return policy(
         ...transportAndEncryptionDenies(input),
         ...writeOnceDenies(input),
+        ...(input.dailyLock !== undefined
+            ? lockDenies({ ...input, prefix: input.prefix!, dailyLock: input.dailyLock })
+            : []),
         ...(input.vpcEndpointIds && input.vpcEndpointIds.length > 0
             ? [
                   denyOutsideVpcEndpoints({
@@ -163,8 +186,15 @@ function transportAndEncryptionDenies(input: Pick<BackupPolicyInput, "bucketArn"
     ];
 }
 
+/** Who the denies below spare: the administrators named (none: nobody is spared). */
+function allButAdministrators(administratorArns: string[]): PolicyStatement["Condition"] {
+    return administratorArns.length > 0 ? { ArnNotLike: { "aws:PrincipalArn": administratorArns } } : {};
+}
+
 /** Nothing replaced, nothing deleted or unlocked but by the administrators named. */
-function writeOnceDenies(input: Pick<BackupPolicyInput, "bucketArn" | "administratorArns">): PolicyStatement[] {
+function writeOnceDenies(
+    input: Pick<BackupPolicyInput, "bucketArn" | "administratorArns" | "dailyLock">,
+): PolicyStatement[] {
     const objects = `${input.bucketArn}/*`;
     return [
         {
@@ -185,16 +215,87 @@ function writeOnceDenies(input: Pick<BackupPolicyInput, "bucketArn" | "administr
             Sid: "DenyDeletingBackupsToAllButAdministrators",
             Effect: "Deny",
             Principal: anyone,
+            // With a daily lock, setting a retention is bounded by `lockDenies` instead: the only
+            // one a non-administrator may set is a daily backup's.
             Action: [
                 "s3:DeleteObject",
                 "s3:DeleteObjectVersion",
                 "s3:BypassGovernanceRetention",
-                "s3:PutObjectRetention",
+                ...(input.dailyLock === undefined ? ["s3:PutObjectRetention"] : []),
             ],
             Resource: objects,
-            ...(input.administratorArns.length > 0
-                ? { Condition: { ArnNotLike: { "aws:PrincipalArn": input.administratorArns } } }
-                : {}),
+            ...(input.administratorArns.length > 0 ? { Condition: allButAdministrators(input.administratorArns) } : {}),
+        },
+    ];
+}
+
+/**
+ * Retention tiers under Object Lock: a daily backup carries a lock of its own, which the writer sets
+ * (on PutObject, or on CreateMultipartUpload for a snapshot in parts). What anyone but the
+ * administrators may set, on upload or later with PutObjectRetention, is exactly that lock: the
+ * bucket's mode, for the daily tier's days to a day more (S3's remaining-days count may round
+ * either way; the agent adds an hour). So nobody can lock a backup in another mode (a compliance lock
+ * nobody can lift), for longer (storage nobody can delete: a bill as ransom), or for less, and
+ * shortening an existing lock needs s3:BypassGovernanceRetention, denied above (compliance: never).
+ * The condition keys are absent from requests that set no lock (parts, completions, uploads that
+ * take the bucket's default): those are not refused here, so the policy cannot require the lock on
+ * a snapshot sent in parts (only CreateMultipartUpload carries it, and S3 authorizes that step, like
+ * each part, as s3:PutObject without s3:ObjectCreationOperation). It requires it on the daily
+ * manifest, one PutObject, without which no snapshot is a backup.
+ */
+function lockDenies(
+    input: Pick<BackupPolicyInput, "bucketArn" | "prefix" | "administratorArns"> & { dailyLock: DailyLock },
+): PolicyStatement[] {
+    const objects = `${input.bucketArn}/*`;
+    const { mode, days } = input.dailyLock;
+    const remaining = "s3:object-lock-remaining-retention-days";
+    const locking = ["s3:PutObject", "s3:PutObjectRetention"];
+    const spared = allButAdministrators(input.administratorArns);
+    return [
+        {
+            Sid: `DenyObjectLockModesOtherThan${mode === "COMPLIANCE" ? "Compliance" : "Governance"}`,
+            Effect: "Deny",
+            Principal: anyone,
+            Action: locking,
+            Resource: objects,
+            Condition: {
+                StringNotEquals: { "s3:object-lock-mode": mode },
+                Null: { "s3:object-lock-mode": "false" },
+                ...spared,
+            },
+        },
+        {
+            Sid: "DenyObjectLocksShorterThanTheDailyTier",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: locking,
+            Resource: objects,
+            Condition: { NumericLessThan: { [remaining]: String(days) }, ...spared },
+        },
+        {
+            Sid: "DenyObjectLocksLongerThanTheDailyTier",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: locking,
+            Resource: objects,
+            Condition: { NumericGreaterThan: { [remaining]: String(days + 1) }, ...spared },
+        },
+        {
+            // A retention change without a date lifts the lock.
+            Sid: "DenyLiftingObjectLocks",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:PutObjectRetention",
+            Resource: objects,
+            Condition: { Null: { [remaining]: "true" }, ...spared },
+        },
+        {
+            Sid: "DenyDailyManifestsWithoutTheirLock",
+            Effect: "Deny",
+            Principal: anyone,
+            Action: "s3:PutObject",
+            Resource: `${input.bucketArn}/${input.prefix}${DAILY_TIER}*.manifest.json`,
+            Condition: { Bool: { "s3:ObjectCreationOperation": "true" }, Null: { "s3:object-lock-mode": "true" } },
         },
     ];
 }
@@ -248,7 +349,8 @@ export function backupKeyPolicy(
  * What a member's backup agent needs: add objects under the prefix (multipart included), a data
  * key per backup for the envelope (direct GenerateDataKey, only with its cluster's encryption
  * context), and SSE-KMS through S3 (GenerateDataKey to start an upload, Decrypt to add parts to
- * it, as AWS documents for multipart uploads). No GetObject, ListBucket or Delete*.
+ * it, as AWS documents for multipart uploads). With tiers: list the daily tier's names (is today's
+ * there?) and, under Object Lock, set a daily backup's lock. No GetObject, no other listing, no Delete*.
  */
 export function backupWriterPolicy(input: Omit<BackupPolicyInput, "administratorArns">): PolicyDocument {
     return policy(
@@ -272,6 +374,26 @@ export function backupWriterPolicy(input: Omit<BackupPolicyInput, "administrator
             Resource: input.kmsKeyArn,
             Condition: throughS3(input),
         },
+        {
+            // Whether today's daily backup exists: the names, sizes and times S3 recorded under the
+            // daily tier, never an object's content.
+            Sid: "ListDailyBackups",
+            Effect: "Allow",
+            Action: "s3:ListBucket",
+            Resource: input.bucketArn,
+            Condition: { StringLike: { "s3:prefix": `${input.prefix}${DAILY_TIER}*` } },
+        },
+        ...(input.dailyLock !== undefined
+            ? [
+                  {
+                      // The daily backup's own lock (the bucket policy bounds it to exactly that).
+                      Sid: "LockDailyBackups",
+                      Effect: "Allow" as const,
+                      Action: "s3:PutObjectRetention",
+                      Resource: dailyObjects(input),
+                  },
+              ]
+            : []),
     );
 }
 

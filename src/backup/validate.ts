@@ -13,6 +13,7 @@ export const BACKUP_ARGS = [
     "backupBucketName",
     "backupKmsKeyArn",
     "backupRetentionDays",
+    "backupFrequentRetentionDays",
     "backupNoncurrentVersionRetentionDays",
     "backupObjectLockMode",
     "backupObjectLockDays",
@@ -29,6 +30,7 @@ export const BACKUP_ARGS = [
 /** Arguments that configure a bucket this component creates. */
 const CREATED_BUCKET_ARGS = [
     "backupRetentionDays",
+    "backupFrequentRetentionDays",
     "backupNoncurrentVersionRetentionDays",
     "backupObjectLockMode",
     "backupObjectLockDays",
@@ -106,7 +108,26 @@ export function objectLockShorterThanKeptProblems(lockDays: unknown, keptDays: u
     ];
 }
 
-/** IAM role names: 1 to 64 of letters, digits and +=,.@_- (a name, not an ARN). */
+/**
+ * The frequent tier keeps every backup, the daily tier one a day: a frequent tier kept longer than
+ * the daily one would keep every backup longer than the ones meant to last.
+ */
+export function frequentLongerThanDailyProblems(frequentDays: unknown, dailyDays: unknown): Problem[] {
+    if (
+        !Number.isInteger(frequentDays) ||
+        !Number.isInteger(dailyDays) ||
+        (frequentDays as number) <= (dailyDays as number)
+    ) {
+        return []; // not numbers: their own rules speak
+    }
+    return [
+        {
+            path: "backupFrequentRetentionDays",
+            reason: `${quote(frequentDays)} is longer than backupRetentionDays (${quote(dailyDays)}), which keeps the daily backups; keep every backup for at most ${quote(dailyDays)} days, or raise backupRetentionDays`,
+        },
+    ];
+}
+
 /** Which backup arguments may be given together: the switch, a bucket you bring, the lock. */
 export function backupShapeProblems(v: { backups: unknown; mode: unknown; given: readonly string[] }): Problem[] {
     if (typeof v.backups !== "boolean") {
@@ -164,6 +185,7 @@ interface BackupView {
     backupBucketName?: unknown;
     backupKmsKeyArn?: unknown;
     backupRetentionDays: unknown;
+    backupFrequentRetentionDays: unknown;
     backupNoncurrentVersionRetentionDays: unknown;
     backupObjectLockMode?: unknown;
     backupObjectLockDays: unknown;
@@ -203,6 +225,13 @@ export const BACKUP_RULES: ArgRule<BackupView>[] = [
     setting("backupBucketName", backupBucketNameProblems),
     setting("backupKmsKeyArn", (arn) => kmsKeyArnProblems("backupKmsKeyArn", arn)),
     setting("backupRetentionDays", (d) => backupDaysProblems("backupRetentionDays", d)),
+    setting("backupFrequentRetentionDays", (d) => backupDaysProblems("backupFrequentRetentionDays", d)),
+    argRule(
+        ["backups", "backupFrequentRetentionDays", "backupRetentionDays"],
+        (a) =>
+            a.backups === true ? { frequent: a.backupFrequentRetentionDays, daily: a.backupRetentionDays } : undefined,
+        (v) => (v === undefined ? [] : frequentLongerThanDailyProblems(v.frequent, v.daily)),
+    ),
     setting("backupNoncurrentVersionRetentionDays", (d) =>
         backupDaysProblems("backupNoncurrentVersionRetentionDays", d),
     ),

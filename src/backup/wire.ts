@@ -14,6 +14,7 @@ export interface BackupInputs {
     backupBucketName?: pulumi.Input<string>;
     backupKmsKeyArn?: pulumi.Input<string>;
     backupRetentionDays: pulumi.Input<number>;
+    backupFrequentRetentionDays: pulumi.Input<number>;
     backupNoncurrentVersionRetentionDays: pulumi.Input<number>;
     backupObjectLockMode: BackupObjectLockMode;
     backupObjectLockDays: pulumi.Input<number>;
@@ -71,6 +72,7 @@ export function wireBackupBucket(
                   keyPolicy: (bucketArn) => forAccountAnd(account, bucketArn, keyPolicy),
                   keyDeletionWindowDays: args.kmsKeyDeletionWindowDays,
                   retentionDays: args.backupRetentionDays,
+                  frequentRetentionDays: args.backupFrequentRetentionDays,
                   noncurrentVersionRetentionDays: args.backupNoncurrentVersionRetentionDays,
                   objectLock:
                       args.backupObjectLockMode === BackupObjectLockMode.Off

@@ -105,6 +105,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const provider = args.encryptionProvider ?? d.encryptionProvider;
     const certificateValidityHours = args.certificateValidityHours ?? d.certificateValidityHours;
     const backupRetentionDays = args.backupRetentionDays ?? d.backupRetentionDays;
+    const backupFrequentRetentionDays = args.backupFrequentRetentionDays ?? d.backupFrequentRetentionDays;
     const backupNoncurrentVersionRetentionDays =
         args.backupNoncurrentVersionRetentionDays ?? d.backupNoncurrentVersionRetentionDays;
     const backupIntervalMinutes = args.backupIntervalMinutes ?? d.backupIntervalMinutes;
@@ -160,11 +161,14 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         apiServerRoleNames: listOr(args.apiServerRoleNames),
         backups: args.backups ?? d.backups,
         backupRetentionDays,
+        backupFrequentRetentionDays,
         backupNoncurrentVersionRetentionDays,
         backupObjectLockMode: args.backupObjectLockMode ?? d.backupObjectLockMode,
-        // Locked for as long as a version is kept, current or not.
+        // The bucket's default lock, which every frequent backup gets: for as long as it is current,
+        // and as long as a noncurrent version is kept (daily backups carry a longer lock of their own).
         backupObjectLockDays:
-            args.backupObjectLockDays ?? lift([backupRetentionDays, backupNoncurrentVersionRetentionDays], maxOf),
+            args.backupObjectLockDays ??
+            lift([backupFrequentRetentionDays, backupNoncurrentVersionRetentionDays], maxOf),
         backupIntervalMinutes,
         backupAgentPath: args.backupAgentPath ?? d.backupAgentPath,
         backupWriterRoleNames: listOr(args.backupWriterRoleNames),

@@ -84,7 +84,7 @@ export function argWarnings(args: ResolvedArgs): string[] {
     }
     if (args.backupObjectLockMode === BackupObjectLockMode.Compliance) {
         warnings.push(
-            "backupObjectLockMode: COMPLIANCE locks every backup version for backupObjectLockDays against everyone, the account's root user included: neither the versions nor the bucket can be deleted before the last lock ends",
+            "backupObjectLockMode: COMPLIANCE locks every backup version for backupObjectLockDays (a daily backup for backupRetentionDays, if longer) against everyone, the account's root user included: neither the versions nor the bucket can be deleted before the last lock ends",
         );
     }
     warnings.push(

@@ -148,7 +148,8 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
         args.backupAgentPath,
         deps.backupClient.certPem,
         deps.backupClient.keyPem,
-    ]).apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem]) => ({
+        deps.bucket.tiers,
+    ]).apply(([bucket, kmsKeyArn, region, intervalMinutes, agentPath, backupCertPem, backupKeyPem, tiers]) => ({
         // The cluster's identity, not the component name alone: two stacks may share a bucket and a name.
         project: pulumi.getProject(),
         stack: pulumi.getStack(),
@@ -160,6 +161,7 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
         agentPath,
         backupCertPem,
         backupKeyPem,
+        tiers,
     }));
 }
 

@@ -21,7 +21,8 @@ import { renderBootstrapScript } from "../../src/rbac/bootstrapScript";
 import { resolveRbac } from "../../src/rbac/roles";
 import { isolatedAgent } from "../harness/agentBundle";
 import { LocalS3, RecordedRequest, startS3Server } from "../harness/s3Server";
-import { decide, Decision, Request } from "../harness/iam";
+import { decide, Decision } from "../harness/iam";
+import { asPolicyRequest, policyQuestions } from "../harness/s3Policy";
 import { backupBucketPolicy, backupWriterPolicy } from "../../src/backup/backupPolicies";
 import { startNetnsCluster } from "./localCluster";
 
@@ -82,47 +83,6 @@ function expectedDigest(): string {
         }
     }
     return hash.digest("hex");
-}
-
-/**
- * A request as the bucket policy would be asked about it: S3 authorizes every object write as
- * s3:PutObject and sets s3:ObjectCreationOperation on those that create the object (PutObject,
- * CompleteMultipartUpload), not on CreateMultipartUpload or UploadPart; the SSE and If-None-Match
- * headers become their condition keys. TLS as the agent uses it against S3 (s3rver here is HTTP).
- */
-function asPolicyRequest(recorded: RecordedRequest, withIfNoneMatch: boolean): Request & { operation: string } {
-    const url = new URL(recorded.url, "http://s3");
-    const [, bucket, ...key] = url.pathname.split("/");
-    const operation =
-        recorded.method === "PUT" && url.searchParams.has("partNumber")
-            ? "UploadPart"
-            : recorded.method === "POST" && url.searchParams.has("uploads")
-              ? "CreateMultipartUpload"
-              : recorded.method === "POST" && url.searchParams.has("uploadId")
-                ? "CompleteMultipartUpload"
-                : recorded.method === "PUT"
-                  ? "PutObject"
-                  : `${recorded.method} (not an upload)`;
-    const header = (name: string) => recorded.headers[name] as string | undefined;
-    const context: Record<string, string> = {
-        "s3:TlsVersion": "1.3",
-        "s3:ObjectCreationOperation": String(operation === "PutObject" || operation === "CompleteMultipartUpload"),
-    };
-    for (const [name, key] of [
-        ["x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"],
-        ["x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-aws-kms-key-id"],
-        ...(withIfNoneMatch ? [["if-none-match", "s3:if-none-match"]] : []),
-    ]) {
-        if (header(name) !== undefined) {
-            context[key] = header(name)!;
-        }
-    }
-    return {
-        operation,
-        action: "s3:PutObject",
-        resource: `arn:aws:s3:::${bucket}/${decodeURIComponent(key.join("/"))}`,
-        context,
-    };
 }
 
 describe("backup and restore-verify on a real three-member cluster and a real S3-protocol server", function () {
@@ -453,7 +413,7 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
         const decisions = async (withIfNoneMatch: boolean) => {
             const out: string[] = [];
             for (const recorded of [...agentRequests, ...multipart]) {
-                const request = asPolicyRequest(recorded, withIfNoneMatch);
+                const request = asPolicyRequest(recorded, withIfNoneMatch ? [] : ["if-none-match"]);
                 const decision: Decision = await decide(
                     writer,
                     { ...request, resourcePolicy: bucketPolicy },
@@ -743,6 +703,102 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
             refusedRun.stderr,
             /project: missing; an earlier secure-etcd rendered this configuration: run `pulumi up` with the release of this agent\n {2}stack: missing/,
         );
+    });
+
+    it("with retention tiers from the rendered configuration: the day's first backup is daily, the next frequent; their requests pass the policies; restore-verify restores the newest across tiers", async () => {
+        const dailyLock = { mode: "GOVERNANCE", days: 30 };
+        const file = path.join(dir, "backup-tiers.json");
+        const requests: RecordedRequest[] = [];
+        const tieredBackup = async (): Promise<Record<string, unknown>> => {
+            await bumpRevision();
+            await findLeader();
+            const config = renderBackupAgentConfig({
+                project: PROJECT,
+                stack: STACK,
+                cluster: CLUSTER,
+                bucket: BUCKET,
+                region: "us-east-1",
+                kmsKeyArn: FAKE_KMS_ARN,
+                memberIp: new URL(leader).hostname,
+                tiers: { dailyLock },
+            });
+            fs.writeFileSync(file, JSON.stringify(config));
+            const before = s3.requests.length;
+            const ran = await runCli(
+                [
+                    "backup",
+                    `--config=${file}`,
+                    `--cacert=${files.ca}`,
+                    `--cert=${files.cert}`,
+                    `--key=${files.key}`,
+                    `--s3-endpoint=${s3.endpoint}`,
+                    `--raw-key-file=${rawKey}`,
+                    "--part-size-mib=5",
+                    "--json",
+                ],
+                s3.env,
+            );
+            assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+            requests.push(...s3.requests.slice(before));
+            return events(ran.stdout).find((e) => e.event === "backup.completed")!;
+        };
+        const first = await tieredBackup();
+        const second = await tieredBackup();
+        assert.deepEqual([first.tier, second.tier], ["daily", "frequent"]);
+        assert.match(String(first.object), /^etcd-backups\/e2e\/daily\/\d{4}\/\d{2}\/\d{2}\//);
+        assert.match(String(second.object), /^etcd-backups\/e2e\/frequent\/\d{4}\/\d{2}\/\d{2}\//);
+        const daily = (
+            await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${PREFIX}daily/` }))
+        ).Contents!.map((o) => o.Key);
+        assert.deepEqual(daily, [String(first.object), String(first.manifest)].sort(), "one daily backup today");
+
+        // The artifact's own requests, as the IAM simulator decides them under the rendered policies.
+        const policyInput = {
+            bucketArn: `arn:aws:s3:::${BUCKET}`,
+            prefix: PREFIX,
+            kmsKeyArn: FAKE_KMS_ARN,
+            region: "us-east-1",
+            project: PROJECT,
+            stack: STACK,
+            cluster: CLUSTER,
+            administratorArns: [],
+            dailyLock,
+        };
+        const writer = {
+            name: "writer",
+            principal: "arn:aws:iam::123456789012:role/etcd-0",
+            policies: [backupWriterPolicy(policyInput)],
+        };
+        const decisions = new Set<string>();
+        for (const r of requests) {
+            for (const q of policyQuestions(r)) {
+                const decision = await decide(
+                    writer,
+                    { ...q, resourcePolicy: backupBucketPolicy(policyInput) },
+                    "123456789012",
+                );
+                decisions.add(`${q.operation} ${q.action} ${decision}`);
+            }
+        }
+        assert.ok(
+            [...decisions].every((d) => d.endsWith(" Allowed")),
+            [...decisions].join("\n"),
+        );
+        // The daily backup's lock was among them (the manifest's at least; the snapshot's too, on its
+        // PutObject or CreateMultipartUpload depending on its size).
+        assert.ok(decisions.has("PutObject s3:PutObjectRetention Allowed"), [...decisions].join("\n"));
+        assert.ok(decisions.has("ListObjectsV2 s3:ListBucket Allowed"), [...decisions].join("\n"));
+
+        // Newest by S3's record, whichever tier: the frequent one, restored whole.
+        const ran = await restoreVerify([`--raw-key-file=${rawKey}`, "--restore"]);
+        assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+        const ok = events(ran.stdout).find((e) => e.event === "restore-verify.ok")!;
+        assert.equal(ok.object, second.object);
+        assert.equal(ok.refused, 0);
+        assert.ok(Number(ok.keys) > KEY_COUNT, `${String(ok.keys)} keys: the test's and the revision markers`);
+        // And the daily one by name.
+        const dailyRun = await restoreVerify([`--raw-key-file=${rawKey}`, `--object=${String(first.object)}`]);
+        assert.equal(dailyRun.code, 0, dailyRun.stdout + dailyRun.stderr);
     });
 
     it("a backup that cannot finish fails non-zero, clearly, and leaves no backup", async () => {

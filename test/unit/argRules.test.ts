@@ -67,7 +67,9 @@ describe("argument rules: the engine", () => {
     it("applies every default in one place, and knows what the caller set", () => {
         const resolved = resolveArgs({ members: THREE_MEMBERS, clientCidrs: ["10.0.2.0/24"] });
         assert.deepEqual(resolved.hostFirewallClientCidrs, ["10.0.2.0/24"]);
-        assert.equal(resolved.backupObjectLockDays, resolved.backupRetentionDays);
+        // The bucket's default lock (every frequent backup's): as long as a noncurrent version is kept.
+        assert.equal(resolved.backupFrequentRetentionDays, 1);
+        assert.equal(resolved.backupObjectLockDays, resolved.backupNoncurrentVersionRetentionDays);
         assert.equal(resolved.backupMaxAgeMinutes, 60);
         assert.equal(resolved.certificateExpiryWarningDays, 30);
         assert.deepEqual(resolved.clients, []);

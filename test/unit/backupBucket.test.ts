@@ -58,6 +58,8 @@ const BUCKET_SETTINGS = {
     objectLock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
 };
 
+const parsed = (json: string | undefined) => JSON.parse(json!) as PolicyDocument;
+
 /** Every action a document allows. */
 function allowedActions(doc: PolicyDocument): string[] {
     return doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action].flat());
@@ -164,6 +166,64 @@ describe("backups: policy documents", function () {
         assert.equal(backupBucketPolicy(INPUT).Statement.at(-1)!.Condition, undefined);
     });
 
+    it("bucket policy with a daily lock: the only lock anyone but the administrators sets is a daily backup's", () => {
+        const admins = ["arn:aws:iam::123456789012:role/etcd-admins"];
+        const spared = { ArnNotLike: { "aws:PrincipalArn": admins } };
+        const doc = backupBucketPolicy({
+            ...INPUT,
+            administratorArns: admins,
+            dailyLock: { mode: "GOVERNANCE", days: 30 },
+        });
+        const objects = "arn:aws:s3:::etcd-backup-prod-0a1b2c3d/*";
+        const remaining = "s3:object-lock-remaining-retention-days";
+        const deny = (Sid: string, Action: string | string[], Resource: string, Condition: object) => ({
+            Sid,
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action,
+            Resource,
+            Condition,
+        });
+        const locking = ["s3:PutObject", "s3:PutObjectRetention"];
+        assert.deepEqual(doc.Statement.slice(-5), [
+            deny("DenyObjectLockModesOtherThanGovernance", locking, objects, {
+                StringNotEquals: { "s3:object-lock-mode": "GOVERNANCE" },
+                Null: { "s3:object-lock-mode": "false" },
+                ...spared,
+            }),
+            deny("DenyObjectLocksShorterThanTheDailyTier", locking, objects, {
+                NumericLessThan: { [remaining]: "30" },
+                ...spared,
+            }),
+            deny("DenyObjectLocksLongerThanTheDailyTier", locking, objects, {
+                NumericGreaterThan: { [remaining]: "31" },
+                ...spared,
+            }),
+            deny("DenyLiftingObjectLocks", "s3:PutObjectRetention", objects, {
+                Null: { [remaining]: "true" },
+                ...spared,
+            }),
+            deny(
+                "DenyDailyManifestsWithoutTheirLock",
+                "s3:PutObject",
+                "arn:aws:s3:::etcd-backup-prod-0a1b2c3d/etcd-backups/prod/daily/*.manifest.json",
+                { Bool: { "s3:ObjectCreationOperation": "true" }, Null: { "s3:object-lock-mode": "true" } },
+            ),
+        ]);
+        // Setting a retention is bounded by those instead of refused outright; deleting, and bypassing a
+        // lock, stay the administrators'.
+        const deletes = doc.Statement.find((x) => x.Sid === "DenyDeletingBackupsToAllButAdministrators")!;
+        assert.deepEqual(deletes.Action, ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"]);
+        // Compliance: the mode named after it; a daily lock needs the prefix its manifests lie under.
+        const compliance = backupBucketPolicy({ ...INPUT, dailyLock: { mode: "COMPLIANCE", days: 7 } });
+        assert.ok(compliance.Statement.some((x) => x.Sid === "DenyObjectLockModesOtherThanCompliance"));
+        const withoutPrefix = { bucketArn: INPUT.bucketArn, kmsKeyArn: KEY_ARN, administratorArns: [] };
+        assert.throws(
+            () => backupBucketPolicy({ ...withoutPrefix, dailyLock: { mode: "GOVERNANCE", days: 7 } }),
+            /a daily lock needs the cluster's prefix/,
+        );
+    });
+
     it("bucket policy: denies only, and never a request that carries no encryption header (multipart parts)", () => {
         const statements = backupBucketPolicy(INPUT).Statement;
         assert.ok(statements.every((s) => s.Effect === "Deny"));
@@ -241,25 +301,54 @@ describe("backups: policy documents", function () {
                     Resource: KEY_ARN,
                     Condition: VIA_S3,
                 },
+                {
+                    Sid: "ListDailyBackups",
+                    Effect: "Allow",
+                    Action: "s3:ListBucket",
+                    Resource: "arn:aws:s3:::etcd-backup-prod-0a1b2c3d",
+                    Condition: { StringLike: { "s3:prefix": "etcd-backups/prod/daily/*" } },
+                },
             ],
         });
+        // Under Object Lock: the daily backup's own lock, on the daily tier only.
+        assert.deepEqual(
+            backupWriterPolicy({ ...INPUT, dailyLock: { mode: "GOVERNANCE", days: 30 } }).Statement.at(-1),
+            {
+                Sid: "LockDailyBackups",
+                Effect: "Allow",
+                Action: "s3:PutObjectRetention",
+                Resource: "arn:aws:s3:::etcd-backup-prod-0a1b2c3d/etcd-backups/prod/daily/*",
+            },
+        );
     });
 
-    it("writer: no read, no list, no delete, and Decrypt only through S3", () => {
+    it("writer: no read, no list but the daily tier's names, no delete, and Decrypt only through S3", () => {
         const writer = backupWriterPolicy(INPUT);
         const actions = allowedActions(writer);
-        for (const forbidden of [/^s3:Get/, /^s3:Delete/, /^s3:ListBucket/, /^s3:PutObject(Acl|Retention|LegalHold)/]) {
+        for (const forbidden of [
+            /^s3:Get/,
+            /^s3:Delete/,
+            /^s3:ListBucket(Versions|MultipartUploads)/,
+            /^s3:PutObject(Acl|Retention|LegalHold)/,
+        ]) {
             assert.ok(!actions.some((a) => forbidden.test(a)), `${forbidden} in ${actions.join(", ")}`);
         }
         assert.ok(!actions.some((a) => a.includes("*")), "no wildcard actions");
         for (const s of writer.Statement.filter((x) => [x.Action].flat().includes("kms:Decrypt"))) {
             assert.equal(s.Condition?.StringEquals?.["kms:ViaService"], "s3.eu-west-1.amazonaws.com", s.Sid);
         }
-        // Only objects under the cluster's prefix, never the bucket or other clusters' objects.
+        // Only objects under the cluster's prefix, never other clusters' objects; the bucket only to
+        // list the daily tier's names.
         const s3Resources = writer.Statement.filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:")));
         assert.deepEqual(
-            s3Resources.map((s) => s.Resource),
-            [OBJECTS],
+            s3Resources.map((s) => [s.Resource, s.Condition]),
+            [
+                [OBJECTS, undefined],
+                [
+                    "arn:aws:s3:::etcd-backup-prod-0a1b2c3d",
+                    { StringLike: { "s3:prefix": "etcd-backups/prod/daily/*" } },
+                ],
+            ],
         );
     });
 
@@ -311,6 +400,7 @@ describe("backups: policy documents", function () {
                 "WriteBackupObjects",
                 "EnvelopeDataKeysForThisCluster",
                 "ServerSideEncryptionThroughS3",
+                "ListDailyBackups",
             ],
         );
         assert.throws(() => combinePolicies(secrets, secrets), /ReadOwnSecrets.*appear twice/);
@@ -440,10 +530,28 @@ describe("backups: the bucket and key the component creates", function () {
             lifecycle: {
                 bucket: name,
                 rules: [
+                    // Every backup for a day, one a day for 30 days, each tier on a folder of its own.
                     {
-                        id: "expire-backups",
+                        id: "expire-frequent-backups",
                         status: "Enabled",
-                        filter: { prefix: "etcd-backups/prod/" },
+                        filter: { prefix: "etcd-backups/prod/frequent/" },
+                        expiration: { days: 1 },
+                        noncurrentVersionExpiration: { noncurrentDays: 7 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+                    },
+                    {
+                        id: "expire-daily-backups",
+                        status: "Enabled",
+                        filter: { prefix: "etcd-backups/prod/daily/" },
+                        expiration: { days: 30 },
+                        noncurrentVersionExpiration: { noncurrentDays: 7 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+                    },
+                    // Backups written before tiers (etcd-backups/prod/2026/...): as they were written.
+                    {
+                        id: "expire-backups-before-tiers",
+                        status: "Enabled",
+                        filter: { prefix: "etcd-backups/prod/2" },
                         expiration: { days: 30 },
                         noncurrentVersionExpiration: { noncurrentDays: 7 },
                         abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
@@ -453,14 +561,21 @@ describe("backups: the bucket and key the component creates", function () {
         });
         assert.deepEqual(
             JSON.parse(policy),
-            backupBucketPolicy({ bucketArn: `arn:aws:s3:::${name}`, kmsKeyArn: keyArn!, administratorArns: [] }),
+            backupBucketPolicy({
+                bucketArn: `arn:aws:s3:::${name}`,
+                prefix: "etcd-backups/prod/",
+                kmsKeyArn: keyArn!,
+                administratorArns: [],
+                dailyLock: { mode: "GOVERNANCE", days: 30 },
+            }),
         );
         assert.equal(await valueOf(cluster.backupBucketPolicy), policy);
-        // Object Lock by default: governance mode, for as long as a backup is kept.
+        // Object Lock by default: governance mode; the bucket's default (every frequent backup's) for
+        // as long as a noncurrent version is kept, the daily backups' own for the 30 days they are kept.
         assert.deepEqual(one(mocks, BUCKET_SETTINGS.objectLock).inputs, {
             bucket: name,
             objectLockEnabled: "Enabled",
-            rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } },
+            rule: { defaultRetention: { mode: "GOVERNANCE", days: 7 } },
         });
         assert.equal(mocks.ofType(ROLE_POLICY).length, 0, "no role touched unless named");
     });
@@ -477,11 +592,12 @@ describe("backups: the bucket and key the component creates", function () {
         assert.ok(dependsOn("prod-backup-lifecycle").some((d) => d.endsWith("::prod-backup-versioning")));
     });
 
-    it("Object Lock: a lock configuration on the versioned bucket, retention days by default", async () => {
-        const { mocks } = await buildCluster({
+    it("Object Lock: a lock configuration on the versioned bucket, the frequent tier's days by default", async () => {
+        const { cluster, mocks } = await buildCluster({
             members: THREE_MEMBERS,
             backupObjectLockMode: BackupObjectLockMode.Compliance,
             backupRetentionDays: 14,
+            backupFrequentRetentionDays: 5,
             backupNoncurrentVersionRetentionDays: 3,
         });
         const lock = one(mocks, BUCKET_SETTINGS.objectLock);
@@ -489,12 +605,27 @@ describe("backups: the bucket and key the component creates", function () {
         assert.deepEqual(lock.inputs, {
             bucket: bucketName,
             objectLockEnabled: "Enabled",
-            rule: { defaultRetention: { mode: "COMPLIANCE", days: 14 } },
+            rule: { defaultRetention: { mode: "COMPLIANCE", days: 5 } },
         });
         assert.ok(mocks.optionsOf(lock)!.dependencies.some((d) => d.endsWith("::prod-backup-versioning")));
-        const rule = (one(mocks, BUCKET_SETTINGS.lifecycle).inputs.rules as Record<string, unknown>[])[0];
-        assert.deepEqual(rule.expiration, { days: 14 });
-        assert.deepEqual(rule.noncurrentVersionExpiration, { noncurrentDays: 3 });
+        const rules = one(mocks, BUCKET_SETTINGS.lifecycle).inputs.rules as Record<string, unknown>[];
+        assert.deepEqual(
+            rules.map((r) => [r.id, r.expiration, r.noncurrentVersionExpiration]),
+            [
+                ["expire-frequent-backups", { days: 5 }, { noncurrentDays: 3 }],
+                ["expire-daily-backups", { days: 14 }, { noncurrentDays: 3 }],
+                ["expire-backups-before-tiers", { days: 14 }, { noncurrentDays: 3 }],
+            ],
+        );
+        // Daily backups: their own lock, in the bucket's mode, for the 14 days they are kept.
+        const sids = parsed(await valueOf(cluster.backupBucketPolicy)).Statement.map((s) => s.Sid);
+        assert.ok(sids.includes("DenyObjectLockModesOtherThanCompliance"), sids.join(", "));
+        const node = (await valueOf(cluster.nodeFiles))["etcd-0"].find(
+            (f) => f.path === "/etc/secure-etcd/backup.json",
+        )!;
+        assert.deepEqual((JSON.parse(node.content) as { tiers: unknown }).tiers, {
+            dailyLock: { mode: "COMPLIANCE", days: 14 },
+        });
         // Enabled by the lock configuration, so turning it on later does not replace the bucket.
         assert.equal(one(mocks, BUCKET).inputs.objectLockEnabled, undefined);
     });
@@ -572,6 +703,13 @@ describe("backups: the bucket and key the component creates", function () {
         );
         const writer = JSON.parse((await valueOf(cluster.backupWriterPolicy))!) as PolicyDocument;
         assert.equal(writer.Statement[0].Resource, "arn:aws:s3:::acme-etcd-backups/etcd-backups/prod/*");
+        // Tiers still, but no lock of their own on a bucket whose lock this component does not know:
+        // the writer sets none, and the agent is told none.
+        assert.ok(!allowedActions(writer).includes("s3:PutObjectRetention"));
+        const node = (await valueOf(cluster.nodeFiles))["etcd-0"].find(
+            (f) => f.path === "/etc/secure-etcd/backup.json",
+        )!;
+        assert.deepEqual((JSON.parse(node.content) as { tiers: unknown }).tiers, {});
 
         const withKey = await buildCluster({ members: THREE_MEMBERS, backupBucketName: "acme-etcd-backups" });
         assert.equal(one(withKey.mocks, KMS_KEY).name, "prod-backup-kms-key", "the envelope still needs a key");

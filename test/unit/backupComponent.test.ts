@@ -85,6 +85,8 @@ describe("backups: on every member", function () {
                 region: "us-east-1",
                 kmsKeyArn,
                 onlyIfLeader: true,
+                // The daily tier's lock: governance, for the 30 days daily backups are kept.
+                tiers: { dailyLock: { mode: "GOVERNANCE", days: 30 } },
             });
             assert.ok(files[BACKUP_CLIENT_PATHS.cacert], "the CA the config names is on the node");
             // The timer is enabled once the service it starts is on disk.
@@ -226,6 +228,7 @@ describe("backups: outputs", function () {
                 project: MOCK_PROJECT,
                 stack: MOCK_STACK,
                 cluster: "prod",
+                dailyLock: { mode: "GOVERNANCE", days: 30 },
             }),
         );
         const perMember = await valueOf(cluster.memberSecretsPolicies);
@@ -426,9 +429,25 @@ describe("backups: refused arguments", function () {
         );
     });
 
+    it("refuses a frequent tier kept longer than the daily one, and its days out of range", async () => {
+        await expectProblem(
+            { backupFrequentRetentionDays: 10, backupRetentionDays: 7 },
+            "backupFrequentRetentionDays",
+            "10 is longer than backupRetentionDays (7), which keeps the daily backups",
+            "keep every backup for at most 7 days, or raise backupRetentionDays",
+        );
+        await expectProblem({ backupFrequentRetentionDays: 0 }, "backupFrequentRetentionDays", "1 to 36500");
+        const late = await refusedWhenResolved({
+            members,
+            backupFrequentRetentionDays: pulumi.output(31),
+        });
+        assert.match(late.error.message, /backupFrequentRetentionDays: 31 is longer than backupRetentionDays \(30\)/);
+    });
+
     it("refuses lifecycle and lock settings for a bucket you bring", async () => {
         for (const args of [
             { backupRetentionDays: 14 },
+            { backupFrequentRetentionDays: 2 },
             { backupNoncurrentVersionRetentionDays: 3 },
             { backupObjectLockMode: BackupObjectLockMode.Compliance },
             { backupAccessLogBucketName: "acme-s3-access-logs" },

@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { EncryptionProvider, SecureEtcdClusterArgs } from "../../src";
+import { BackupObjectLockMode, EncryptionProvider, SecureEtcdClusterArgs } from "../../src";
 import { PolicyDocument, PolicyStatement } from "../../src/core/policyDocument";
 import { MOCK_ACCOUNT, MOCK_CALLER_ARN, MOCK_REGION } from "../../testing/awsEmulator";
 import { ProviderMocks } from "../../testing/mocks";
@@ -61,6 +61,15 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
     const bucketPolicy = parse(await valueOf(cluster.backupBucketPolicy));
     const prefix = (await valueOf(cluster.backupPrefix))!;
     const object = `${bucketArn}/${prefix}2026/11/30/snapshot.db.enc`;
+    // Retention tiers: a daily backup carries its own lock (governance, 30 days by default), a frequent
+    // one the bucket's default. The lock's condition keys as S3 sets them from the request.
+    const daily = `${bucketArn}/${prefix}daily/2026/11/30/prod-20261130T000004Z-rev9.db.enc`;
+    const dailyManifest = daily.replace(/\.db\.enc$/, ".manifest.json");
+    const frequent = `${bucketArn}/${prefix}frequent/2026/11/30/prod-20261130T003004Z-rev10.db.enc`;
+    const lockFor = (days: number, mode = "GOVERNANCE") => ({
+        "s3:object-lock-mode": mode,
+        "s3:object-lock-remaining-retention-days": String(days),
+    });
 
     const secretsManager = `secretsmanager.${MOCK_REGION}.amazonaws.com`;
     // With secretsVpcEndpointIds only: each secret's resource policy.
@@ -186,6 +195,60 @@ async function render(args: Partial<SecureEtcdClusterArgs>): Promise<Rendered> {
                 onBackupKey("kms:GenerateDataKey", throughS3),
             ],
             "upload a part of a backup": [onBucket("s3:PutObject", object, { "s3:ObjectCreationOperation": "false" })],
+            // Whichever of the two S3 authorizes an upload's lock as, both must allow it.
+            "write a daily backup under its lock": [
+                onBucket("s3:PutObject", daily, { ...sse, ...createsObject, "s3:if-none-match": "*", ...lockFor(30) }),
+                onBucket("s3:PutObjectRetention", daily, lockFor(30)),
+                onBucket("s3:PutObject", dailyManifest, {
+                    ...sse,
+                    ...createsObject,
+                    "s3:if-none-match": "*",
+                    ...lockFor(30),
+                }),
+            ],
+            "start a daily backup in parts under its lock": [
+                onBucket("s3:PutObject", daily, { ...sse, "s3:ObjectCreationOperation": "false", ...lockFor(31) }),
+                onBucket("s3:PutObjectRetention", daily, lockFor(31)),
+            ],
+            "write a daily manifest without its lock": [
+                onBucket("s3:PutObject", dailyManifest, { ...sse, ...createsObject, "s3:if-none-match": "*" }),
+            ],
+            "lock a daily backup for less": [onBucket("s3:PutObjectRetention", daily, lockFor(2))],
+            "upload a daily backup locked for less": [
+                onBucket("s3:PutObject", daily, { ...sse, ...createsObject, "s3:if-none-match": "*", ...lockFor(2) }),
+            ],
+            "lock a daily backup in compliance mode": [
+                onBucket("s3:PutObject", daily, {
+                    ...sse,
+                    ...createsObject,
+                    "s3:if-none-match": "*",
+                    ...lockFor(30, "COMPLIANCE"),
+                }),
+            ],
+            "lock a daily backup for 100 years": [onBucket("s3:PutObjectRetention", daily, lockFor(36500))],
+            "lift a daily backup's lock": [onBucket("s3:PutObjectRetention", daily)],
+            "shorten a daily backup's lock, bypassing governance": [
+                onBucket("s3:PutObjectRetention", daily, lockFor(30)),
+                onBucket("s3:BypassGovernanceRetention", daily, lockFor(30)),
+            ],
+            "write a frequent backup": [
+                onBucket("s3:PutObject", frequent, { ...sse, ...createsObject, "s3:if-none-match": "*" }),
+            ],
+            "lock a frequent backup for longer": [onBucket("s3:PutObjectRetention", frequent, lockFor(30))],
+            "list today's daily backups": [
+                onBucket("s3:ListBucket", bucketArn, { "s3:prefix": `${prefix}daily/2026/11/30/` }),
+            ],
+            "list every backup": [onBucket("s3:ListBucket", bucketArn, { "s3:prefix": prefix })],
+            "read a daily backup": [
+                onBucket("s3:GetObject", daily),
+                onBackupKey("kms:Decrypt", throughS3),
+                onBackupKey("kms:Decrypt", envelope),
+            ],
+            "read a frequent backup": [
+                onBucket("s3:GetObject", frequent),
+                onBackupKey("kms:Decrypt", throughS3),
+                onBackupKey("kms:Decrypt", envelope),
+            ],
             "overwrite a backup (no If-None-Match)": [onBucket("s3:PutObject", object, { ...sse, ...createsObject })],
             "read an older version of a backup": [
                 onBucket("s3:GetObjectVersion"),
@@ -322,6 +385,22 @@ const NAMED_TABLE: Row[] = [
     ["member etcd-0", "overwrite a backup (no If-None-Match)", "ExplicitlyDenied"],
     ["member etcd-0", "read an older version of a backup", "denied"],
     ["member etcd-0", "shorten a backup's lock", "denied"],
+    // Retention tiers: the writer sets a daily backup's lock, exactly that lock, and nothing else.
+    ["member etcd-0", "write a daily backup under its lock", "Allowed"],
+    ["member etcd-0", "start a daily backup in parts under its lock", "Allowed"],
+    ["member etcd-0", "write a daily manifest without its lock", "ExplicitlyDenied"],
+    ["member etcd-0", "lock a daily backup for less", "ExplicitlyDenied"],
+    ["member etcd-0", "upload a daily backup locked for less", "ExplicitlyDenied"],
+    ["member etcd-0", "lock a daily backup in compliance mode", "ExplicitlyDenied"],
+    ["member etcd-0", "lock a daily backup for 100 years", "ExplicitlyDenied"],
+    ["member etcd-0", "lift a daily backup's lock", "ExplicitlyDenied"],
+    ["member etcd-0", "shorten a daily backup's lock, bypassing governance", "ExplicitlyDenied"],
+    ["member etcd-0", "write a frequent backup", "Allowed"],
+    ["member etcd-0", "lock a frequent backup for longer", "denied"],
+    ["member etcd-0", "list today's daily backups", "Allowed"],
+    ["member etcd-0", "list every backup", "denied"],
+    ["outsider with *", "lock a daily backup for 100 years", "ExplicitlyDenied"],
+    ["outsider with *", "lift a daily backup's lock", "ExplicitlyDenied"],
     ["member etcd-0", "change the secrets key's policy", "denied"],
     ["kube-apiserver", "read kube-apiserver's etcd client secret", "Allowed"],
     ["kube-apiserver", "read etcd-0's secret", "denied"],
@@ -332,6 +411,10 @@ const NAMED_TABLE: Row[] = [
     ["restore role", "read an older version of a backup", "Allowed"],
     ["restore role", "unwrap another stack's backup data key", "denied"],
     ["restore role", "list backup versions", "Allowed"],
+    ["restore role", "list every backup", "Allowed"],
+    ["restore role", "read a daily backup", "Allowed"],
+    ["restore role", "read a frequent backup", "Allowed"],
+    ["restore role", "write a daily backup under its lock", "denied"],
     ["restore role", "read etcd-0's secret", "denied"],
     ["identity running pulumi up", "write a secret version", "Allowed"],
     ["identity running pulumi up", "read etcd-0's secret", "Allowed"],
@@ -476,6 +559,46 @@ describe("least privilege, evaluated by an IAM simulator", function () {
 
     it("VPC endpoints: secrets read and backups reached only through them; the deployer and administrators still manage", async () => {
         await check(await render(ENDPOINTS), ENDPOINT_TABLE);
+    });
+
+    it("retention tiers: the lock statements are what refuse the writer (without them, each would pass)", async () => {
+        const rendered = await render(NAMED);
+        const refused = [
+            "write a daily manifest without its lock",
+            "lock a daily backup for less",
+            "upload a daily backup locked for less",
+            "lock a daily backup in compliance mode",
+            "lock a daily backup for 100 years",
+            "lift a daily backup's lock",
+        ];
+        await check(
+            rendered,
+            refused.map((what): Row => ["member etcd-0", what, "ExplicitlyDenied"]),
+        );
+        const mutated = withoutStatements(rendered, [
+            "DenyObjectLockModesOtherThanGovernance",
+            "DenyObjectLocksShorterThanTheDailyTier",
+            "DenyObjectLocksLongerThanTheDailyTier",
+            "DenyLiftingObjectLocks",
+            "DenyDailyManifestsWithoutTheirLock",
+        ]);
+        await check(
+            mutated,
+            refused.map((what): Row => ["member etcd-0", what, "Allowed"]),
+        );
+        // Bypassing governance to shorten stays refused by the delete/bypass deny, lock statements or not.
+        await check(mutated, [
+            ["member etcd-0", "shorten a daily backup's lock, bypassing governance", "ExplicitlyDenied"],
+        ]);
+        // With Object Lock off there is no daily lock: the writer sets none, and nobody but the
+        // administrators changes a retention (the delete deny covers it again).
+        const unlocked = await render({ ...NAMED, backupObjectLockMode: BackupObjectLockMode.Off });
+        await check(unlocked, [
+            ["member etcd-0", "write a frequent backup", "Allowed"],
+            ["member etcd-0", "list today's daily backups", "Allowed"],
+            ["member etcd-0", "lock a daily backup for less", "ExplicitlyDenied"],
+            ["outsider with *", "lock a frequent backup for longer", "ExplicitlyDenied"],
+        ]);
     });
 
     it("VPC endpoints: the deny statements are what refuse (without them, each refused request would pass)", async () => {
