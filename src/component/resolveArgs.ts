@@ -100,6 +100,17 @@ function expiryThreshold(
     );
 }
 
+/** Both CAs' generation and rotation stage. */
+function resolveCaRotation(args: SecureEtcdClusterArgs) {
+    const d = DEFAULTS;
+    return {
+        etcdCaGeneration: args.etcdCaGeneration ?? d.etcdCaGeneration,
+        etcdCaRotationStage: args.etcdCaRotationStage ?? d.etcdCaRotationStage,
+        peerCaGeneration: args.peerCaGeneration ?? d.peerCaGeneration,
+        peerCaRotationStage: args.peerCaRotationStage ?? d.peerCaRotationStage,
+    };
+}
+
 export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const d = DEFAULTS;
     const provider = args.encryptionProvider ?? d.encryptionProvider;
@@ -123,10 +134,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         certificateRenewalHours: args.certificateRenewalHours ?? d.certificateRenewalHours,
         maxCertificateValidityHours: args.maxCertificateValidityHours ?? d.maxCertificateValidityHours,
         maxCaValidityHours: args.maxCaValidityHours ?? d.maxCaValidityHours,
-        etcdCaGeneration: args.etcdCaGeneration ?? d.etcdCaGeneration,
-        etcdCaRotationStage: args.etcdCaRotationStage ?? d.etcdCaRotationStage,
-        peerCaGeneration: args.peerCaGeneration ?? d.peerCaGeneration,
-        peerCaRotationStage: args.peerCaRotationStage ?? d.peerCaRotationStage,
+        ...resolveCaRotation(args),
         clients: resolveClients(args.clients),
         revokedCertificates: listOr(args.revokedCertificates),
         etcdVersion: args.etcdVersion ?? d.etcdVersion,
