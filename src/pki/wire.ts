@@ -104,7 +104,11 @@ export function wirePki(parent: pulumi.Resource, name: string, args: PkiInputs, 
  * certificate names none of the other's; the operator need not say which CA issued it.
  */
 function pkiCrls(pki: EtcdPki, revoked: ReturnType<typeof crlEntries>): pulumi.Output<PkiCrls> {
-    const crls = allOf([pki.etcdCa.certPem, pki.etcdCa.keyPem, pki.peerCa.certPem, pki.peerCa.keyPem]).apply(
+    // Signed by the oldest CA each bundle trusts: it stays until a rotation's last stage, so issuing
+    // from the new CA (stage 2) leaves the CRLs, and the static pod that carries their digest, as they
+    // were. etcd checks no CRL signature; the signer matters only to tools such as openssl.
+    const [etcdSigner, peerSigner] = [pki.etcdCas[0], pki.peerCas[0]];
+    const crls = allOf([etcdSigner.certPem, etcdSigner.keyPem, peerSigner.certPem, peerSigner.keyPem]).apply(
         ([etcdCert, etcdKey, peerCert, peerKey]): PkiCrls => ({
             etcdCaCrlBase64: renderCrl({ caCertPem: etcdCert, caKeyPem: etcdKey, revoked }).toString("base64"),
             peerCaCrlBase64: renderCrl({ caCertPem: peerCert, caKeyPem: peerKey, revoked }).toString("base64"),

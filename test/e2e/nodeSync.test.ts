@@ -8,10 +8,13 @@
 // (an "hour" of validity lasts HOUR_MS), so a renewal cycle fits in minutes; nothing else changes.
 import { strict as assert } from "assert";
 import { execFile } from "child_process";
+import { Etcd3 } from "etcd3";
 import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import { promisify } from "util";
+import { CaRotationStage, SecureEtcdClusterArgs } from "../../src";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
+import { issueLeaf } from "../../agent/issue";
 import { BUNDLE_SOURCE_PATH, NODE_SYNC_CONFIG_PATH, NODE_SYNC_STATE } from "../../src/nodes/nodeSync";
 import { LocalEtcdCluster } from "../../testing/etcdCluster";
 import { httpsGet, plainGet, refusal, servedCertificate } from "../../testing/probes";
@@ -28,6 +31,19 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** One emulated hour: leaves valid 48 "hours" last two minutes, renewal opens a minute before. */
 const HOUR_MS = 2500;
+
+/** The program's arguments; each test's `pulumi up` adds to them. */
+let programArgs: Partial<SecureEtcdClusterArgs> = {
+    certificateValidityHours: 48,
+    certificateRenewalHours: 24,
+    clients: [{ name: "app" }],
+};
+
+/** The next `pulumi up` with `changes` added to the program's arguments (kept for the next ones). */
+function nextArgs(changes: Partial<SecureEtcdClusterArgs>): Partial<SecureEtcdClusterArgs> {
+    programArgs = { ...programArgs, ...changes };
+    return programArgs;
+}
 
 interface SyncRun {
     code: number;
@@ -135,7 +151,7 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
 
     before(async function () {
         setEmulatedHourMs(HOUR_MS);
-        cluster = await startNetnsCluster({ certificateValidityHours: 48, certificateRenewalHours: 24 });
+        cluster = await startNetnsCluster(programArgs);
         secrets = await startSecretsManager(HOST_IP);
         publish(cluster.rendered);
         for (const [member, secret] of Object.entries(cluster.rendered.memberSecrets)) {
@@ -183,7 +199,7 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         // The next `pulumi up` inside the renewal window (24 "hours" before the end).
         const windowOpens = Date.parse(oldServer.validTo) - 24 * HOUR_MS;
         await delay(Math.max(0, windowOpens - Date.now() + 1000));
-        const after = await cluster!.renderNext({ certificateValidityHours: 48, certificateRenewalHours: 24 });
+        const after = await cluster!.renderNext(nextArgs({}));
         const newServer = new X509Certificate(fileOf(after, "etcd-0", NODE_PATHS.serverCert));
         assert.notEqual(newServer.serialNumber, oldServer.serialNumber, "pulumi up re-issued the server certificate");
         assert.equal(fileOf(after, "etcd-0", NODE_PATHS.serverKey), fileOf(before, "etcd-0", NODE_PATHS.serverKey));
@@ -230,7 +246,7 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         // Real time again: the next `pulumi up` re-issues every leaf (inside its window by now) for
         // 48 real hours, and node sync delivers them, so nothing expires during this test.
         setEmulatedHourMs(3_600_000);
-        const settled = await cluster!.renderNext({ certificateValidityHours: 48, certificateRenewalHours: 24 });
+        const settled = await cluster!.renderNext(nextArgs({}));
         publish(settled);
         for (const m of cluster!.members) {
             const result = await nodeSync(m.name);
@@ -243,12 +259,12 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         kubelet = new KubeletStandIn(cluster!);
         kubelet.start();
         // The next `pulumi up` changes every member's flags: metrics on the member's address too.
-        const after = await cluster!.renderNext({
-            certificateValidityHours: 48,
-            certificateRenewalHours: 24,
-            metricsSecurityGroupIds: ["sg-0123456789abcdef0"],
-            hostFirewallMetricsCidrs: [`${HOST_IP}/32`],
-        });
+        const after = await cluster!.renderNext(
+            nextArgs({
+                metricsSecurityGroupIds: ["sg-0123456789abcdef0"],
+                hostFirewallMetricsCidrs: [`${HOST_IP}/32`],
+            }),
+        );
         const manifest = (m: string) => fileOf(after, m, NODE_PATHS.manifest);
         assert.notEqual(manifest("etcd-0"), fileOf(rendered, "etcd-0", NODE_PATHS.manifest));
         publish(after);
@@ -298,5 +314,107 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         writer = undefined;
         assert.deepEqual(failures, [], "no request failed while members restarted");
         assert.deepEqual(lost, [], "every acknowledged write is there");
+    });
+
+    /** Every member's node sync at once, as timers may fire; the kubelet stand-in restarts members. */
+    async function syncAll(): Promise<{ restarted: string[] }> {
+        kubelet = new KubeletStandIn(cluster!);
+        kubelet.start();
+        const runs = await Promise.all(cluster!.members.map((m) => nodeSync(m.name)));
+        await delay(1000);
+        await kubelet.stop();
+        runs.forEach((r, i) => assert.equal(r.code, 0, `etcd-${i}: ${r.stderr}`));
+        assert.deepEqual(kubelet.errors, []);
+        const spans = [...kubelet.downtimes].sort((a, b) => a.from - b.from);
+        for (let i = 1; i < spans.length; i++) {
+            assert.ok(spans[i].from >= spans[i - 1].to, "never two members down at once");
+        }
+        return { restarted: spans.map((d) => d.member).sort() };
+    }
+
+    it("revocation: after node sync every member refuses the revoked client, even on a connection opened before, and serves its re-issued certificate", async function () {
+        const before = cluster!.rendered;
+        const revoked = before.clientCredentials.app;
+        writer = new ContinuousWriter(endpoints(), apiServerCredentials(before));
+        await writer.start();
+        // A client connected before the revocation.
+        const early = new Etcd3({
+            hosts: endpoints(),
+            credentials: {
+                rootCertificate: Buffer.from(revoked.caCertPem),
+                certChain: Buffer.from(revoked.certPem),
+                privateKey: Buffer.from(revoked.keyPem),
+            },
+        });
+        try {
+            await early.get("/registry/probe").string();
+            const after = await cluster!.renderNext(
+                nextArgs({
+                    clients: [{ name: "app", generation: 2 }],
+                    revokedCertificates: [
+                        {
+                            serialNumber: new X509Certificate(revoked.certPem).serialNumber,
+                            revokedAt: "2026-11-30T09:00:00Z",
+                        },
+                    ],
+                }),
+            );
+            publish(after);
+            const { restarted } = await syncAll();
+            assert.deepEqual(restarted, ["etcd-0", "etcd-1", "etcd-2"], "the CRL annotation restarts each member once");
+            const reissued = after.clientCredentials.app;
+            assert.notEqual(reissued.certPem, revoked.certPem);
+            for (const m of cluster!.members) {
+                const refused = await httpsGet(`https://${m.ip}:2379/version`, { ...revoked, ca: revoked.caCertPem });
+                assert.ok(!refused.ok, `${m.name} serves the revoked certificate`);
+                const served = await httpsGet(`https://${m.ip}:2379/version`, { ...reissued, ca: reissued.caCertPem });
+                assert.ok(served.ok, `${m.name} refuses the re-issued certificate: ${served.error ?? served.status}`);
+            }
+            await assert.rejects(early.get("/registry/probe").string(), "the connection opened before is gone");
+        } finally {
+            early.close();
+        }
+        const failures = writer.failures;
+        const { lost } = await writer.stop(apiServerCredentials(cluster!.rendered));
+        writer = undefined;
+        assert.deepEqual([failures, lost], [[], []], "no failed or lost write while members restarted");
+    });
+
+    it("etcd CA rotation, stage by stage through node sync under a writing client; the old CA refused at the end", async function () {
+        const first = cluster!.rendered;
+        writer = new ContinuousWriter(endpoints(), apiServerCredentials(first));
+        await writer.start();
+        const stage = async (etcdCaRotationStage: CaRotationStage) => {
+            const r = await cluster!.renderNext(nextArgs({ etcdCaGeneration: 2, etcdCaRotationStage }));
+            publish(r);
+            const { restarted } = await syncAll();
+            // The runbook: kube-apiserver restarts onto its new credentials after each stage.
+            writer!.useCredentials(apiServerCredentials(r));
+            return { r, restarted };
+        };
+        const trust = await stage(CaRotationStage.TrustNew);
+        assert.deepEqual(trust.restarted, ["etcd-0", "etcd-1", "etcd-2"], "etcd reads its CA file only at start");
+        assert.equal(trust.r.etcdCas.length, 2);
+        const issue = await stage(CaRotationStage.IssueFromNew);
+        assert.deepEqual(issue.restarted, [], "certificates alone need no restart");
+        const done = await stage(CaRotationStage.Complete);
+        assert.deepEqual(done.restarted, ["etcd-0", "etcd-1", "etcd-2"]);
+        const current = apiServerCredentials(done.r);
+        const oldLeaf = await issueLeaf({ ca: first.etcdCa, commonName: "kube-apiserver-etcd-client" });
+        for (const m of cluster!.members) {
+            for (const [what, creds] of [
+                ["kube-apiserver's generation-1 certificate", apiServerCredentials(first)],
+                ["a new certificate from the old CA", { ...oldLeaf, caCertPem: current.caCertPem }],
+            ] as const) {
+                const o = await httpsGet(`https://${m.ip}:2379/version`, { ...creds, ca: current.caCertPem });
+                assert.ok(!o.ok && o.error, `${m.name} accepts ${what}`);
+            }
+            const ok = await httpsGet(`https://${m.ip}:2379/version`, { ...current, ca: current.caCertPem });
+            assert.ok(ok.ok, `${m.name}: ${ok.error ?? ok.status}`);
+        }
+        const failures = writer.failures;
+        const { lost } = await writer.stop(current);
+        writer = undefined;
+        assert.deepEqual([failures, lost], [[], []], "no failed or lost write through the rotation");
     });
 });

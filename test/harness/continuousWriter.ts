@@ -1,8 +1,10 @@
 // A client that writes continuously while a day-2 change happens underneath, as kube-apiserver
-// would: one put after another across every member's endpoint, with the etcd client's own
-// fault handling (it retries a recoverable error on another member, as kube-apiserver's does).
-// It records every acknowledged write and every request that failed after that handling, so a
-// test can say "zero failed requests, zero lost acknowledged writes" from what it saw.
+// would: one put after another across every member's endpoint, with the etcd client's own fault
+// handling (it retries a recoverable error on another member) and, like kube-apiserver's etcd
+// client, further tries of the same write while a member restarts or a leader is elected (an
+// attempt refused then says "leader changed" or "circuit breaker is open"). A write is failed when
+// no try is acknowledged within WRITE_DEADLINE_MS; every try that did not succeed is counted. A
+// test can then say "zero failed requests, zero lost acknowledged writes" from what it saw.
 import { Etcd3 } from "etcd3";
 
 export interface ClientCredentials {
@@ -18,6 +20,9 @@ export interface WriteFailure {
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How long one write may take, retries included, before it counts as failed. */
+export const WRITE_DEADLINE_MS = 15_000;
 
 function clientFor(endpoints: string[], credentials: ClientCredentials): Etcd3 {
     return new Etcd3({
@@ -35,6 +40,8 @@ export class ContinuousWriter {
     /** Every write the cluster acknowledged: key to value. */
     readonly acknowledged = new Map<string, string>();
     readonly failures: WriteFailure[] = [];
+    /** Tries that were not acknowledged but a later try of the same write was. */
+    retriedAttempts = 0;
     private client: Etcd3;
     private retired: Etcd3[] = [];
     private running?: Promise<void>;
@@ -72,11 +79,20 @@ export class ContinuousWriter {
         for (let n = 0; !this.stopping; n++) {
             const key = `${this.prefix}${String(n).padStart(8, "0")}`;
             const value = `value-${n}`;
-            try {
-                await this.client.put(key).value(value);
-                this.acknowledged.set(key, value);
-            } catch (e) {
-                this.failures.push({ key, at: new Date().toISOString(), error: (e as Error).message });
+            const deadline = Date.now() + WRITE_DEADLINE_MS;
+            for (;;) {
+                try {
+                    await this.client.put(key).value(value);
+                    this.acknowledged.set(key, value);
+                    break;
+                } catch (e) {
+                    if (Date.now() > deadline || this.stopping) {
+                        this.failures.push({ key, at: new Date().toISOString(), error: (e as Error).message });
+                        break;
+                    }
+                    this.retriedAttempts++;
+                    await delay(250);
+                }
             }
             await delay(20);
         }
