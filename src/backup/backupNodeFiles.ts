@@ -8,6 +8,7 @@
 // there. A oneshot service is "activating" until the agent exits, and a timer never starts a unit
 // that is still active, so a slow backup is never overlapped by the next one on the same member.
 import { BACKUP_CLIENT_PATHS, BACKUP_CONFIG_PATH, BackupAgentConfig, backupPrefix, BackupTiers } from "./agentConfig";
+import { SERVICE_SANDBOX } from "../core/systemdSandbox";
 import { NodeFile } from "../manifests/nodeFiles";
 import { ETCD_DATA_DIR, ETCD_PORTS, NODE_PATHS, urlHost } from "../manifests/nodeLayout";
 
@@ -117,24 +118,7 @@ export function renderBackupService(input: { agentPath: string; intervalMinutes:
         "UMask=0077",
         "ProtectSystem=strict",
         "ProtectHome=tmpfs",
-        "PrivateTmp=yes",
-        "PrivateDevices=yes",
-        "ProtectProc=invisible",
-        "ProtectKernelTunables=yes",
-        "ProtectKernelModules=yes",
-        "ProtectKernelLogs=yes",
-        "ProtectControlGroups=yes",
-        "ProtectClock=yes",
-        "ProtectHostname=yes",
-        "RestrictNamespaces=yes",
-        "RestrictRealtime=yes",
-        "RestrictSUIDSGID=yes",
-        "LockPersonality=yes",
-        // Node.js compiles code at run time: MemoryDenyWriteExecute would stop the agent.
-        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
-        "SystemCallArchitectures=native",
-        "SystemCallFilter=@system-service",
-        "SystemCallErrorNumber=EPERM",
+        ...SERVICE_SANDBOX,
         `ReadOnlyPaths=${[BACKUP_CONFIG_PATH, BACKUP_CLIENT_PATHS.cacert, BACKUP_CLIENT_PATHS.cert, BACKUP_CLIENT_PATHS.key].join(" ")}`,
         // What the agent never needs: etcd's own keys and data ('-': fine if absent).
         `InaccessiblePaths=${[NODE_PATHS.serverKey, NODE_PATHS.peerKey, ETCD_DATA_DIR].map((p) => `-${p}`).join(" ")}`,

@@ -7,6 +7,7 @@
 // which reads them. Pure: no Pulumi.
 import { ETCD_PORTS, NODE_PATHS, urlHost } from "../manifests/nodeLayout";
 import { NodeFile } from "../manifests/nodeFiles";
+import { SERVICE_SANDBOX } from "../core/systemdSandbox";
 import { BOOTSTRAP_STATE } from "./bootstrapUnit";
 
 export const NODE_SYNC_SERVICE = "secure-etcd-node-sync.service";
@@ -154,19 +155,8 @@ export function renderNodeSyncService(input: { agentPath: string; intervalMinute
         "CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_NET_ADMIN",
         "NoNewPrivileges=yes",
         "UMask=0077",
-        "PrivateTmp=yes",
-        "PrivateDevices=yes",
         "ProtectHome=yes",
-        "ProtectKernelModules=yes",
-        "ProtectKernelLogs=yes",
-        "ProtectClock=yes",
-        "ProtectHostname=yes",
-        "RestrictNamespaces=yes",
-        "RestrictRealtime=yes",
-        "RestrictSUIDSGID=yes",
-        "LockPersonality=yes",
-        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
-        "SystemCallArchitectures=native",
+        ...SERVICE_SANDBOX,
         `InaccessiblePaths=-${NODE_PATHS.dataDir}`,
         "SyslogIdentifier=secure-etcd-node-sync",
         "",

@@ -3,7 +3,7 @@
 // and what the component renders for it (units, configuration, the version-2 bundle, the etcd
 // role its identity gets, the alerts). The restart lock and renewals on real etcd: test/e2e/nodeSync.test.ts.
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,6 +18,7 @@ import {
     NODE_SYNC_TIMER_PATH,
     NODE_SYNC_ROLE,
     nodeSyncNodeFiles,
+    renderNodeSyncService,
     renderNodeSyncTimer,
 } from "../../src/nodes/nodeSync";
 import { resolveRbac } from "../../src/rbac/roles";
@@ -217,6 +218,37 @@ describe("node sync: what the component renders for it", function () {
         const rules = await valueOf(result.prometheusRulesYaml);
         for (const alert of ["EtcdNodeSyncFailing", "EtcdNodeSyncStalled", "EtcdNodeCertificateExpiring"]) {
             assert.match(rules, new RegExp(`alert: ${alert}`));
+        }
+    });
+
+    it("its service and timer pass systemd-analyze verify: sandboxed, capabilities for files and the firewall only", function () {
+        const service = renderNodeSyncService({ agentPath: "/usr/bin/true", intervalMinutes: 5 });
+        for (const directive of [
+            "Type=oneshot",
+            "NoNewPrivileges=yes",
+            "CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_NET_ADMIN",
+            "InaccessiblePaths=-/var/lib/etcd",
+            "ConditionPathExists=/var/lib/secure-etcd/bootstrap.done",
+            "SystemCallFilter=@system-service",
+        ]) {
+            assert.ok(service.split("\n").includes(directive), directive);
+        }
+        if (!onPath("systemd-analyze")) {
+            this.skip();
+        }
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-sync-units-"));
+        try {
+            fs.writeFileSync(path.join(dir, "secure-etcd-node-sync.service"), service);
+            fs.writeFileSync(path.join(dir, "secure-etcd-node-sync.timer"), renderNodeSyncTimer(5));
+            const run = spawnSync(
+                "systemd-analyze",
+                ["verify", "--man=no", "./secure-etcd-node-sync.service", "./secure-etcd-node-sync.timer"],
+                { cwd: dir, encoding: "utf8" },
+            );
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(run.stderr.trim(), "", "no unknown or misspelt directive");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
