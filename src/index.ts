@@ -15,7 +15,7 @@ export { EncryptionProvider } from "./encryption/encryptionConfig";
 export { ApiServerFragment, HostPathSource, Volume, VolumeMount } from "./apiserver/apiServerFragment";
 export { checkApiServer, ApiServerArtifactsForCis } from "./cis/apiServerChecks";
 export { keyRingTransitionProblems, KeyRing, ROTATION_RUNBOOK } from "./encryption/rotation";
-export { BackupAgentConfig, backupPrefix } from "./backup/agentConfig";
+export { BackupAgentConfig, BackupTiers, backupPrefix } from "./backup/agentConfig";
 export {
     AlertAnnotations,
     AlertRule,

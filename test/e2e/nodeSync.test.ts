@@ -417,4 +417,46 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         writer = undefined;
         assert.deepEqual([failures, lost], [[], []], "no failed or lost write through the rotation");
     });
+
+    it("peer CA rotation, stage by stage through node sync under a writing client; the old peer CA refused on 2380 at the end", async function () {
+        const first = cluster!.rendered;
+        writer = new ContinuousWriter(endpoints(), apiServerCredentials(first));
+        await writer.start();
+        const stage = async (peerCaRotationStage: CaRotationStage) => {
+            const r = await cluster!.renderNext(nextArgs({ peerCaGeneration: 2, peerCaRotationStage }));
+            publish(r);
+            return { r, ...(await syncAll()) };
+        };
+        const trust = await stage(CaRotationStage.TrustNew);
+        assert.deepEqual(trust.restarted, ["etcd-0", "etcd-1", "etcd-2"], "etcd reads its peer CA file only at start");
+        assert.equal(trust.r.peerCas.length, 2);
+        const issue = await stage(CaRotationStage.IssueFromNew);
+        assert.deepEqual(issue.restarted, [], "peer certificates alone need no restart");
+        const done = await stage(CaRotationStage.Complete);
+        assert.deepEqual(done.restarted, ["etcd-0", "etcd-1", "etcd-2"]);
+        const peerBundle = done.r.peerCa.certPem;
+        for (const m of cluster!.members) {
+            // A peer certificate for this host from the old peer CA, and one from the current (control).
+            const fromOld = await issueLeaf({
+                ca: first.peerCa,
+                commonName: m.name,
+                ipAddresses: [HOST_IP],
+                serverAuth: true,
+            });
+            const refused = await httpsGet(`https://${m.ip}:2380/members`, { ...fromOld, ca: peerBundle });
+            assert.ok(!refused.ok && refused.error, `${m.name} accepts a peer certificate from the old peer CA`);
+            const fromCurrent = await issueLeaf({
+                ca: done.r.peerCa,
+                commonName: m.name,
+                ipAddresses: [HOST_IP],
+                serverAuth: true,
+            });
+            const served = await httpsGet(`https://${m.ip}:2380/members`, { ...fromCurrent, ca: peerBundle });
+            assert.ok(served.ok, `${m.name} refuses the current peer CA: ${served.error ?? served.status}`);
+        }
+        const failures = writer.failures;
+        const { lost } = await writer.stop(apiServerCredentials(done.r));
+        writer = undefined;
+        assert.deepEqual([failures, lost], [[], []], "no failed or lost write through the rotation");
+    });
 });
