@@ -87,6 +87,10 @@ export async function renderCluster(
     args: SecureEtcdClusterArgs,
     options: RunOptions = {},
 ): Promise<RenderedCluster> {
+    if (options instanceof ProviderMocks) {
+        // Structurally a RunOptions too (it has a `previous`), which would render after the wrong run.
+        throw new Error("renderCluster: pass { previous: mocks }, not the mocks themselves");
+    }
     const { result: cluster, mocks } = await runProgram(() => new SecureEtcdCluster(name, args), options);
     const nodeFiles = await valueOf(cluster.nodeFiles);
     const clientCredentials = await valueOf(cluster.clientCredentials);

@@ -6,6 +6,7 @@
 // again; the failures show in the metrics).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { NodeFile } from "../../src/manifests/nodeFiles";
 import { NodeSyncConfig } from "../../src/nodes/nodeSync";
 import { fetchMemberBundle, readBundleSource } from "./bundle";
@@ -156,9 +157,10 @@ export async function runNodeSync(options: NodeSyncOptions): Promise<NodeSyncRes
     }
     const state = nextState(readState(statePath), Math.floor(Date.now() / 1000), outcome);
     writePublic(statePath, `${JSON.stringify(state)}\n`);
-    const certificateFiles = fs.existsSync(onHost(root, "/etc/kubernetes/pki"))
-        ? listCertificateFiles(onHost(root, "/etc/kubernetes/pki")).map((onDisk) => ({
-              path: onDisk.slice(root === "/" ? 0 : root.length),
+    const pkiDir = onHost(root, "/etc/kubernetes/pki");
+    const certificateFiles = fs.existsSync(pkiDir)
+        ? listCertificateFiles(pkiDir).map((onDisk) => ({
+              path: `/${path.relative(path.resolve(root), onDisk)}`,
               onDisk,
           }))
         : [];

@@ -6,12 +6,11 @@
 // kube-apiserver) must see no failed request; at the end the old CAs' certificates are refused.
 import { strict as assert } from "assert";
 import { X509Certificate } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
 import { CaRotationStage, SecureEtcdClusterArgs } from "../../src";
 import { NodeFile } from "../../src/manifests/nodeFiles";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
 import { issueLeaf, Issued } from "../../agent/issue";
+import { writeEntry } from "../../agent/sync/files";
 import { LocalEtcdCluster, LocalMember } from "../../testing/etcdCluster";
 import {
     ClientCreds,
@@ -137,33 +136,16 @@ describe("CA rotation on a real three-member cluster, stage by stage under a con
                 etcdVersion: cluster.etcd.version,
                 ...args,
             },
-            last().mocks,
+            { previous: last().mocks },
         );
         renders.push(next);
         return next;
     }
 
-    /**
-     * Writes a member's files as node sync does: mode and owner first, then an atomic rename, so a
-     * handshake never reads half a certificate.
-     */
+    /** Writes a member's files with node sync's own writer: mode and owner first, then an atomic rename. */
     function writeAtomically(member: string, files: NodeFile[]): void {
         for (const f of files) {
-            const target = cluster.onHost(member, f.path);
-            const [uid, gid] = f.owner.split(":").map(Number);
-            const mode = parseInt(f.mode, 8);
-            if (f.directory) {
-                fs.mkdirSync(target, { recursive: true });
-                fs.chmodSync(target, mode);
-                fs.chownSync(target, uid, gid);
-                continue;
-            }
-            const temp = path.join(path.dirname(target), `.${path.basename(target)}.new`);
-            fs.writeFileSync(temp, "", { mode });
-            fs.chmodSync(temp, mode);
-            fs.chownSync(temp, uid, gid);
-            fs.writeFileSync(temp, f.content);
-            fs.renameSync(temp, target);
+            writeEntry(cluster.onHost(member, "/"), f);
         }
     }
 

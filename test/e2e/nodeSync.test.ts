@@ -194,7 +194,7 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         const oldClient = apiServerCredentials(before);
         writer = new ContinuousWriter(endpoints(), oldClient);
         await writer.start();
-        const startTimes = cluster!.members.map((m) => m.process.pid);
+        const pids = cluster!.members.map((m) => m.process.pid);
 
         // The next `pulumi up` inside the renewal window (24 "hours" before the end).
         const windowOpens = Date.parse(oldServer.validTo) - 24 * HOUR_MS;
@@ -213,6 +213,15 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
             assert.doesNotMatch(result.stdout, /restart/);
         }
         assert.ok(Date.now() < Date.parse(oldServer.validTo), "renewed and synced before the old leaves expired");
+        // What the monitoring rules read: the expiry of the certificate now on the node.
+        const metrics = fs.readFileSync(cluster!.onHost("etcd-0", NODE_SYNC_STATE.metricsPath), "utf8");
+        assert.match(
+            metrics,
+            new RegExp(
+                `^secure_etcd_node_certificate_expiry_timestamp_seconds\\{etcd_cluster="e2e",member="etcd-0",path="/etc/kubernetes/pki/etcd/server.crt",subject="etcd-0"\\} ${Math.floor(Date.parse(newServer.validTo) / 1000)}$`,
+                "m",
+            ),
+        );
         // kube-apiserver restarts onto its renewed certificate (it does not reload it by itself).
         writer.useCredentials(apiServerCredentials(after));
 
@@ -220,7 +229,7 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
         await delay(Math.max(0, Date.parse(oldServer.validTo) - Date.now() + 3000));
         assert.deepEqual(
             cluster!.members.map((m) => m.process.pid),
-            startTimes,
+            pids,
             "no member restarted for a renewal",
         );
         for (const m of cluster!.members) {
