@@ -40,7 +40,7 @@ export interface CrlInput {
 }
 
 /** OIDs of the signature algorithms, chosen as Go's x509 chooses them for each key. */
-const SIGNATURE = {
+export const SIGNATURE = {
     ecdsaSha256: "1.2.840.10045.4.3.2",
     ecdsaSha384: "1.2.840.10045.4.3.3",
     rsaSha256: "1.2.840.113549.1.1.11",
@@ -61,15 +61,15 @@ function serialOctets(serial: string): ArrayBuffer {
     return toArrayBuffer(Buffer.from(hex, "hex"));
 }
 
-function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
-function pemBody(pem: string): Buffer {
+export function pemBody(pem: string): Buffer {
     return Buffer.from(pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, "").replace(/\s+/g, ""), "base64");
 }
 
-interface Signer {
+export interface Signer {
     algorithm: string;
     sign(data: Buffer): Buffer;
 }
@@ -78,7 +78,7 @@ interface Signer {
  * A deterministic signer for the CA's key. RSA PKCS#1 v1.5 is deterministic by construction; ECDSA
  * from Node's crypto draws a random nonce, so ECDSA signs with RFC 6979 nonces (@noble/curves).
  */
-function signerFor(caKeyPem: string): Signer {
+export function signerFor(caKeyPem: string): Signer {
     const key = crypto.createPrivateKey(caKeyPem);
     if (key.asymmetricKeyType === "rsa") {
         return { algorithm: SIGNATURE.rsaSha256, sign: (data) => crypto.sign("sha256", data, key) };
