@@ -80,7 +80,12 @@ export function parseMemberBundle(secretString: string): MemberBundle {
     if (problem) {
         throw new Error(`the bundle is malformed: ${problem}`);
     }
-    return { version: 2, files: bundle.files as NodeFile[] };
+    const credential = bundle.membershipCredential as Record<string, unknown> | undefined;
+    const membershipCredential =
+        credential && typeof credential.certPem === "string" && typeof credential.keyPem === "string"
+            ? { certPem: credential.certPem, keyPem: credential.keyPem }
+            : undefined;
+    return { version: 2, files: bundle.files as NodeFile[], ...(membershipCredential ? { membershipCredential } : {}) };
 }
 
 /**

@@ -12,6 +12,14 @@ import { NodeSyncConfig } from "../../src/nodes/nodeSync";
 import { fetchMemberBundle, readBundleSource } from "./bundle";
 import { differences, onHost, writeEntry } from "./files";
 import { certificateExpiries, nextState, readState, renderSyncMetrics, SyncState, writePublic } from "./report";
+import {
+    joinAsLearner,
+    memberList,
+    MembershipCredential,
+    membershipState,
+    promoteWhenInSync,
+    removeLeavers,
+} from "./membership";
 import { acquireRestartLock, clusterHealth, EtcdAccess, memberStartTime, waitForRestart } from "./restart";
 
 export interface NodeSyncOptions {
@@ -135,12 +143,82 @@ async function converge(options: NodeSyncOptions): Promise<{ changed: string[]; 
         options,
         bundle.files.filter((e) => !restarts(e)),
     );
+    const membership = await convergeMembership(options, bundle.membershipCredential);
+    changed.push(...membership.done);
     const manifests = bundle.files.filter((e) => restarts(e) && differences(root, e).length > 0);
-    if (manifests.length > 0) {
+    if (manifests.length > 0 && membership.learnerId === undefined) {
         await restartWith(options, manifests);
-        changed.push(...manifests.map((e) => e.path));
+    } else if (manifests.length > 0) {
+        // A learner counts toward no quorum: its etcd (re)starts without the lock.
+        manifests.forEach((entry) => writeEntry(root, entry));
+        options.log(`wrote ${manifests.map((e) => e.path).join(", ")} for this learner`);
+    }
+    changed.push(...manifests.map((e) => e.path));
+    if (membership.learnerId !== undefined) {
+        await promoteWhenInSync(
+            {
+                config,
+                access: {
+                    ...access(config, root),
+                    endpoints: config.endpoints.filter((e) => e !== config.memberEndpoint),
+                },
+                credential: bundle.membershipCredential,
+                log: options.log,
+            },
+            membership.learnerId,
+            config.restartTimeoutSeconds,
+        );
+        changed.push(`promoted ${config.member}`);
     }
     return { changed, restarted: manifests.length > 0 };
+}
+
+/**
+ * etcd's member list converged toward the rendered member set: leavers removed (by the remover),
+ * this member registered as a learner when it is not a member yet. Says whether this member is a
+ * learner (its id), and what it changed.
+ */
+async function convergeMembership(
+    options: NodeSyncOptions,
+    credential: MembershipCredential | undefined,
+): Promise<{ learnerId?: string; done: string[] }> {
+    const { config, root, log } = options;
+    const desired = config.membership?.members;
+    const own = desired?.find((m) => m.name === config.member);
+    if (!desired || !own) {
+        return { done: [] };
+    }
+    const etcd = access(config, root);
+    const others = desired.filter((m) => m.name !== config.member).map((m) => m.clientUrl);
+    const members = await memberListFromAny(etcd, [...others, own.clientUrl]);
+    const state = membershipState(members, desired, own.peerUrl);
+    // Membership requests go to the other members: this one may not run yet, or be a learner.
+    const step = {
+        config,
+        access: { ...etcd, endpoints: others.length > 0 ? others : [own.clientUrl] },
+        credential,
+        log,
+    };
+    const done = await removeLeavers(step, members, state);
+    if (!state.self) {
+        await joinAsLearner(step, state, own.peerUrl);
+        const self = membershipState(await memberListFromAny(etcd, others), desired, own.peerUrl).self;
+        return { learnerId: self?.ID, done: [...done, `joined ${config.member} as a learner`] };
+    }
+    return { learnerId: state.self.isLearner ? state.self.ID : undefined, done };
+}
+
+/** The member list from the first endpoint that answers. */
+async function memberListFromAny(etcd: EtcdAccess, endpoints: string[]) {
+    const problems: string[] = [];
+    for (const endpoint of endpoints) {
+        try {
+            return await memberList(etcd, [endpoint]);
+        } catch (e) {
+            problems.push(`${endpoint}: ${(e as Error).message}`);
+        }
+    }
+    throw new Error(`no member answers a member list: ${problems.join("; ")}`);
 }
 
 /** One run: converge, then record the outcome (state file and metrics) whatever it was. */

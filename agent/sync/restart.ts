@@ -53,7 +53,7 @@ export interface ClusterHealth {
 export async function clusterHealth(access: EtcdAccess, except?: string): Promise<ClusterHealth> {
     const problems: string[] = [];
     const leaders = new Set<string>();
-    for (const endpoint of access.endpoints.filter((e) => e !== except)) {
+    for (const endpoint of (await voterEndpoints(access, problems)).filter((e) => e !== except)) {
         const c = client(access, [endpoint]);
         try {
             const status = await withTimeout(c.maintenance.status(), 10_000, endpoint);
@@ -75,6 +75,30 @@ export async function clusterHealth(access: EtcdAccess, except?: string): Promis
         problems.push(`members disagree on the leader (${[...leaders].join(", ")})`);
     }
     return { problems };
+}
+
+/**
+ * The client URLs of etcd's voting members: learners and members that join count toward no quorum,
+ * so their state never holds back a restart. A voter that has not started is a problem. When no
+ * member answers a member list, every configured endpoint (each then reported as not answering).
+ */
+async function voterEndpoints(access: EtcdAccess, problems: string[]): Promise<string[]> {
+    for (const endpoint of access.endpoints) {
+        const c = client(access, [endpoint]);
+        try {
+            const { members } = await withTimeout(c.cluster.memberList({ linearizable: true }), 10_000, endpoint);
+            const voters = members.filter((m) => !m.isLearner);
+            for (const m of voters.filter((v) => v.clientURLs.length === 0)) {
+                problems.push(`voting member ${m.peerURLs.join(",")} has not started`);
+            }
+            return voters.flatMap((m) => m.clientURLs.slice(0, 1));
+        } catch {
+            // The next endpoint.
+        } finally {
+            c.close();
+        }
+    }
+    return access.endpoints;
 }
 
 export interface HeldLock {

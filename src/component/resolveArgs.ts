@@ -128,6 +128,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         allowPublicMemberIps: args.allowPublicMemberIps ?? d.allowPublicMemberIps,
         nodeSync: args.nodeSync ?? d.nodeSync,
         nodeSyncIntervalMinutes: args.nodeSyncIntervalMinutes ?? d.nodeSyncIntervalMinutes,
+        membershipCredentialHours: args.membershipCredentialHours ?? d.membershipCredentialHours,
         keyAlgorithm: args.keyAlgorithm ?? d.keyAlgorithm,
         caValidityHours: args.caValidityHours ?? d.caValidityHours,
         certificateValidityHours,

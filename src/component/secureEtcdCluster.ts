@@ -6,7 +6,7 @@ import { wireApiServer } from "../apiserver/wire";
 import { wireBackupBucket, wireNodeAgent } from "../backup/wire";
 import { awsAccount } from "../core/account";
 import { argumentsError } from "../core/problems";
-import { gatedOptions } from "../core/rules";
+import { bothGates, gatedOptions } from "../core/rules";
 import { EncryptionProvider } from "../encryption/encryptionConfig";
 import { wireEncryption } from "../encryption/wire";
 import { NodeFile } from "../manifests/nodeFiles";
@@ -14,9 +14,10 @@ import { PrometheusRuleManifest } from "../monitoring/prometheusRules";
 import { wireMonitoring } from "../monitoring/wire";
 import { wireNetwork } from "../network/wire";
 import { wireMembers, wireUserData } from "../nodes/wire";
+import { membershipRendering, recordMembership, wireMembership } from "../nodes/membershipWire";
 import { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "../pki/outputs";
 import { wirePki } from "../pki/wire";
-import { readDeploymentRecords } from "../core/deploymentRecord";
+import { readDeploymentRecords, recordInvokeOptions } from "../core/deploymentRecord";
 import { wireRbac } from "../rbac/wire";
 import { wireSecrets } from "../secrets/wire";
 import { SecureEtcdClusterArgs } from "./args";
@@ -173,13 +174,17 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         if (validation.now.length > 0) {
             throw argumentsError(name, validation.now);
         }
-        // Nothing from args goes to super(): the SDK stores those in state.
-        super(SECURE_ETCD_CLUSTER_TYPE, name, {}, gatedOptions(opts, validation.gate));
         const resolved = validation.args;
+        // Read before any child registers: the membership guard holds the gate too.
+        const records = readDeploymentRecords(name, recordInvokeOptions(opts));
+        const membership = wireMembership(name, resolved, records);
+        // Nothing from args goes to super(): the SDK stores those in state.
+        super(SECURE_ETCD_CLUSTER_TYPE, name, {}, gatedOptions(opts, bothGates(validation.gate, membership.gate)));
         argWarnings(resolved).forEach((warning) => void pulumi.log.warn(warning, this));
+        membership.decision.apply((d) => d.warnings.forEach((w) => void pulumi.log.warn(w, this)));
 
         const account = awsAccount(this);
-        const pki = wirePki(this, name, resolved, readDeploymentRecords(name, { parent: this }));
+        const pki = wirePki(this, name, resolved, records);
         const network = wireNetwork(this, name, resolved);
         const backup = wireBackupBucket(this, name, resolved, account);
         const nodeAgent = wireNodeAgent(resolved, account);
@@ -191,6 +196,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             bucket: backup.bucket,
             account,
             bootstrapFiles: rbac.bootstrapFiles,
+            membership: membershipRendering(membership.decision, pki.pki.etcdCa, resolved.membershipCredentialHours),
         });
         const encryption = wireEncryption(this, name, resolved, account, pki.records);
         const apiServer = wireApiServer(
@@ -211,6 +217,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
         });
         encryption.encryption.recordKeyRing([secrets.store]); // each record once stored: never ahead of AWS
         pki.recordRotation([secrets.store]);
+        recordMembership(this, name, records, membership.decision, [secrets.store]);
         const monitoring = wireMonitoring(this, name, resolved, {
             certificates: pki.outputs.certificates,
             bucket: backup.bucket,
@@ -226,6 +233,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             members.podSettings,
             account,
             nodeAgent.artifact,
+            members.joiners,
         );
 
         const { encryptionKeyUseStatements, ...encryptionOutputs } = encryption.outputs;

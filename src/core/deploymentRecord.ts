@@ -93,11 +93,23 @@ export function readDeploymentRecords(clusterName: string, invokeOpts: pulumi.In
     return { path, listing: listing.apply((l) => ({ names: l.names, values: l.values })) };
 }
 
+/**
+ * Options for the listing, from the component's own options: it runs before the component exists
+ * (the guards hold every child back), so it takes the component's parent and AWS provider.
+ */
+export function recordInvokeOptions(opts: pulumi.ComponentResourceOptions | undefined): pulumi.InvokeOutputOptions {
+    const providers = opts?.providers;
+    const fromList = Array.isArray(providers) ? providers.find((p) => aws.Provider.isInstance(p)) : undefined;
+    const fromMap = providers && !Array.isArray(providers) ? providers.aws : undefined;
+    const provider = fromList ?? fromMap ?? (aws.Provider.isInstance(opts?.provider) ? opts?.provider : undefined);
+    return { ...(opts?.parent ? { parent: opts.parent } : {}), ...(provider ? { provider } : {}) };
+}
+
 export interface RecordArgs {
     /** The parameter's full name. */
     parameterName: string;
     /** What it records: readable JSON, never a secret. */
-    value: string;
+    value: pulumi.Input<string>;
     description: string;
     clusterName: string;
 }

@@ -108,6 +108,14 @@ function holdBack(value: unknown, gate: pulumi.Output<unknown>): unknown {
     return value;
 }
 
+/** One gate from two: open once both are (either may be absent). */
+export function bothGates(a?: pulumi.Output<never[]>, b?: pulumi.Output<never[]>): pulumi.Output<never[]> | undefined {
+    if (!a || !b) {
+        return a ?? b;
+    }
+    return pulumi.all([a, b]).apply((): never[] => []);
+}
+
 /**
  * Resource options for the component: every child (and the component itself) waits for the gate,
  * so a refused Output registers nothing. A legacy transformation because it runs in this process,

@@ -18,6 +18,8 @@ export interface EtcdFlagsInput {
     version: EtcdVersion;
     /** Also serve metrics (plain HTTP) on the member's address, for a named monitoring group. */
     exposeMetrics?: boolean;
+    /** The member joins a cluster that runs already (it did not found it). */
+    joining?: boolean;
 }
 
 /** TLS 1.2 suites for versions without `--tls-min-version`: forward secrecy and AEAD only. */
@@ -54,7 +56,8 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
         `--listen-peer-urls=${peerUrl}`,
         `--initial-advertise-peer-urls=${peerUrl}`,
         `--initial-cluster=${members.map((m) => `${m.name}=https://${urlHost(m.ip)}:${ETCD_PORTS.peer}`).join(",")}`,
-        "--initial-cluster-state=new",
+        // A member that joined later never founds a cluster again, even with an empty data directory.
+        `--initial-cluster-state=${input.joining ? "existing" : "new"}`,
         `--initial-cluster-token=${input.clusterToken}`,
         // Client port: mTLS against the etcd CA.
         `--cert-file=${NODE_PATHS.serverCert}`,

@@ -8,7 +8,11 @@ export const MEMBER_DEFAULTS = {
     allowPublicMemberIps: false,
     nodeSync: true,
     nodeSyncIntervalMinutes: 5,
+    membershipCredentialHours: 24,
 } as const;
+
+/** The longest a membership credential may live: a week. */
+export const MAX_MEMBERSHIP_CREDENTIAL_HOURS = 168;
 
 /** One etcd member: one host, one server certificate, one peer certificate. */
 export interface MemberArgs {
@@ -56,4 +60,13 @@ export interface ClusterMembersArgs {
      * @default 5
      */
     nodeSyncIntervalMinutes?: pulumi.Input<number>;
+    /**
+     * Hours the membership credential of a change of `members` lives: from the `pulumi up` that
+     * makes the change, the member that joins (and, when one leaves, the member that removes it)
+     * holds a client certificate for etcd's root role in memory, to register itself as a learner,
+     * promote itself, or remove the leaver. Boot the new instance within this time; after it, the
+     * next `pulumi up` drops the credential (a join not yet done then stops, saying so). Plain, 1 to 168.
+     * @default 24
+     */
+    membershipCredentialHours?: number;
 }

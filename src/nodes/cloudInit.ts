@@ -40,6 +40,8 @@ export interface UserDataInput {
     user?: { name: string; uid: number; gid: number };
     /** The node agent to download, check and install before anything else, if any. */
     agent?: NodeAgentArtifact;
+    /** Files the boot leaves to node sync (a joining member's manifest). */
+    deferredPaths?: string[];
 }
 
 /** The secret's content for a node: the files its user-data fetches. */
@@ -89,6 +91,7 @@ export function renderUserData(input: UserDataInput): string {
         region: input.region,
         user: input.user ?? null,
         agent: input.agent ?? null,
+        ...(input.deferredPaths && input.deferredPaths.length > 0 ? { deferred: input.deferredPaths } : {}),
         state: { cluster: input.cluster, member: input.member, ...BOOTSTRAP_STATE },
         files: input.files.map((f): PlannedFile => ({
             path: f.path,

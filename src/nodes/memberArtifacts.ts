@@ -11,6 +11,7 @@ import { renderEtcdPod } from "../manifests/staticPod";
 import { toYaml } from "../core/yaml";
 import { MemberCredentials } from "../pki/outputs";
 import { PkiCrls, PkiOutputs } from "../pki/wire";
+import { MembershipRendering } from "./membershipWire";
 import { memberBundle } from "./nodeSync";
 
 export interface PodSettings {
@@ -42,6 +43,8 @@ export interface MemberArtifacts {
      * (the member's keys are in it); the secret version that stores it is secret in any case.
      */
     secretBundles: Record<string, pulumi.Output<string>>;
+    /** Members that join an existing cluster. */
+    joiners: pulumi.Output<string[]>;
 }
 
 interface RenderedMember {
@@ -57,7 +60,9 @@ export interface MemberExtras<E> {
     /** What the extra files are rendered from. */
     inputs: pulumi.Output<E>;
     /** Per member, more files for its node (host firewall, RBAC bootstrap, backup agent). */
-    files: (member: string, addresses: MemberAddress[], inputs: E) => NodeFile[];
+    files: (member: string, addresses: MemberAddress[], inputs: E, joining: boolean) => NodeFile[];
+    /** Who joins, and the membership credential with the members that hold it. */
+    membership: pulumi.Output<MembershipRendering>;
 }
 
 export function memberArtifacts<E>(
@@ -75,7 +80,8 @@ export function memberArtifacts<E>(
         pki.peerCaCertPem,
         pki.memberCredentials,
         pki.crls,
-    ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials, crls]) => {
+        extras.membership,
+    ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials, crls, membership]) => {
         const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
         // What `cat ca.crt peer-ca.crt | sha256sum` prints on the member.
         const trustBundleSha256 = crypto.createHash("sha256").update(caCertPem).update(peerCaCertPem).digest("hex");
@@ -87,7 +93,9 @@ export function memberArtifacts<E>(
             .digest("hex");
         return Object.fromEntries(
             addresses.map((self): [string, RenderedMember] => {
+                const joining = membership.joiners.includes(self.name);
                 const flags = renderEtcdFlags({
+                    joining,
                     member: self,
                     members: addresses,
                     clusterToken: clusterName,
@@ -97,7 +105,7 @@ export function memberArtifacts<E>(
                 const manifestYaml = toYaml(renderEtcdPod({ flags, ...s, trustBundleSha256, crlSha256 }), {
                     lineWidth: 0,
                 });
-                const extra = extras.files(self.name, addresses, inputs as E);
+                const extra = extras.files(self.name, addresses, inputs as E, joining);
                 const files = (
                     own: MemberCredentials,
                     ca: string,
@@ -125,7 +133,12 @@ export function memberArtifacts<E>(
                         manifestYaml,
                         nodeFiles,
                         layout: files(none, "", "", { etcdCaCrlBase64: "", peerCaCrlBase64: "" }, blank),
-                        secretBundleJson: JSON.stringify(memberBundle(nodeFiles)),
+                        secretBundleJson: JSON.stringify(
+                            memberBundle(
+                                nodeFiles,
+                                membership.holders.includes(self.name) ? membership.credential : undefined,
+                            ),
+                        ),
                     },
                 ];
             }),
@@ -139,6 +152,7 @@ export function memberArtifacts<E>(
         nodeFiles: pulumi.secret(each((r) => r.nodeFiles)),
         layouts: pulumi.unsecret(each((r) => r.layout)),
         // No pulumi.secret (three more Outputs each): see secretBundles.
+        joiners: pulumi.unsecret(extras.membership.apply((m) => m.joiners)),
         secretBundles: Object.fromEntries(
             members.map((m) => [m.name, rendered.apply((all) => all[m.name].secretBundleJson)]),
         ),

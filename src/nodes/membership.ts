@@ -45,6 +45,8 @@ export interface MembershipDecision {
     /** Why etcd cannot take this change safely, and what to do instead. */
     refusal?: string;
     warnings: string[];
+    /** Whether `members` differs from the record (a new change, made by this update). */
+    changed: boolean;
     /** What to record once this deployment is in place. */
     record: MembershipRecord;
     /** Members that join an existing cluster (rendered with `--initial-cluster-state=existing`). */
@@ -141,7 +143,7 @@ export function decideMembership(
     if (recorded === undefined) {
         // A new cluster: every member founds it.
         const founders = desired.map((m) => m.name);
-        return { warnings: [], record: { version: 1, founders, members: desired }, joiners: [] };
+        return { warnings: [], changed: false, record: { version: 1, founders, members: desired }, joiners: [] };
     }
     const previous = recorded.members;
     const joining = desired.filter((d) => !previous.some((p) => sameMember(p, d)));
@@ -165,6 +167,7 @@ export function decideMembership(
     return {
         ...(refusal ? { refusal } : {}),
         warnings: refusal || !change || change === recorded.change ? [] : warningsFor(previous, desired, change),
+        changed: joining.length > 0 || leaving.length > 0,
         record: { version: 1, founders, members: desired, ...(change ? { change } : {}) },
         joiners,
         ...(change ? { pending: change } : {}),

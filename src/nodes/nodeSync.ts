@@ -52,10 +52,18 @@ export const RESTART_PATH_PREFIXES = ["/etc/kubernetes/manifests/"] as const;
 export interface MemberBundle {
     version: 2;
     files: NodeFile[];
+    /**
+     * Only while a membership change this member carries out is pending: the client certificate and
+     * key of the etcd user that may change membership. Node sync holds it in memory, never on disk.
+     */
+    membershipCredential?: { certPem: string; keyPem: string };
 }
 
-export function memberBundle(files: NodeFile[]): MemberBundle {
-    return { version: 2, files };
+export function memberBundle(
+    files: NodeFile[],
+    membershipCredential?: MemberBundle["membershipCredential"],
+): MemberBundle {
+    return { version: 2, files, ...(membershipCredential ? { membershipCredential } : {}) };
 }
 
 export interface NodeSyncConfig {
@@ -82,6 +90,12 @@ export interface NodeSyncConfig {
     restartTimeoutSeconds: number;
     statePath: string;
     metricsPath: string;
+    /** The member set after the last `pulumi up`: node sync converges etcd's membership to it (absent: rendered before membership as code). */
+    membership?: {
+        members: { name: string; peerUrl: string; clientUrl: string }[];
+        /** This member joined (or joins) a running cluster: it registers itself as a learner first. */
+        joining: boolean;
+    };
 }
 
 export interface NodeSyncInput {
@@ -89,6 +103,9 @@ export interface NodeSyncInput {
     member: string;
     memberIp: string;
     memberIps: string[];
+    /** Every member, in `members` order. */
+    members: { name: string; ip: string }[];
+    joining: boolean;
     /** The `secure-etcd` command on the node. */
     agentPath: string;
     intervalMinutes: number;
@@ -113,6 +130,14 @@ export function renderNodeSyncConfig(input: NodeSyncInput): NodeSyncConfig {
         lockWaitSeconds: 300,
         restartTimeoutSeconds: 300,
         ...NODE_SYNC_STATE,
+        membership: {
+            members: input.members.map((m) => ({
+                name: m.name,
+                peerUrl: `https://${urlHost(m.ip)}:${ETCD_PORTS.peer}`,
+                clientUrl: clientUrl(m.ip),
+            })),
+            joining: input.joining,
+        },
     };
 }
 

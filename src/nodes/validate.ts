@@ -3,7 +3,8 @@
 import { argRule, ArgRule } from "../core/rules";
 import { addressScope, isDns1123Label, isDns1123Subdomain, parseUnicastText } from "../core/predicates";
 import { Problem, quote } from "../core/problems";
-import { MAX_MEMBERS } from "./args";
+import { MAX_MEMBERS, MAX_MEMBERSHIP_CREDENTIAL_HOURS } from "./args";
+import { MEMBERSHIP_USER } from "./membership";
 import { NODE_SYNC_INTERVALS } from "./nodeSync";
 
 /** The part of the resolved arguments the member rules read. */
@@ -12,6 +13,7 @@ interface MemberView {
     allowPublicMemberIps: boolean;
     nodeSync: unknown;
     nodeSyncIntervalMinutes: unknown;
+    membershipCredentialHours: unknown;
 }
 
 export function nodeSyncProblems(on: unknown, intervalMinutes: unknown): Problem[] {
@@ -162,5 +164,31 @@ export const MEMBER_RULES: ArgRule<MemberView>[] = [
         ["nodeSync", "nodeSyncIntervalMinutes"],
         (a) => [a.nodeSync, a.nodeSyncIntervalMinutes] as const,
         ([on, interval]) => nodeSyncProblems(on, interval),
+    ),
+    argRule(
+        ["membershipCredentialHours"],
+        (a) => a.membershipCredentialHours,
+        (hours) =>
+            Number.isInteger(hours) && (hours as number) >= 1 && (hours as number) <= MAX_MEMBERSHIP_CREDENTIAL_HOURS
+                ? []
+                : [
+                      {
+                          path: "membershipCredentialHours",
+                          reason: `${quote(hours)} is not a whole number of hours from 1 to ${MAX_MEMBERSHIP_CREDENTIAL_HOURS}; give the time a new instance needs to boot, e.g. 24`,
+                      },
+                  ],
+    ),
+    argRule(
+        ["members"],
+        (a) => a.members.map((m) => m.name),
+        (names) =>
+            names.includes(MEMBERSHIP_USER)
+                ? [
+                      {
+                          path: "members",
+                          reason: `${quote(MEMBERSHIP_USER)} is the etcd user that changes membership; name the member otherwise`,
+                      },
+                  ]
+                : [],
     ),
 ];

@@ -10,12 +10,14 @@ import { AwsAccount } from "../core/account";
 import { crlBypassWarning } from "../manifests/crlBypass";
 import { EtcdVersion, etcdVersionWarning, parseEtcdVersion } from "../manifests/etcdVersion";
 import { NodeFile } from "../manifests/nodeFiles";
+import { NODE_PATHS } from "../manifests/nodeLayout";
 import { configDirFile, hostFirewallNodeFiles } from "../network/hostFirewallFiles";
 import { IssuedCertificate } from "../pki/etcdPki";
 import { PkiCrls, PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
 import { nodeSyncNodeFiles } from "./nodeSync";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
+import { MembershipRendering } from "./membershipWire";
 
 export interface MemberInputs {
     members: { name: string; ip: pulumi.Input<string> }[];
@@ -45,6 +47,7 @@ export interface MemberDependencies {
     account: AwsAccount;
     /** Files only the bootstrapping member (the first) gets. */
     bootstrapFiles: pulumi.Output<NodeFile[]>;
+    membership: pulumi.Output<MembershipRendering>;
 }
 
 export interface MemberOutputs {
@@ -57,6 +60,8 @@ export interface MemberWiring {
     artifacts: MemberArtifacts;
     podSettings: pulumi.Output<PodSettings>;
     outputs: MemberOutputs;
+    /** Members that join a running cluster: their boot leaves the manifest to node sync. */
+    joiners: pulumi.Output<string[]>;
 }
 
 export function wireMembers(
@@ -89,7 +94,8 @@ export function wireMembers(
     const artifacts = memberArtifacts(name, args.members, { ...deps.pki, crls: deps.crls }, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
         inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args)]),
-        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync]) => {
+        membership: deps.membership,
+        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync], joining) => {
             const memberIp = addresses.find((a) => a.name === member)!.ip;
             // The first member has the backup client's credentials for the RBAC bootstrap already:
             // each path once.
@@ -112,6 +118,8 @@ export function wireMembers(
                           member,
                           memberIp,
                           memberIps: addresses.map((a) => a.ip),
+                          members: addresses,
+                          joining,
                       })
                     : []),
             ]);
@@ -119,6 +127,7 @@ export function wireMembers(
     });
     return {
         artifacts,
+        joiners: artifacts.joiners,
         podSettings,
         outputs: {
             etcdManifests: artifacts.manifests,
@@ -176,6 +185,7 @@ export function wireUserData(
     podSettings: pulumi.Output<PodSettings>,
     account: AwsAccount,
     agent: pulumi.Output<NodeAgentArtifact | undefined>,
+    joiners: pulumi.Output<string[]>,
 ): { memberUserData: pulumi.Output<Record<string, string>> } {
     const members = Object.keys(secretArns);
     return {
@@ -184,8 +194,9 @@ export function wireUserData(
             account.region,
             podSettings,
             agent,
+            joiners,
             ...members.map((m) => secretArns[m]),
-        ]).apply(([layouts, region, s, agentArtifact, ...arns]) =>
+        ]).apply(([layouts, region, s, agentArtifact, joining, ...arns]) =>
             Object.fromEntries(
                 members.map((member, i) => [
                     member,
@@ -198,6 +209,9 @@ export function wireUserData(
                         region,
                         user: { name: "etcd", uid: s.uid, gid: s.gid },
                         agent: agentArtifact,
+                        // A member that joins registers itself as a learner before etcd first starts:
+                        // node sync writes its manifest then.
+                        deferredPaths: joining.includes(member) ? [NODE_PATHS.manifest] : [],
                     }),
                 ]),
             ),

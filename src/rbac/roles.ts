@@ -2,6 +2,7 @@
 // client-certificate CN (the etcd user name once auth is enabled) holds which roles. Pure: the
 // bootstrap script (bootstrapScript.ts) converges a cluster to what `resolveRbac` returns.
 import { BUILT_IN_CLIENTS } from "../pki/profiles";
+import { MEMBERSHIP_USER } from "../nodes/membership";
 import { NODE_SYNC_KEY_PREFIX, NODE_SYNC_ROLE } from "../nodes/nodeSync";
 import { Problem } from "../core/problems";
 
@@ -341,8 +342,11 @@ export function resolveRbac(args: RbacArgs = {}): ResolvedRbac {
         ],
     };
     const memberUsers = (args.memberNames ?? []).map((name) => ({ name, roles: [NODE_SYNC_ROLE] }));
+    // Membership changes need etcd's root role. The user stands; a certificate for it exists only
+    // while a change is pending, in the bundles of the members that carry it out (membership.ts).
+    const membershipUser = memberUsers.length > 0 ? [{ name: MEMBERSHIP_USER, roles: [ROOT_ROLE] }] : [];
     return {
         roles: [apiServerRole, ...(memberUsers.length > 0 ? [nodeSyncRole] : []), ...custom],
-        users: [...builtInUsers, ...memberUsers, ...extraUsers],
+        users: [...builtInUsers, ...memberUsers, ...membershipUser, ...extraUsers],
     };
 }

@@ -129,6 +129,8 @@ describe("node sync: the bundle and the configuration it accepts", function () {
                 member: "etcd-0",
                 memberIp: "10.0.1.10",
                 memberIps: ["10.0.1.10", "10.0.1.11", "10.0.1.12"],
+                members: ["10.0.1.10", "10.0.1.11", "10.0.1.12"].map((ip, i) => ({ name: `etcd-${i}`, ip })),
+                joining: false,
                 agentPath: "/usr/local/bin/secure-etcd",
                 intervalMinutes: 5,
             });
