@@ -333,6 +333,41 @@ export class LocalEtcdCluster {
         return member;
     }
 
+    /**
+     * What the kubelet does when a static-pod manifest appears on a node that runs no etcd yet (a
+     * member that joins): starts etcd from the manifest on the host. Waits only until the process
+     * runs: a learner reports healthy once it has caught up.
+     */
+    startMemberOnHost(memberName: string, host: MemberHost, files: NodeFile[]): LocalMember {
+        if (this.members.some((m) => m.name === memberName)) {
+            throw new Error(`${memberName} runs already`);
+        }
+        const manifest = fs.readFileSync(this.onHost(memberName, NODE_PATHS.manifest), "utf8");
+        const withManifest = [
+            ...files.filter((f) => f.path !== NODE_PATHS.manifest),
+            { ...files.find((f) => f.path === NODE_PATHS.manifest)!, content: manifest },
+        ];
+        const pod = podCommand(withManifest);
+        const command = pod.command.map((arg) => this.remap(memberName, arg));
+        const executable = this.executableFor(this.etcd.path);
+        const member = this.spawnMember(memberName, host, withManifest, { ...pod, command }, executable);
+        this.members.push(member);
+        return member;
+    }
+
+    /**
+     * A member's node retired: its etcd stopped (if it still runs) and its host's files deleted, so
+     * a member of the same name on another host starts from nothing.
+     */
+    async retireMember(memberName: string): Promise<void> {
+        const index = this.members.findIndex((m) => m.name === memberName);
+        if (index >= 0) {
+            await this.stopMember(this.members[index]);
+            this.members.splice(index, 1);
+        }
+        fs.rmSync(path.join(this.root, memberName), { recursive: true, force: true });
+    }
+
     /** Stops one member and waits until it has exited. */
     async stopMember(member: LocalMember): Promise<void> {
         if (member.exitReason !== undefined) {

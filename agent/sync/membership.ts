@@ -8,7 +8,7 @@ import { Etcd3, IMember } from "etcd3";
 import * as fs from "fs";
 import { NodeSyncConfig } from "../../src/nodes/nodeSync";
 import { NODE_SYNC_ROLE } from "../../src/nodes/nodeSync";
-import { EtcdAccess } from "./restart";
+import { EtcdAccess, httpsHealth } from "./restart";
 
 export interface MembershipCredential {
     certPem: string;
@@ -29,6 +29,20 @@ function clientOf(access: EtcdAccess, endpoints: string[], credential?: Membersh
         },
         dialTimeout: 5000,
     });
+}
+
+/** `fn` with a client of its own, closed after. */
+async function withClient<T>(
+    access: EtcdAccess,
+    credential: MembershipCredential | undefined,
+    fn: (c: Etcd3) => Promise<T>,
+): Promise<T> {
+    const c = clientOf(access, access.endpoints, credential);
+    try {
+        return await fn(c);
+    } finally {
+        c.close();
+    }
 }
 
 /** etcd's member list through any member that answers (a member list needs no permission). */
@@ -56,11 +70,37 @@ export function membershipState(members: IMember[], desired: Desired[], ownPeerU
     };
 }
 
+/**
+ * `fn` again while etcd answers "unhealthy cluster": with its strict reconfiguration check (on by
+ * default) a member refuses a membership change until it has been connected to every voting member
+ * for five seconds, which a member restarted a moment ago has not. Up to `seconds`.
+ */
+async function whileSettling<T>(
+    seconds: number,
+    what: string,
+    log: (line: string) => void,
+    fn: () => Promise<T>,
+): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+        try {
+            return await fn();
+        } catch (e) {
+            const message = (e as Error).message;
+            if (!/unhealthy cluster|not enough started members/.test(message) || Date.now() > deadline) {
+                throw e;
+            }
+            log(`${what}: ${message}; trying again`);
+            await delay(2000);
+        }
+    }
+}
+
 const describe = (m: IMember) => `${m.name || "(not started)"} ${m.peerURLs.join(",")} (id ${m.ID})`;
 
 /**
- * Whether removing `leaver` keeps a quorum of healthy voters: every voter that stays answers
- * (a leaver that is down is why it is being removed; the others must be up).
+ * Whether removing `leaver` keeps a quorum of healthy voters: every voter that stays is healthy by
+ * its `/health` (a leaver that is down is why it is being removed; the others must be up).
  */
 async function remainingVotersHealthy(access: EtcdAccess, members: IMember[], leaver: IMember): Promise<string[]> {
     const problems: string[] = [];
@@ -69,16 +109,9 @@ async function remainingVotersHealthy(access: EtcdAccess, members: IMember[], le
             problems.push(`${describe(m)} has not started`);
             continue;
         }
-        const c = clientOf(access, m.clientURLs);
-        try {
-            const status = await c.maintenance.status();
-            if (String(status.leader) === "0") {
-                problems.push(`${describe(m)} has no leader`);
-            }
-        } catch (e) {
-            problems.push(`${describe(m)} does not answer: ${(e as Error).message}`);
-        } finally {
-            c.close();
+        const answer = await httpsHealth(access, m.clientURLs[0]);
+        if (answer !== true) {
+            problems.push(`${describe(m)} ${answer}`);
         }
     }
     return problems;
@@ -108,23 +141,19 @@ export async function removeLeavers(
             `not removing ${describe(leaver)}: the members that stay are not all healthy: ${problems.join("; ")}`,
         );
     }
-    const c = clientOf(access, access.endpoints, credential);
-    try {
-        await c.cluster.memberRemove({ ID: leaver.ID });
-        log(`removed ${describe(leaver)} from the cluster`);
-        if (leaver.name) {
-            // Its identity goes with it (a member certificate of that name is no longer issued).
-            await c.auth.userDelete({ name: leaver.name }).catch(() => undefined);
-        }
-    } finally {
-        c.close();
+    await whileSettling(step.config.restartTimeoutSeconds, `removing ${describe(leaver)}`, log, () =>
+        withClient(access, credential, (c) => c.cluster.memberRemove({ ID: leaver.ID })),
+    );
+    log(`removed ${describe(leaver)} from the cluster`);
+    if (leaver.name) {
+        // Its identity goes with it (a member certificate of that name is no longer issued).
+        await withClient(access, credential, (c) => c.auth.userDelete({ name: leaver.name })).catch(() => undefined);
     }
     return [`removed ${leaver.name || leaver.ID}`];
 }
 
 /**
- * Registers this member as a learner, once no leaver is left (a replacement removes first). Also
- * creates its etcd user (node sync's identity) with the node-sync role, if missing.
+ * Registers this member as a learner, once no leaver is left (a replacement removes first).
  */
 export async function joinAsLearner(step: MembershipStep, state: MembershipState, ownPeerUrl: string): Promise<void> {
     const { credential, access, config, log } = step;
@@ -138,19 +167,29 @@ export async function joinAsLearner(step: MembershipStep, state: MembershipState
             `waiting for ${state.leavers.map(describe).join(", ")} to be removed before joining (a replacement removes the old member first)`,
         );
     }
-    const c = clientOf(access, access.endpoints, credential);
-    try {
+    const added = await whileSettling(config.restartTimeoutSeconds, `registering ${config.member}`, log, () =>
+        withClient(access, credential, (c) => c.cluster.memberAdd({ peerURLs: [ownPeerUrl], isLearner: true })),
+    );
+    log(`registered ${config.member} (${ownPeerUrl}) as a learner, id ${added.member.ID}`);
+}
+
+/**
+ * Gives this member its etcd user (node sync's identity: its certificate's CN) with the node-sync
+ * role, as the RBAC bootstrap gave the founders theirs. Idempotent.
+ */
+export async function ensureOwnUser(step: MembershipStep): Promise<void> {
+    const { credential, access, config } = step;
+    if (!credential) {
+        return;
+    }
+    await withClient(access, credential, async (c) => {
         await c.auth.userAdd({ name: config.member, options: { no_password: true } }).catch((e: Error) => {
             if (!/already exists/.test(e.message)) {
                 throw e;
             }
         });
         await c.auth.userGrantRole({ user: config.member, role: NODE_SYNC_ROLE });
-        const added = await c.cluster.memberAdd({ peerURLs: [ownPeerUrl], isLearner: true });
-        log(`registered ${config.member} (${ownPeerUrl}) as a learner, id ${added.member.ID}`);
-    } finally {
-        c.close();
-    }
+    });
 }
 
 /**
@@ -165,23 +204,19 @@ export async function promoteWhenInSync(step: MembershipStep, selfId: string, ti
         );
     }
     const deadline = Date.now() + timeoutSeconds * 1000;
-    const c = clientOf(access, access.endpoints, credential);
-    try {
-        for (;;) {
-            try {
-                await c.cluster.memberPromote({ ID: selfId });
-                log(`promoted ${config.member} (id ${selfId}) to a voting member`);
-                return;
-            } catch (e) {
-                const message = (e as Error).message;
-                if (Date.now() > deadline) {
-                    throw new Error(`${config.member} is still a learner after ${timeoutSeconds} s: ${message}`);
-                }
-                log(`not promoting ${config.member} yet: ${message}`);
-                await delay(2000);
+    for (;;) {
+        try {
+            // A client per try: a refusal opens the etcd client's circuit breaker for that host.
+            await withClient(access, credential, (c) => c.cluster.memberPromote({ ID: selfId }));
+            log(`promoted ${config.member} (id ${selfId}) to a voting member`);
+            return;
+        } catch (e) {
+            const message = (e as Error).message;
+            if (Date.now() > deadline) {
+                throw new Error(`${config.member} is still a learner after ${timeoutSeconds} s: ${message}`);
             }
+            log(`not promoting ${config.member} yet: ${message}`);
+            await delay(2000);
         }
-    } finally {
-        c.close();
     }
 }

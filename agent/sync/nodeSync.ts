@@ -8,11 +8,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { NodeFile } from "../../src/manifests/nodeFiles";
-import { NodeSyncConfig } from "../../src/nodes/nodeSync";
+import { NODE_SYNC_CONFIG_PATH, NodeSyncConfig } from "../../src/nodes/nodeSync";
 import { fetchMemberBundle, readBundleSource } from "./bundle";
 import { differences, onHost, writeEntry } from "./files";
 import { certificateExpiries, nextState, readState, renderSyncMetrics, SyncState, writePublic } from "./report";
 import {
+    ensureOwnUser,
     joinAsLearner,
     memberList,
     MembershipCredential,
@@ -134,15 +135,19 @@ async function restartWith(options: NodeSyncOptions, manifests: NodeFile[]): Pro
     }
 }
 
-async function converge(options: NodeSyncOptions): Promise<{ changed: string[]; restarted: boolean }> {
-    const { config, root } = options;
-    const source = readBundleSource(onHost(root, config.bundleSource));
-    const bundle = await fetchMemberBundle(source, options.secretsManagerEndpoint);
-    const restarts = (e: NodeFile) => !e.directory && config.restartPathPrefixes.some((p) => e.path.startsWith(p));
+async function converge(given: NodeSyncOptions): Promise<{ changed: string[]; restarted: boolean }> {
+    const source = readBundleSource(onHost(given.root, given.config.bundleSource));
+    const bundle = await fetchMemberBundle(source, given.secretsManagerEndpoint);
+    const restarts = (e: NodeFile) =>
+        !e.directory && given.config.restartPathPrefixes.some((p) => e.path.startsWith(p));
     const changed = convergeFiles(
-        options,
+        given,
         bundle.files.filter((e) => !restarts(e)),
     );
+    // The rest of the run follows the configuration just written: a change of members changes the
+    // endpoints, the health check's member set and the membership to converge to.
+    const options = { ...given, config: withBundleConfig(given.config, bundle.files) };
+    const { config, root } = options;
     const membership = await convergeMembership(options, bundle.membershipCredential);
     changed.push(...membership.done);
     const manifests = bundle.files.filter((e) => restarts(e) && differences(root, e).length > 0);
@@ -171,6 +176,12 @@ async function converge(options: NodeSyncOptions): Promise<{ changed: string[]; 
         changed.push(`promoted ${config.member}`);
     }
     return { changed, restarted: manifests.length > 0 };
+}
+
+/** The configuration as the bundle renders it now, over the one this run started with. */
+function withBundleConfig(config: NodeSyncConfig, files: NodeFile[]): NodeSyncConfig {
+    const rendered = files.find((f) => f.path === NODE_SYNC_CONFIG_PATH);
+    return rendered ? { ...config, ...(JSON.parse(rendered.content) as Partial<NodeSyncConfig>) } : config;
 }
 
 /**
@@ -202,10 +213,15 @@ async function convergeMembership(
     const done = await removeLeavers(step, members, state);
     if (!state.self) {
         await joinAsLearner(step, state, own.peerUrl);
+        await ensureOwnUser(step);
         const self = membershipState(await memberListFromAny(etcd, others), desired, own.peerUrl).self;
         return { learnerId: self?.ID, done: [...done, `joined ${config.member} as a learner`] };
     }
-    return { learnerId: state.self.isLearner ? state.self.ID : undefined, done };
+    if (state.self.isLearner) {
+        await ensureOwnUser(step);
+        return { learnerId: state.self.ID, done };
+    }
+    return { done };
 }
 
 /** The member list from the first endpoint that answers. */

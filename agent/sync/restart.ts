@@ -5,6 +5,7 @@
 import { Etcd3 } from "etcd3";
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 
 export interface EtcdAccess {
     endpoints: string[];
@@ -47,34 +48,53 @@ export interface ClusterHealth {
 }
 
 /**
- * Whether every member except `except` (this member's endpoint: restarting it is what is being
- * decided) answers, agrees on one leader, and reports no alarm.
+ * Whether every voting member except `except` (this member's endpoint: restarting it is what is
+ * being decided) is healthy by its own `/health` on the client port: it reaches a leader, serves a
+ * linearizable read (etcd counts a permission refusal of that read as healthy) and has no alarm
+ * raised (NOSPACE, CORRUPT). `/health` needs no role on any release; the maintenance Status call
+ * needs the root role from 3.5 on, which node sync's identity does not have.
  */
 export async function clusterHealth(access: EtcdAccess, except?: string): Promise<ClusterHealth> {
     const problems: string[] = [];
-    const leaders = new Set<string>();
     for (const endpoint of (await voterEndpoints(access, problems)).filter((e) => e !== except)) {
-        const c = client(access, [endpoint]);
-        try {
-            const status = await withTimeout(c.maintenance.status(), 10_000, endpoint);
-            leaders.add(String(status.leader));
-            if (String(status.leader) === "0") {
-                problems.push(`${endpoint} has no leader`);
-            }
-            // Raised alarms (NOSPACE, CORRUPT) show here too, without the root role alarm listing needs.
-            for (const error of status.errors ?? []) {
-                problems.push(`${endpoint}: ${error}`);
-            }
-        } catch (e) {
-            problems.push(`${endpoint} does not answer: ${(e as Error).message}`);
-        } finally {
-            c.close();
+        const answer = await httpsHealth(access, endpoint);
+        if (answer !== true) {
+            problems.push(`${endpoint} ${answer}`);
         }
     }
-    if (leaders.size > 1) {
-        problems.push(`members disagree on the leader (${[...leaders].join(", ")})`);
-    }
     return { problems };
+}
+
+/** GET `<endpoint>/health` with this member's client certificate: true, or why not ("does not answer ...", "is not healthy ..."). */
+export function httpsHealth(access: EtcdAccess, endpoint: string): Promise<true | string> {
+    return new Promise((resolve) => {
+        const req = https.get(
+            `${endpoint}/health`,
+            {
+                ca: fs.readFileSync(access.cacert),
+                cert: fs.readFileSync(access.cert),
+                key: fs.readFileSync(access.key),
+                agent: false,
+                timeout: 10_000,
+            },
+            (res) => {
+                let body = "";
+                res.on("data", (d: Buffer) => (body += d.toString()));
+                res.on("end", () => {
+                    let health: { health?: string; reason?: string } = {};
+                    try {
+                        health = JSON.parse(body) as { health?: string; reason?: string };
+                    } catch {
+                        // reported below
+                    }
+                    resolve(health.health === "true" ? true : `is not healthy: ${res.statusCode} ${body.trim()}`);
+                });
+                res.on("error", (e) => resolve(`does not answer: ${e.message}`));
+            },
+        );
+        req.on("error", (e) => resolve(`does not answer: ${e.message}`));
+        req.on("timeout", () => req.destroy(new Error("no answer in 10 s")));
+    });
 }
 
 /**

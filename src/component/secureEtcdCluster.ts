@@ -223,18 +223,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             bucket: backup.bucket,
             account,
         });
-        const memberSecretArns = Object.fromEntries(
-            resolved.members.map((m) => [m.name, secrets.store.arns[`member-${m.name}`]]),
-        );
-        const userData = wireUserData(
-            name,
-            members.artifacts,
-            memberSecretArns,
-            members.podSettings,
-            account,
-            nodeAgent.artifact,
-            members.joiners,
-        );
+        const userData = wireUserData(name, members, secrets.store.arns, account, nodeAgent.artifact);
 
         const { encryptionKeyUseStatements, ...encryptionOutputs } = encryption.outputs;
         const { secretsKeyUseStatements, ...secretsOutputs } = secrets.outputs;

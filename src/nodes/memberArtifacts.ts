@@ -65,6 +65,18 @@ export interface MemberExtras<E> {
     membership: pulumi.Output<MembershipRendering>;
 }
 
+/** What the static pod's annotations carry: `cat ca.crt peer-ca.crt | sha256sum`, and the same of the CRLs. */
+function podDigests(caCertPem: string, peerCaCertPem: string, crls: PkiCrls) {
+    return {
+        trustBundleSha256: crypto.createHash("sha256").update(caCertPem).update(peerCaCertPem).digest("hex"),
+        crlSha256: crypto
+            .createHash("sha256")
+            .update(Buffer.from(crls.etcdCaCrlBase64, "base64"))
+            .update(Buffer.from(crls.peerCaCrlBase64, "base64"))
+            .digest("hex"),
+    };
+}
+
 export function memberArtifacts<E>(
     clusterName: string,
     members: { name: string; ip: pulumi.Input<string> }[],
@@ -83,14 +95,7 @@ export function memberArtifacts<E>(
         extras.membership,
     ]).apply(([ips, s, inputs, caCertPem, peerCaCertPem, credentials, crls, membership]) => {
         const addresses = members.map((m, i) => ({ name: m.name, ip: ips[i] }));
-        // What `cat ca.crt peer-ca.crt | sha256sum` prints on the member.
-        const trustBundleSha256 = crypto.createHash("sha256").update(caCertPem).update(peerCaCertPem).digest("hex");
-        // Likewise `cat ca.crl peer-ca.crl | sha256sum`.
-        const crlSha256 = crypto
-            .createHash("sha256")
-            .update(Buffer.from(crls.etcdCaCrlBase64, "base64"))
-            .update(Buffer.from(crls.peerCaCrlBase64, "base64"))
-            .digest("hex");
+        const { trustBundleSha256, crlSha256 } = podDigests(caCertPem, peerCaCertPem, crls);
         return Object.fromEntries(
             addresses.map((self): [string, RenderedMember] => {
                 const joining = membership.joiners.includes(self.name);
@@ -127,18 +132,14 @@ export function memberArtifacts<E>(
                 const nodeFiles = files(credentials[self.name], caCertPem, peerCaCertPem, crls, extra);
                 const none = { serverCertPem: "", serverKeyPem: "", peerCertPem: "", peerKeyPem: "" };
                 const blank = extra.map((f) => ({ ...f, content: "" }));
+                const credential = membership.holders.includes(self.name) ? membership.credential : undefined;
                 return [
                     self.name,
                     {
                         manifestYaml,
                         nodeFiles,
                         layout: files(none, "", "", { etcdCaCrlBase64: "", peerCaCrlBase64: "" }, blank),
-                        secretBundleJson: JSON.stringify(
-                            memberBundle(
-                                nodeFiles,
-                                membership.holders.includes(self.name) ? membership.credential : undefined,
-                            ),
-                        ),
+                        secretBundleJson: JSON.stringify(memberBundle(nodeFiles, credential)),
                     },
                 ];
             }),

@@ -5,7 +5,6 @@
 // The nodes carry the change out (node sync): a member that joins registers itself as a learner
 // and is promoted once in sync; a member that leaves is removed by one of the others first.
 import * as crypto from "crypto";
-import { quote } from "../core/problems";
 
 /**
  * The etcd user that may change membership: etcd asks for the root role for `member add`,
@@ -84,19 +83,18 @@ function changeId(previous: RecordedMember[], joining?: RecordedMember, leaving?
 
 /** One step at a time: the refusal for a change etcd cannot take in one `pulumi up`. */
 function refusalFor(
-    clusterName: string,
     previous: RecordedMember[],
     joining: RecordedMember[],
     leaving: RecordedMember[],
 ): string | undefined {
-    const head = `SecureEtcdCluster ${quote(clusterName)} refuses this update before changing anything: members`;
+    const head = "this update";
     const deployed = `deployed: ${previous.map(describe).join(", ")}`;
     if (joining.length > 1 || leaving.length > 1) {
         const parts = [
             ...(joining.length > 0 ? [`joining ${joining.map(describe).join(", ")}`] : []),
             ...(leaving.length > 0 ? [`leaving ${leaving.map(describe).join(", ")}`] : []),
         ];
-        return `${head} changes ${joining.length + leaving.length} members at once (${parts.join("; ")}; ${deployed}). etcd changes membership one member at a time: add, remove or replace one member, run \`pulumi up\`, wait until \`etcdctl member list\` shows the change (node sync's metric secure_etcd_membership_converged is 1 on every member), then make the next change.`;
+        return `${head} changes ${joining.length + leaving.length} members at once (${parts.join("; ")}; ${deployed}). etcd changes membership one member at a time: add, remove or replace one member, run \`pulumi up\`, wait until \`etcdctl member list\` shows exactly \`members\`, none of them a learner, then make the next change.`;
     }
     if (leaving.length === 1 && previous.length === 1) {
         return joining.length === 1
@@ -133,7 +131,6 @@ function warningsFor(previous: RecordedMember[], desired: RecordedMember[], chan
  * the record), so an update in between does not take the credential from a node still joining.
  */
 export function decideMembership(
-    clusterName: string,
     recordedText: string | undefined,
     desired: RecordedMember[],
     nowMs: number,
@@ -148,7 +145,7 @@ export function decideMembership(
     const previous = recorded.members;
     const joining = desired.filter((d) => !previous.some((p) => sameMember(p, d)));
     const leaving = previous.filter((p) => !desired.some((d) => sameMember(p, d)));
-    const refusal = refusalFor(clusterName, previous, joining, leaving);
+    const refusal = refusalFor(previous, joining, leaving);
     // A replaced member (a new address under an old name) joins like a new one.
     const founders = recorded.founders.filter((f) => !leaving.some((l) => l.name === f));
     const joiners = desired.filter((d) => !founders.includes(d.name)).map((d) => d.name);

@@ -51,7 +51,6 @@ export function wireMembership(
         .apply(([listing, ips, nodeSync]) => {
             const desired = args.members.map((m, i) => ({ name: m.name, ip: ips[i] }));
             const d = decideMembership(
-                clusterName,
                 listedValue(listing, parameterName),
                 desired,
                 Date.now(),

@@ -180,25 +180,24 @@ function backupAgentSettings(name: string, args: MemberInputs, deps: MemberDepen
  */
 export function wireUserData(
     cluster: string,
-    artifacts: MemberArtifacts,
-    secretArns: Record<string, pulumi.Output<string>>,
-    podSettings: pulumi.Output<PodSettings>,
+    members: Pick<MemberWiring, "artifacts" | "podSettings" | "joiners">,
+    /** The stored secrets' ARNs by key: each member's is `member-<name>`. */
+    storedArns: Record<string, pulumi.Output<string>>,
     account: AwsAccount,
     agent: pulumi.Output<NodeAgentArtifact | undefined>,
-    joiners: pulumi.Output<string[]>,
 ): { memberUserData: pulumi.Output<Record<string, string>> } {
-    const members = Object.keys(secretArns);
+    const names = Object.keys(members.artifacts.secretBundles);
     return {
         memberUserData: allOf([
-            artifacts.layouts,
+            members.artifacts.layouts,
             account.region,
-            podSettings,
+            members.podSettings,
             agent,
-            joiners,
-            ...members.map((m) => secretArns[m]),
+            members.joiners,
+            ...names.map((m) => storedArns[`member-${m}`]),
         ]).apply(([layouts, region, s, agentArtifact, joining, ...arns]) =>
             Object.fromEntries(
-                members.map((member, i) => [
+                names.map((member, i) => [
                     member,
                     renderUserData({
                         cluster,

@@ -24,8 +24,8 @@ async function metricsInNamespace(m: LocalMember, urlPath: string): Promise<stri
 }
 
 /** Kills whatever is left in the namespaces (`ip netns exec` hands over to etcd, so that is etcd). */
-function sweepNamespaces(): void {
-    for (let i = 0; i < MEMBER_COUNT; i++) {
+function sweepNamespaces(count: number): void {
+    for (let i = 0; i < count; i++) {
         try {
             const pids = execFileSync("ip", ["netns", "pids", namespaceOf(i)], { encoding: "utf8" })
                 .split("\n")
@@ -39,9 +39,14 @@ function sweepNamespaces(): void {
     }
 }
 
+/**
+ * The three-member cluster, each member in a namespace of its own. `hostCount` namespaces are made
+ * (at least three): the ones past the third are spare hosts for members that join later.
+ */
 export function startNetnsCluster(
     extraArgs: Partial<SecureEtcdClusterArgs> = {},
     previous?: ProviderMocks,
+    hostCount = MEMBER_COUNT,
 ): Promise<LocalEtcdCluster> {
     return LocalEtcdCluster.start({
         name: "e2e",
@@ -53,10 +58,10 @@ export function startNetnsCluster(
         asRenderedUser: true,
         args: extraArgs,
         previous,
-        setUpHosts: () => createHosts(MEMBER_COUNT),
+        setUpHosts: () => createHosts(Math.max(hostCount, MEMBER_COUNT)),
         tearDownHosts: () => {
-            sweepNamespaces();
-            removeHosts(MEMBER_COUNT);
+            sweepNamespaces(Math.max(hostCount, MEMBER_COUNT));
+            removeHosts(Math.max(hostCount, MEMBER_COUNT));
         },
         metricsGet: metricsInNamespace,
     });

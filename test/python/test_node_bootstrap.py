@@ -472,6 +472,18 @@ class MainTest(NodeTest):
                          {"secretArn": SECRET_ARN, "region": "eu-west-1"})
         self.assertEqual(self.mode(STATE["bundleSourcePath"]), "0644")
 
+    def test_a_joining_member_leaves_its_manifest_to_node_sync_and_writes_the_rest(self):
+        plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "state": STATE,
+                "deferred": ["/etc/kubernetes/manifests/etcd.yaml"], "files": [
+                    entry("/etc/kubernetes/pki/etcd/ca.crt", "0644"),
+                    entry("/etc/kubernetes/manifests/etcd.yaml", "0600", content="kind: Pod\n"),
+                ]}
+        out = self.run_main(plan, {"/etc/kubernetes/pki/etcd/ca.crt": "CA\n"})
+        self.assertIn("leaving /etc/kubernetes/manifests/etcd.yaml to node sync", out)
+        self.assertEqual(self.read("/etc/kubernetes/pki/etcd/ca.crt"), "CA\n")
+        self.assertFalse(os.path.exists(self.host("/etc/kubernetes/manifests/etcd.yaml")))
+        self.assertTrue(os.path.exists(self.host(STATE["donePath"])))
+
     def test_a_run_that_stops_is_recorded_as_failed_and_stops_with_its_own_error(self):
         plan = {"secretArn": SECRET_ARN, "region": "eu-west-1", "user": None, "state": STATE, "files": []}
 

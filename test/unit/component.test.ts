@@ -66,9 +66,9 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_SELF_SIGNED]: 2,
             [TLS_CSR]: 2 + 3,
             [TLS_SIGNED]: 2 + 3,
-            // one key (key-1), and the records the guards compare with (key ring, CA rotation stages)
+            // one key (key-1), and the records the guards compare with (key ring, CA rotation stages, member set)
             "random:index/randomBytes:RandomBytes": 1,
-            [RECORDS]: 2,
+            [RECORDS]: 3,
             // the secrets', the backups' and the alarm topic's KMS keys, the random part of the
             // secrets' and the bucket's names, and per member, for kube-apiserver (client bundle,
             // encryption config) and per encryption key
@@ -94,7 +94,7 @@ describe("SecureEtcdCluster: resources", function () {
             [TLS_CSR]: 6 + 3,
             [TLS_SIGNED]: 6 + 3,
             "random:index/randomBytes:RandomBytes": 1,
-            [RECORDS]: 2,
+            [RECORDS]: 3,
             "aws:kms/key:Key": 3,
             "random:index/randomId:RandomId": 2,
             "random:index/randomPassword:RandomPassword": 1,

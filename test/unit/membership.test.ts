@@ -19,7 +19,7 @@ const HOUR = 3600_000;
 function deployed(...sets: RecordedMember[][]): string {
     let text: string | undefined;
     for (const set of sets) {
-        const decision = decideMembership("prod", text, set, NOW, 24);
+        const decision = decideMembership(text, set, NOW, 24);
         assert.equal(decision.refusal, undefined);
         text = membershipRecordValue(decision.record);
     }
@@ -28,14 +28,14 @@ function deployed(...sets: RecordedMember[][]): string {
 
 describe("membership: the guard's verdict", () => {
     it("a new cluster: every member founds it, nothing pending", () => {
-        const d = decideMembership("prod", undefined, THREE, NOW, 24);
+        const d = decideMembership(undefined, THREE, NOW, 24);
         assert.deepEqual(d.record.founders, ["etcd-0", "etcd-1", "etcd-2"]);
         assert.deepEqual(d.joiners, []);
         assert.equal(d.pending, undefined);
     });
 
     it("growing by one: the new member joins, holds the credential; an even size is warned about", () => {
-        const d = decideMembership("prod", deployed(THREE), [...THREE, member(3)], NOW, 24);
+        const d = decideMembership(deployed(THREE), [...THREE, member(3)], NOW, 24);
         assert.equal(d.refusal, undefined);
         assert.deepEqual(d.joiners, ["etcd-3"]);
         assert.deepEqual(d.pending?.joining, member(3));
@@ -46,7 +46,7 @@ describe("membership: the guard's verdict", () => {
 
     it("shrinking by one: the first remaining member removes the leaver", () => {
         const five = [0, 1, 2, 3, 4].map((i) => member(i));
-        const d = decideMembership("prod", deployed(five), five.slice(1), NOW, 24);
+        const d = decideMembership(deployed(five), five.slice(1), NOW, 24);
         assert.equal(d.refusal, undefined);
         assert.deepEqual(d.pending?.leaving, member(0));
         assert.equal(d.pending?.remover, "etcd-1");
@@ -56,49 +56,46 @@ describe("membership: the guard's verdict", () => {
 
     it("a replacement (same name, new address, or a new name) is one change; the replaced member is no founder", () => {
         const moved = [member(0), member(1), member(2, "10.0.1.99")];
-        const d = decideMembership("prod", deployed(THREE), moved, NOW, 24);
+        const d = decideMembership(deployed(THREE), moved, NOW, 24);
         assert.equal(d.refusal, undefined);
         assert.deepEqual(d.joiners, ["etcd-2"]);
         assert.deepEqual(d.pending?.leaving, member(2));
         assert.deepEqual(d.pending?.joining, member(2, "10.0.1.99"));
         assert.deepEqual(credentialHolders(d.pending), ["etcd-2", "etcd-0"]);
         assert.ok(!d.record.founders.includes("etcd-2"));
-        const renamed = decideMembership("prod", deployed(THREE), [member(0), member(1), member(7)], NOW, 24);
+        const renamed = decideMembership(deployed(THREE), [member(0), member(1), member(7)], NOW, 24);
         assert.equal(renamed.refusal, undefined);
         assert.match(renamed.warnings.join("\n"), /replacing etcd-2 \(10\.0\.1\.12\) with etcd-7.*2 voting members/);
     });
 
     it("refuses two changes at once, naming them and what to do instead", () => {
-        const d = decideMembership("prod", deployed(THREE), [...THREE, member(3), member(4)], NOW, 24);
+        const d = decideMembership(deployed(THREE), [...THREE, member(3), member(4)], NOW, 24);
         assert.match(
             d.refusal ?? "",
-            /^SecureEtcdCluster "prod" refuses this update before changing anything: members changes 2 members at once \(joining etcd-3 \(10\.0\.1\.13\), etcd-4 \(10\.0\.1\.14\); deployed: .*\)\. etcd changes membership one member at a time/,
+            /^this update changes 2 members at once \(joining etcd-3 \(10\.0\.1\.13\), etcd-4 \(10\.0\.1\.14\); deployed: .*\)\. etcd changes membership one member at a time/,
         );
-        const two = decideMembership("prod", deployed(THREE), [member(0)], NOW, 24);
+        const two = decideMembership(deployed(THREE), [member(0)], NOW, 24);
         assert.match(two.refusal ?? "", /changes 2 members at once \(leaving etcd-1/);
-        const swap = decideMembership("prod", deployed(THREE), [member(0), member(5), member(6)], NOW, 24);
+        const swap = decideMembership(deployed(THREE), [member(0), member(5), member(6)], NOW, 24);
         assert.match(swap.refusal ?? "", /changes 4 members at once/);
     });
 
     it("refuses what would leave no cluster: removing or replacing the only member", () => {
         const one = deployed([member(0)]);
         assert.match(
-            decideMembership("prod", one, [member(1)], NOW, 24).refusal ?? "",
+            decideMembership(one, [member(1)], NOW, 24).refusal ?? "",
             /the only member.*Add the new member beside it first/,
         );
-        assert.match(
-            decideMembership("prod", one, [], NOW, 24).refusal ?? "",
-            /the only member, which would leave no cluster/,
-        );
+        assert.match(decideMembership(one, [], NOW, 24).refusal ?? "", /the only member, which would leave no cluster/);
     });
 
     it("keeps the change pending (and its credential) for credentialHours, then drops it", () => {
         const grown = deployed(THREE, [...THREE, member(3)]);
         const four = [...THREE, member(3)];
-        const soon = decideMembership("prod", grown, four, NOW + 23 * HOUR, 24);
+        const soon = decideMembership(grown, four, NOW + 23 * HOUR, 24);
         assert.deepEqual(soon.pending?.joining, member(3));
         assert.deepEqual(soon.warnings, []);
-        const later = decideMembership("prod", grown, four, NOW + 25 * HOUR, 24);
+        const later = decideMembership(grown, four, NOW + 25 * HOUR, 24);
         assert.equal(later.pending, undefined);
         assert.deepEqual(
             later.joiners,

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { differences, writeEntry } from "../../agent/sync/files";
 import { parseMemberBundle } from "../../agent/sync/bundle";
+import { membershipState } from "../../agent/sync/membership";
 import { nextState, renderSyncMetrics } from "../../agent/sync/report";
 import { readNodeSyncConfig } from "../../agent/cli/nodeSyncCommand";
 import { NodeFile } from "../../src/manifests/nodeFiles";
@@ -119,6 +120,56 @@ describe("node sync: the bundle and the configuration it accepts", function () {
         ] as const) {
             assert.throws(() => parseMemberBundle(JSON.stringify({ version: 2, files: [bad] })), why);
         }
+    });
+
+    it("keeps the membership credential a bundle carries, and only a well-formed one", () => {
+        const files = [file("/etc/a", "x")];
+        const credential = { certPem: "CERT", keyPem: "KEY" };
+        assert.deepEqual(
+            parseMemberBundle(JSON.stringify({ version: 2, files, membershipCredential: credential }))
+                .membershipCredential,
+            credential,
+        );
+        assert.equal(parseMemberBundle(JSON.stringify({ version: 2, files })).membershipCredential, undefined);
+        assert.equal(
+            parseMemberBundle(JSON.stringify({ version: 2, files, membershipCredential: { certPem: 1 } }))
+                .membershipCredential,
+            undefined,
+        );
+    });
+
+    it("membership: leavers by peer URL, and this member as etcd lists it", () => {
+        const listed = (id: string, name: string, ip: string, isLearner = false) => ({
+            ID: id,
+            name,
+            peerURLs: [`https://${ip}:2380`],
+            clientURLs: name ? [`https://${ip}:2379`] : [],
+            isLearner,
+        });
+        const desired = ["10.0.1.10", "10.0.1.11", "10.0.1.99"].map((ip, i) => ({
+            name: `etcd-${i}`,
+            peerUrl: `https://${ip}:2380`,
+            clientUrl: `https://${ip}:2379`,
+        }));
+        const members = [
+            listed("1", "etcd-0", "10.0.1.10"),
+            listed("2", "etcd-1", "10.0.1.11"),
+            listed("3", "etcd-2", "10.0.1.12"),
+        ];
+        const state = membershipState(members, desired, "https://10.0.1.99:2380");
+        assert.deepEqual(
+            state.leavers.map((m) => m.ID),
+            ["3"],
+            "the old address of a replaced member leaves",
+        );
+        assert.equal(state.self, undefined, "the new member is not in the cluster yet");
+        const joined = membershipState(
+            [...members.slice(0, 2), listed("4", "", "10.0.1.99", true)],
+            desired,
+            "https://10.0.1.99:2380",
+        );
+        assert.deepEqual(joined.leavers, []);
+        assert.equal(joined.self?.isLearner, true);
     });
 
     it("reads the rendered configuration and names what is missing from another", function () {

@@ -289,8 +289,14 @@ def bootstrap():
     if PLAN.get("agent"):
         install_agent(PLAN["agent"])
     bundle = fetch_bundle()
-    # In the plan's order: directories before their files, the static-pod manifest last.
+    # In the plan's order: directories before their files, the static-pod manifest last. A member
+    # that joins a running cluster leaves its manifest to node sync, which registers it as a learner
+    # before etcd first starts.
+    deferred = set(PLAN.get("deferred", []))
     for entry in PLAN["files"]:
+        if entry["path"] in deferred:
+            print("secure-etcd: leaving %s to node sync (this member joins a running cluster)" % entry["path"])
+            continue
         if entry["directory"]:
             make_dir(entry)
         elif "content" in entry:
