@@ -78,7 +78,8 @@ export const GROUPS: { title: string; pages: string[]; pattern: RegExp }[] = [
     {
         title: "The etcd static pod, node files and cloud-init",
         pages: ["static-pod.md", "cloud-init.md", "node-sync.md"],
-        pattern: /^(etcdVersion|etcdImage\w*|etcdUid|etcdGid|etcdManifests|nodeFiles|memberUserData|nodeSync\w*|membership\w*)$/,
+        pattern:
+            /^(etcdVersion|etcdImage\w*|etcdUid|etcdGid|etcdManifests|nodeFiles|memberUserData|nodeSync\w*|membership\w*)$/,
     },
     { title: "etcd RBAC", pages: ["rbac.md"], pattern: /^(etcdRoles|apiServerPrefix|rbacBootstrapScript)$/ },
     {
