@@ -137,8 +137,8 @@ describe("composition: two clusters in one stack", function () {
         assert.equal(kinds("bucket="), 2);
         assert.equal(kinds("role-policy=control-plane/"), 2);
         assert.equal(kinds(`${GROUP} Name tag=`), 2);
-        // Each cluster's records (the guards' memory: key ring, CA rotation stages) are its own.
-        assert.equal(kinds("aws:ssm/parameter:Parameter name="), 2 * 2);
+        // Each cluster's records (the guards' memory: key ring, CA rotation stages, member set) are its own.
+        assert.equal(kinds("aws:ssm/parameter:Parameter name="), 2 * 3);
         // Aliases name KMS keys account-wide; the component creates none today, and any it adds must differ.
         assert.equal(kinds(`${ALIAS} name=`), mocks.ofType(ALIAS).length);
     });
