@@ -16,14 +16,14 @@ import { Etcd3, IMember } from "etcd3";
 import { MemberArgs, SecureEtcdClusterArgs } from "../../src";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
 import { MEMBERSHIP_USER } from "../../src/nodes/membership";
-import { BUNDLE_SOURCE_PATH, NODE_SYNC_CONFIG_PATH } from "../../src/nodes/nodeSync";
+import { BUNDLE_SOURCE_PATH } from "../../src/nodes/nodeSync";
 import { RBAC_SCRIPT_PATH } from "../../src/rbac/rbacNodeFiles";
 import { LocalEtcdCluster, MemberHost } from "../../testing/etcdCluster";
 import { RenderedCluster } from "../../testing/render";
-import { agentBundle } from "../harness/agentBundle";
 import { ClientCredentials, ContinuousWriter } from "../harness/continuousWriter";
 import { LocalSecretsManager, startSecretsManager } from "../harness/secretsManagerServer";
 import { startNetnsCluster } from "./localCluster";
+import { runNodeSyncAgent, SyncRun } from "./nodeSyncAgent";
 import { HOST_IP, memberIp, namespaceOf } from "./netns";
 
 const run = promisify(execFile);
@@ -44,12 +44,6 @@ interface Placed {
 const args = (placed: Placed[]): Partial<SecureEtcdClusterArgs> => ({
     members: placed.map((p): MemberArgs => ({ name: p.name, ip: memberIp(p.host) })),
 });
-
-interface SyncRun {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
 
 /** Starts etcd on a node whose manifest appeared, restarts one whose manifest changed (each node on its own). */
 class KubeletStandIn {
@@ -154,30 +148,8 @@ describe("membership as code: grow, replace and shrink by editing members (real 
     }
 
     /** Runs the agent on a member's host, as its timer would. */
-    async function nodeSync(p: Placed): Promise<SyncRun> {
-        const argv = [
-            "ip",
-            "netns",
-            "exec",
-            namespaceOf(p.host),
-            process.execPath,
-            agentBundle(),
-            "node-sync",
-            "--config",
-            cluster!.onHost(p.name, NODE_SYNC_CONFIG_PATH),
-            "--root",
-            cluster!.onHost(p.name, "/"),
-        ];
-        try {
-            const { stdout, stderr } = await run(argv[0], argv.slice(1), {
-                encoding: "utf8",
-                env: { ...process.env, ...secrets!.env, AWS_EC2_METADATA_DISABLED: "true" },
-            });
-            return { code: 0, stdout, stderr };
-        } catch (e) {
-            const failed = e as { code?: number; stdout?: string; stderr?: string };
-            return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-        }
+    function nodeSync(p: Placed): Promise<SyncRun> {
+        return runNodeSyncAgent(cluster!, p.name, namespaceOf(p.host), secrets!);
     }
 
     async function syncOrFail(p: Placed): Promise<string> {

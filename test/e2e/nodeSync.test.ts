@@ -7,26 +7,23 @@
 // manifest changed on its host. Certificates are issued by the tls stand-in with a compressed clock
 // (an "hour" of validity lasts HOUR_MS), so a renewal cycle fits in minutes; nothing else changes.
 import { strict as assert } from "assert";
-import { execFile } from "child_process";
 import { Etcd3 } from "etcd3";
 import { X509Certificate } from "crypto";
 import * as fs from "fs";
-import { promisify } from "util";
 import { CaRotationStage, SecureEtcdClusterArgs } from "../../src";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
 import { issueLeaf } from "../../agent/issue";
-import { BUNDLE_SOURCE_PATH, NODE_SYNC_CONFIG_PATH, NODE_SYNC_STATE } from "../../src/nodes/nodeSync";
+import { BUNDLE_SOURCE_PATH, NODE_SYNC_STATE } from "../../src/nodes/nodeSync";
 import { LocalEtcdCluster } from "../../testing/etcdCluster";
 import { httpsGet, plainGet, refusal, servedCertificate } from "../../testing/probes";
 import { RenderedCluster } from "../../testing/render";
 import { setEmulatedHourMs } from "../../testing/tlsEmulator";
-import { agentBundle } from "../harness/agentBundle";
 import { ClientCredentials, ContinuousWriter } from "../harness/continuousWriter";
 import { LocalSecretsManager, startSecretsManager } from "../harness/secretsManagerServer";
 import { startNetnsCluster } from "./localCluster";
+import { runNodeSyncAgent, SyncRun } from "./nodeSyncAgent";
 import { HOST_IP, namespaceOf } from "./netns";
 
-const run = promisify(execFile);
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One emulated hour: leaves valid 48 "hours" last two minutes, renewal opens a minute before. */
@@ -43,12 +40,6 @@ let programArgs: Partial<SecureEtcdClusterArgs> = {
 function nextArgs(changes: Partial<SecureEtcdClusterArgs>): Partial<SecureEtcdClusterArgs> {
     programArgs = { ...programArgs, ...changes };
     return programArgs;
-}
-
-interface SyncRun {
-    code: number;
-    stdout: string;
-    stderr: string;
 }
 
 function apiServerCredentials(rendered: RenderedCluster): ClientCredentials {
@@ -122,31 +113,9 @@ describe("node sync: renewals and restarts reach running members (real etcd, one
     }
 
     /** Runs the agent on a member's host (its namespace, its root), as the timer would. */
-    async function nodeSync(member: string): Promise<SyncRun> {
+    function nodeSync(member: string): Promise<SyncRun> {
         const index = cluster!.members.findIndex((m) => m.name === member);
-        const argv = [
-            "ip",
-            "netns",
-            "exec",
-            namespaceOf(index),
-            process.execPath,
-            agentBundle(),
-            "node-sync",
-            "--config",
-            cluster!.onHost(member, NODE_SYNC_CONFIG_PATH),
-            "--root",
-            cluster!.onHost(member, "/"),
-        ];
-        try {
-            const { stdout, stderr } = await run(argv[0], argv.slice(1), {
-                encoding: "utf8",
-                env: { ...process.env, ...secrets!.env, AWS_EC2_METADATA_DISABLED: "true" },
-            });
-            return { code: 0, stdout, stderr };
-        } catch (e) {
-            const failed = e as { code?: number; stdout?: string; stderr?: string };
-            return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
-        }
+        return runNodeSyncAgent(cluster!, member, namespaceOf(index), secrets!);
     }
 
     before(async function () {
