@@ -1,0 +1,278 @@
+// `secure-etcd restore-member`: one member's part of restoring the whole cluster from a backup.
+//
+//   1. Preflight, touching nothing: refuse when a member of the cluster answers on its client port
+//      or this member's data dir holds data (unless `overRunningCluster`).
+//   2. Hold: the member's static-pod manifest moves into the restore's state folder, so no etcd
+//      runs here (and none bootstraps an empty cluster) while the restore is under way, or after
+//      it failed.
+//   3. Fetch, verify and decrypt the backup exactly as `restore-verify` does (its own functions),
+//      and `snapshot restore` it with every member's name and peer URL, `--bump-revision` and
+//      `--mark-compacted` where the tool has them, into a staging folder renamed over the data dir
+//      (owned by etcd, 0700) only when whole.
+//   4. Quarantine: the manifest comes back with client listeners on loopback only.
+//   5. Release: once this member sees a leader and every member started (each has published its
+//      client URLs through raft: each was restored and runs), the rendered manifest comes back.
+//
+// Markers in the state folder (named by the restore id) make each step happen once: a member that
+// restored under an id never restores again, on a reboot or on the next `pulumi up`.
+import * as fs from "fs";
+import * as path from "path";
+import { BackupAgentConfig } from "../../src/backup/agentConfig";
+import { ETCD_PORTS } from "../../src/manifests/nodeLayout";
+import { LATEST_BACKUP, RESTORE_BUMP_REVISION, RestoreMemberConfig } from "../../src/restore/restoreConfig";
+import { KeyringChoice } from "../backup/envelope";
+import { AgentLog } from "../backup/log";
+import { runRestoreVerify } from "../backup/restoreVerify";
+import { findSnapshotTool, restoreSnapshot } from "../backup/snapshotTool";
+import { onHost, writeEntry } from "../sync/files";
+import { memberFlags, MemberFlags, quarantineManifest } from "./memberManifest";
+import { answers, EtcdAccess, clusterStarted } from "./probe";
+
+export interface RestoreMemberOptions {
+    config: RestoreMemberConfig;
+    /** The member's backup agent configuration (bucket, identity, credentials). */
+    backup: BackupAgentConfig;
+    /** Node paths land under this directory (tests, chroots). */
+    root: string;
+    log: AgentLog;
+    /** An S3-compatible endpoint (tests, VPC endpoints). */
+    s3Endpoint?: string;
+    /** Instead of the backup KMS key (tests, air-gapped restores). */
+    rawKeyFile?: string;
+    /** After the quarantine, wait for the whole cluster and release; else stop at the quarantine. */
+    wait: boolean;
+    /** How long to wait for the whole cluster. */
+    waitTimeoutMs: number;
+}
+
+export type RestoreOutcome = "already-restored" | "quarantined" | "released";
+
+/** Why a restore will not go ahead or failed: printed as it is, exit 1. */
+export class RestoreRefused extends Error {}
+
+interface Paths {
+    state: string;
+    /** The rendered manifest, held here from step 2 to step 5. */
+    held: string;
+    restored: string;
+    done: string;
+    work: string;
+    manifest: string;
+}
+
+function pathsOf(options: RestoreMemberOptions): Paths {
+    const state = onHost(options.root, path.join(options.config.stateDir, options.config.restoreId));
+    return {
+        state,
+        held: path.join(state, "etcd.yaml"),
+        restored: path.join(state, "restored"),
+        done: path.join(state, "done"),
+        work: path.join(state, "work"),
+        manifest: onHost(options.root, options.config.manifest),
+    };
+}
+
+function accessOf(options: RestoreMemberOptions): Omit<EtcdAccess, "endpoints"> {
+    return {
+        cacert: onHost(options.root, options.backup.cacert),
+        cert: onHost(options.root, options.backup.cert),
+        key: onHost(options.root, options.backup.key),
+    };
+}
+
+/** The client URL a member's peer URL implies: the same host on the client port. */
+function clientUrlOf(peerUrl: string): string {
+    const url = new URL(peerUrl);
+    url.port = String(ETCD_PORTS.client);
+    return url.origin;
+}
+
+function holdsData(dir: string): boolean {
+    try {
+        return fs.readdirSync(dir).length > 0;
+    } catch {
+        return false;
+    }
+}
+
+function writeManifest(options: RestoreMemberOptions, content: string): void {
+    writeEntry(options.root, { path: options.config.manifest, mode: "0600", owner: "0:0", content, directory: false });
+}
+
+/** Step 1: what would be lost or contradicted, before anything is touched. */
+async function preflight(options: RestoreMemberOptions, flags: MemberFlags, dataDir: string): Promise<void> {
+    if (options.config.overRunningCluster) {
+        options.log.info("restore-member.override", { reason: "overRunningCluster: no check for a running cluster" });
+        return;
+    }
+    const endpoints = flags.initialCluster.map((m) => clientUrlOf(m.peerUrl));
+    const running = await answers({ ...accessOf(options), endpoints });
+    if (running.length > 0) {
+        throw new RestoreRefused(
+            `a member of this cluster answers at ${running.join(", ")}: refusing to restore over a running cluster; ` +
+                "set restoreOverRunningCluster to true to replace its data with the backup",
+        );
+    }
+    if (holdsData(dataDir)) {
+        throw new RestoreRefused(
+            `this member's data dir ${flags.dataDir} holds data and no restore under id ${options.config.restoreId} ` +
+                "finished here: refusing to replace it; set restoreOverRunningCluster to true to replace it with the backup",
+        );
+    }
+}
+
+/** Step 2: no etcd runs here from now until the quarantine manifest is written. */
+function hold(options: RestoreMemberOptions, paths: Paths): string {
+    fs.mkdirSync(paths.state, { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(paths.held)) {
+        const text = fs.readFileSync(paths.manifest, "utf8");
+        fs.writeFileSync(paths.held, text, { mode: 0o600 });
+    }
+    fs.rmSync(paths.manifest, { force: true });
+    options.log.info("restore-member.held", { manifest: options.config.manifest });
+    return fs.readFileSync(paths.held, "utf8");
+}
+
+/** Step 3: the verified snapshot into the data dir, whole or not at all. */
+async function restoreData(options: RestoreMemberOptions, flags: MemberFlags, paths: Paths): Promise<void> {
+    const { backup, log } = options;
+    const keyring: KeyringChoice = options.rawKeyFile
+        ? { rawKeyFile: options.rawKeyFile }
+        : { kmsKeyArn: backup.kmsKeyArn };
+    const tool = await findSnapshotTool();
+    fs.rmSync(paths.work, { recursive: true, force: true });
+    try {
+        const report = await runRestoreVerify({
+            project: backup.project,
+            stack: backup.stack,
+            cluster: backup.cluster,
+            bucket: backup.bucket,
+            prefix: backup.prefix,
+            region: backup.region,
+            endpoint: options.s3Endpoint,
+            objectKey: options.config.backup === LATEST_BACKUP ? undefined : options.config.backup,
+            keyring,
+            restore: false,
+            keepDir: paths.work,
+            log,
+        });
+        if (!tool.bumpsRevision) {
+            log.info("restore-member.no-bump-revision", {
+                tool: path.basename(tool.command),
+                consequence:
+                    "the revision restarts at the snapshot's: restart every kube-apiserver after the restore so no watch waits for revisions that will never come",
+            });
+        }
+        const dataDir = onHost(options.root, flags.dataDir);
+        const staging = `${dataDir}.restoring-${options.config.restoreId}`;
+        fs.rmSync(staging, { recursive: true, force: true });
+        await restoreSnapshot(tool, path.join(paths.work, "snapshot.db"), {
+            dataDir: staging,
+            name: flags.name,
+            peerUrl: flags.peerUrl,
+            initialCluster: flags.initialCluster,
+            initialClusterToken: flags.initialClusterToken,
+            bumpRevision: tool.bumpsRevision ? RESTORE_BUMP_REVISION : undefined,
+        });
+        chownTree(staging, flags.uid, flags.gid);
+        fs.chmodSync(staging, 0o700);
+        replaceDataDir(options, dataDir, staging);
+        fs.writeFileSync(paths.restored, `${report.objectKey}\n`, { mode: 0o600 });
+        log.info("restore-member.restored", {
+            object: report.objectKey,
+            revision: report.status.revision,
+            bumpRevision: tool.bumpsRevision ? RESTORE_BUMP_REVISION : 0,
+            dataDir: flags.dataDir,
+        });
+    } finally {
+        // The decrypted snapshot holds every secret of the cluster.
+        fs.rmSync(paths.work, { recursive: true, force: true });
+    }
+}
+
+function chownTree(dir: string, uid: number, gid: number): void {
+    if (process.getuid?.() !== 0) {
+        return;
+    }
+    fs.chownSync(dir, uid, gid);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+            chownTree(p, uid, gid);
+        } else {
+            fs.chownSync(p, uid, gid);
+        }
+    }
+}
+
+/** The old data, if any (only with the override), moves aside; the restored data takes its place. */
+function replaceDataDir(options: RestoreMemberOptions, dataDir: string, staging: string): void {
+    if (holdsData(dataDir)) {
+        const aside = `${dataDir}.before-restore-${options.config.restoreId}`;
+        fs.rmSync(aside, { recursive: true, force: true });
+        fs.renameSync(dataDir, aside);
+        options.log.info("restore-member.moved-aside", { from: dataDir, to: aside });
+    } else {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    fs.renameSync(staging, dataDir);
+}
+
+/** Step 5: wait for the whole cluster on this member's loopback client URL, then serve clients. */
+async function release(options: RestoreMemberOptions, flags: MemberFlags, paths: Paths): Promise<void> {
+    const loopback = flags.listenClientUrls.filter((u) => /\/\/(127\.|\[::1\]|localhost)/.test(u));
+    const access = { ...accessOf(options), endpoints: loopback };
+    const deadline = Date.now() + options.waitTimeoutMs;
+    let last = "";
+    for (;;) {
+        const problem = await clusterStarted(access, flags.initialCluster.length);
+        if (problem === undefined) {
+            break;
+        }
+        if (problem !== last) {
+            options.log.info("restore-member.waiting", { for: problem });
+            last = problem;
+        }
+        if (Date.now() > deadline) {
+            throw new RestoreRefused(
+                `the cluster did not come up whole within ${options.waitTimeoutMs / 1000} s (${problem}); ` +
+                    "this member stays in quarantine (clients on loopback only); run restore-member again to keep waiting",
+            );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    writeManifest(options, fs.readFileSync(paths.held, "utf8"));
+    fs.writeFileSync(paths.done, `${new Date().toISOString()}\n`, { mode: 0o600 });
+    fs.rmSync(paths.held, { force: true });
+    options.log.info("restore-member.released", { manifest: options.config.manifest });
+}
+
+/** Runs whatever of steps 1 to 5 has not happened yet under this restore id. */
+export async function runRestoreMember(options: RestoreMemberOptions): Promise<RestoreOutcome> {
+    const paths = pathsOf(options);
+    const { log, config } = options;
+    if (fs.existsSync(paths.done)) {
+        log.info("restore-member.already-restored", { restoreId: config.restoreId });
+        return "already-restored";
+    }
+    if (!fs.existsSync(paths.restored)) {
+        const rendered = fs.existsSync(paths.held)
+            ? fs.readFileSync(paths.held, "utf8")
+            : fs.readFileSync(paths.manifest, "utf8");
+        const flags = memberFlags(rendered, config.manifest);
+        // A held manifest means an earlier attempt got past the preflight and failed after it.
+        if (!fs.existsSync(paths.held)) {
+            await preflight(options, flags, onHost(options.root, flags.dataDir));
+        }
+        log.info("restore-member.started", { restoreId: config.restoreId, backup: config.backup, member: flags.name });
+        hold(options, paths);
+        await restoreData(options, flags, paths);
+        writeManifest(options, quarantineManifest(rendered, config.manifest));
+        log.info("restore-member.quarantined", { clients: "loopback only" });
+    }
+    if (!options.wait) {
+        return "quarantined";
+    }
+    await release(options, memberFlags(fs.readFileSync(paths.held, "utf8"), config.manifest), paths);
+    return "released";
+}

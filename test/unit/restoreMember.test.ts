@@ -1,0 +1,122 @@
+// A whole-cluster restore's pure parts: the restore id, the request's checks, what a member's
+// rendered manifest tells the restore, the quarantine manifest, and etcd's restore arguments.
+import { strict as assert } from "assert";
+import * as YAML from "yaml";
+import { memberFlags, quarantineManifest } from "../../agent/restore/memberManifest";
+import { restoreArgs } from "../../agent/backup/snapshotTool";
+import { NODE_PATHS } from "../../src/manifests/nodeLayout";
+import {
+    renderRestoreConfig,
+    RESTORE_BUMP_REVISION,
+    restoreConfigProblems,
+    restoreIdOf,
+} from "../../src/restore/restoreConfig";
+import { renderCluster } from "../../testing/render";
+
+describe("whole-cluster restore: pure parts", function () {
+    this.timeout(120_000);
+    let manifest: string;
+
+    before(async () => {
+        const rendered = await renderCluster("prod", {
+            members: [
+                { name: "etcd-0", ip: "10.0.1.10" },
+                { name: "etcd-1", ip: "10.0.1.11" },
+                { name: "etcd-2", ip: "10.0.1.12" },
+            ],
+            vpcId: "vpc-0000000000000000a",
+        });
+        manifest = rendered.nodeFiles["etcd-1"].find((f) => f.path === NODE_PATHS.manifest)!.content;
+    });
+
+    it("the restore id is the cluster and the argument: the same on every pulumi up, another for another backup or cluster", () => {
+        assert.equal(restoreIdOf("prod", "latest"), restoreIdOf("prod", "latest"));
+        assert.match(restoreIdOf("prod", "latest"), /^[0-9a-f]{16}$/);
+        assert.notEqual(restoreIdOf("prod", "latest"), restoreIdOf("prod", "etcd-backups/prod/daily/x.db.enc"));
+        assert.notEqual(restoreIdOf("prod", "latest"), restoreIdOf("staging", "latest"));
+        const config = renderRestoreConfig({ cluster: "prod", backup: "latest", overRunningCluster: false });
+        assert.deepEqual(restoreConfigProblems(config), []);
+        assert.equal(config.restoreId, restoreIdOf("prod", "latest"));
+    });
+
+    it("a request that is not one secure-etcd rendered is refused field by field", () => {
+        assert.deepEqual(restoreConfigProblems([]), ["the configuration must be a JSON object"]);
+        assert.deepEqual(
+            restoreConfigProblems({ restoreId: "x", backup: "", backupConfig: "a", manifest: "b", stateDir: "c" }),
+            [
+                "backup: must be a non-empty string",
+                "restoreId: must be 16 hex digits",
+                "overRunningCluster: must be true or false",
+            ],
+        );
+    });
+
+    it("the member's name, data dir, initial cluster, token and identity come from its rendered manifest", () => {
+        const flags = memberFlags(manifest, NODE_PATHS.manifest);
+        assert.equal(flags.name, "etcd-1");
+        assert.equal(flags.dataDir, NODE_PATHS.dataDir);
+        assert.deepEqual(
+            flags.initialCluster.map((m) => `${m.name}=${m.peerUrl}`),
+            ["etcd-0=https://10.0.1.10:2380", "etcd-1=https://10.0.1.11:2380", "etcd-2=https://10.0.1.12:2380"],
+        );
+        assert.equal(flags.peerUrl, "https://10.0.1.11:2380");
+        assert.ok(flags.initialClusterToken.length > 0);
+        assert.deepEqual(flags.listenClientUrls, ["https://127.0.0.1:2379", "https://10.0.1.11:2379"]);
+        assert.ok(flags.uid > 0 && flags.gid > 0);
+        assert.throws(() => memberFlags("kind: Pod\n", "m.yaml"), /m\.yaml is not the etcd static pod/);
+    });
+
+    it("the quarantine manifest serves clients on loopback only and changes nothing else", () => {
+        const quarantined = quarantineManifest(manifest, NODE_PATHS.manifest);
+        const command = (text: string) =>
+            (YAML.parse(text) as { spec: { containers: { command: string[] }[] } }).spec.containers[0].command;
+        const before = command(manifest);
+        const after = command(quarantined);
+        assert.ok(after.includes("--listen-client-urls=https://127.0.0.1:2379"));
+        assert.ok(after.includes("--advertise-client-urls=https://127.0.0.1:2379"));
+        assert.ok(!after.some((a) => a.includes("10.0.1.11:2379")), after.join(" "));
+        const unchanged = (args: string[]) => args.filter((a) => !/^--(listen|advertise)-client-urls=/.test(a));
+        assert.deepEqual(unchanged(after), unchanged(before));
+        const withoutCommand = (text: string) => {
+            const pod = YAML.parse(text) as { spec: { containers: { command?: string[] }[] } };
+            delete pod.spec.containers[0].command;
+            return pod;
+        };
+        assert.deepEqual(withoutCommand(quarantined), withoutCommand(manifest));
+    });
+
+    it("etcd's restore arguments: the whole initial cluster and token, and the revision bumped where the tool can", () => {
+        const target = {
+            dataDir: "/var/lib/etcd.restoring",
+            name: "etcd-1",
+            peerUrl: "https://10.0.1.11:2380",
+            initialCluster: [
+                { name: "etcd-0", peerUrl: "https://10.0.1.10:2380" },
+                { name: "etcd-1", peerUrl: "https://10.0.1.11:2380" },
+            ],
+            initialClusterToken: "tok",
+            bumpRevision: RESTORE_BUMP_REVISION,
+        };
+        assert.deepEqual(restoreArgs({ command: "etcdutl", bumpsRevision: true }, "s.db", target), [
+            "snapshot",
+            "restore",
+            "s.db",
+            "--data-dir=/var/lib/etcd.restoring",
+            "--name=etcd-1",
+            "--initial-cluster=etcd-0=https://10.0.1.10:2380,etcd-1=https://10.0.1.11:2380",
+            "--initial-advertise-peer-urls=https://10.0.1.11:2380",
+            "--initial-cluster-token=tok",
+            "--bump-revision=1000000000",
+            "--mark-compacted",
+        ]);
+        assert.throws(
+            () => restoreArgs({ command: "etcdctl", bumpsRevision: false }, "s.db", target),
+            /etcdctl snapshot restore has no --bump-revision/,
+        );
+        const plain = restoreArgs({ command: "etcdctl", bumpsRevision: false }, "s.db", {
+            ...target,
+            bumpRevision: undefined,
+        });
+        assert.ok(!plain.some((a) => /bump|compacted/.test(a)));
+    });
+});
