@@ -1,7 +1,5 @@
-// What a restore needs from the member's rendered static-pod manifest (its name, data dir, initial
-// cluster and token, and who its client listeners serve), and the quarantine manifest: the same pod
-// with etcd's client listeners on loopback only, so that nothing but the member's own host reaches
-// it until the whole cluster is restored. Pure: text in, text out.
+// What a restore needs from the member's rendered static-pod manifest: its name, data dir, initial
+// cluster and token, its client listeners, and the identity etcd runs as. Pure: text in, data out.
 import * as YAML from "yaml";
 
 export interface MemberFlags {
@@ -68,34 +66,4 @@ export function memberFlags(text: string, where: string): MemberFlags {
         uid: identity.runAsUser,
         gid: identity.runAsGroup,
     };
-}
-
-/** Whether a URL's host is a loopback address. */
-export function isLoopbackUrl(url: string): boolean {
-    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1");
-    return host === "localhost" || host === "::1" || /^127\./.test(host);
-}
-
-/**
- * The quarantine manifest: client listeners and advertised client URLs cut down to the loopback
- * ones the member already has (the rendered flags always listen on 127.0.0.1 too), everything else
- * as rendered. Throws when the member has no loopback listener to keep.
- */
-export function quarantineManifest(text: string, where: string): string {
-    const pod = parsePod(text, where);
-    const container = pod.spec.containers[0];
-    const loopback = flag(container.command, "listen-client-urls", where).split(",").filter(isLoopbackUrl);
-    if (loopback.length === 0) {
-        throw new Error(`${where} listens for clients on no loopback address; nothing to keep during the quarantine`);
-    }
-    container.command = container.command.map((a) => {
-        if (a.startsWith("--listen-client-urls=")) {
-            return `--listen-client-urls=${loopback.join(",")}`;
-        }
-        if (a.startsWith("--advertise-client-urls=")) {
-            return `--advertise-client-urls=${loopback.join(",")}`;
-        }
-        return a;
-    });
-    return YAML.stringify(pod);
 }

@@ -2,16 +2,17 @@
 //
 //   1. Preflight, touching nothing: refuse when a member of the cluster answers on its client port
 //      or this member's data dir holds data (unless `overRunningCluster`).
-//   2. Hold: the member's static-pod manifest moves into the restore's state folder, so no etcd
-//      runs here (and none bootstraps an empty cluster) while the restore is under way, or after
-//      it failed.
+//   2. Hold: the member's static-pod manifest, if there is one yet (at first boot the boot script
+//      writes it after this step), moves into the restore's state folder, so no etcd runs here
+//      while the restore is under way, or after it failed.
 //   3. Fetch, verify and decrypt the backup exactly as `restore-verify` does (its own functions),
 //      and `snapshot restore` it with every member's name and peer URL, `--bump-revision` and
 //      `--mark-compacted` where the tool has them, into a staging folder renamed over the data dir
 //      (owned by etcd, 0700) only when whole.
-//   4. Quarantine: the manifest comes back with client listeners on loopback only.
+//   4. Quarantine: a table of its own in nftables refuses clients on the client port from anywhere
+//      but loopback (./quarantine.ts); then a held manifest comes back and etcd may start.
 //   5. Release: once this member sees a leader and every member started (each has published its
-//      client URLs through raft: each was restored and runs), the rendered manifest comes back.
+//      client URLs through raft: each was restored and runs), the quarantine table goes.
 //
 // Markers in the state folder (named by the restore id) make each step happen once: a member that
 // restored under an id never restores again, on a reboot or on the next `pulumi up`.
@@ -25,8 +26,9 @@ import { AgentLog } from "../backup/log";
 import { runRestoreVerify } from "../backup/restoreVerify";
 import { findSnapshotTool, restoreSnapshot } from "../backup/snapshotTool";
 import { onHost, writeEntry } from "../sync/files";
-import { memberFlags, MemberFlags, quarantineManifest } from "./memberManifest";
+import { memberFlags, MemberFlags } from "./memberManifest";
 import { answers, EtcdAccess, clusterStarted } from "./probe";
+import { liftQuarantine, raiseQuarantine } from "./quarantine";
 
 export interface RestoreMemberOptions {
     config: RestoreMemberConfig;
@@ -52,7 +54,7 @@ export class RestoreRefused extends Error {}
 
 interface Paths {
     state: string;
-    /** The rendered manifest, held here from step 2 to step 5. */
+    /** The rendered manifest, held here from step 2 to step 4. */
     held: string;
     restored: string;
     done: string;
@@ -121,16 +123,26 @@ async function preflight(options: RestoreMemberOptions, flags: MemberFlags, data
     }
 }
 
-/** Step 2: no etcd runs here from now until the quarantine manifest is written. */
-function hold(options: RestoreMemberOptions, paths: Paths): string {
+/** Step 2: no etcd runs here from now until the quarantine is up. */
+function hold(options: RestoreMemberOptions, paths: Paths): void {
     fs.mkdirSync(paths.state, { recursive: true, mode: 0o700 });
-    if (!fs.existsSync(paths.held)) {
-        const text = fs.readFileSync(paths.manifest, "utf8");
-        fs.writeFileSync(paths.held, text, { mode: 0o600 });
+    if (!fs.existsSync(paths.held) && fs.existsSync(paths.manifest)) {
+        fs.writeFileSync(paths.held, fs.readFileSync(paths.manifest), { mode: 0o600 });
     }
-    fs.rmSync(paths.manifest, { force: true });
-    options.log.info("restore-member.held", { manifest: options.config.manifest });
-    return fs.readFileSync(paths.held, "utf8");
+    if (fs.existsSync(paths.held)) {
+        fs.rmSync(paths.manifest, { force: true });
+        options.log.info("restore-member.held", { manifest: options.config.manifest });
+    }
+}
+
+/** Step 4: clients refused from outside; then a held manifest returns. */
+function quarantine(options: RestoreMemberOptions, paths: Paths): void {
+    raiseQuarantine();
+    if (fs.existsSync(paths.held)) {
+        writeManifest(options, fs.readFileSync(paths.held, "utf8"));
+        fs.rmSync(paths.held, { force: true });
+    }
+    options.log.info("restore-member.quarantined", { clients: "loopback only" });
 }
 
 /** Step 3: the verified snapshot into the data dir, whole or not at all. */
@@ -241,10 +253,25 @@ async function release(options: RestoreMemberOptions, flags: MemberFlags, paths:
         }
         await new Promise((resolve) => setTimeout(resolve, 2000));
     }
-    writeManifest(options, fs.readFileSync(paths.held, "utf8"));
+    liftQuarantine();
     fs.writeFileSync(paths.done, `${new Date().toISOString()}\n`, { mode: 0o600 });
-    fs.rmSync(paths.held, { force: true });
-    options.log.info("restore-member.released", { manifest: options.config.manifest });
+    options.log.info("restore-member.released", { clients: "as the rendered firewall allows" });
+}
+
+/**
+ * The member's rendered manifest: held, on disk, or (at first boot, before the boot script writes
+ * it) as the restore request carries it.
+ */
+function readRendered(options: RestoreMemberOptions, paths: Paths): string {
+    for (const file of [paths.held, paths.manifest]) {
+        if (fs.existsSync(file)) {
+            return fs.readFileSync(file, "utf8");
+        }
+    }
+    if (options.config.manifestContent !== undefined) {
+        return options.config.manifestContent;
+    }
+    throw new RestoreRefused(`${options.config.manifest} does not exist and the restore request carries no manifest`);
 }
 
 /** Runs whatever of steps 1 to 5 has not happened yet under this restore id. */
@@ -255,11 +282,8 @@ export async function runRestoreMember(options: RestoreMemberOptions): Promise<R
         log.info("restore-member.already-restored", { restoreId: config.restoreId });
         return "already-restored";
     }
+    const flags = memberFlags(readRendered(options, paths), config.manifest);
     if (!fs.existsSync(paths.restored)) {
-        const rendered = fs.existsSync(paths.held)
-            ? fs.readFileSync(paths.held, "utf8")
-            : fs.readFileSync(paths.manifest, "utf8");
-        const flags = memberFlags(rendered, config.manifest);
         // A held manifest means an earlier attempt got past the preflight and failed after it.
         if (!fs.existsSync(paths.held)) {
             await preflight(options, flags, onHost(options.root, flags.dataDir));
@@ -267,12 +291,12 @@ export async function runRestoreMember(options: RestoreMemberOptions): Promise<R
         log.info("restore-member.started", { restoreId: config.restoreId, backup: config.backup, member: flags.name });
         hold(options, paths);
         await restoreData(options, flags, paths);
-        writeManifest(options, quarantineManifest(rendered, config.manifest));
-        log.info("restore-member.quarantined", { clients: "loopback only" });
     }
+    // Again on every run until released: a reboot loses the nftables table.
+    quarantine(options, paths);
     if (!options.wait) {
         return "quarantined";
     }
-    await release(options, memberFlags(fs.readFileSync(paths.held, "utf8"), config.manifest), paths);
+    await release(options, flags, paths);
     return "released";
 }

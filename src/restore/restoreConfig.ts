@@ -34,6 +34,11 @@ export interface RestoreMemberConfig {
     backupConfig: string;
     /** The member's rendered static-pod manifest: name, data dir, initial cluster, client URLs. */
     manifest: string;
+    /**
+     * The manifest's content as rendered: at first boot the restore runs before the boot script
+     * writes the manifest (so that no etcd starts on an empty data dir meanwhile). No secret in it.
+     */
+    manifestContent?: string;
     stateDir: string;
 }
 
@@ -47,8 +52,10 @@ export function renderRestoreConfig(input: {
     cluster: string;
     backup: string;
     overRunningCluster: boolean;
+    manifestContent?: string;
 }): RestoreMemberConfig {
     return {
+        ...(input.manifestContent !== undefined ? { manifestContent: input.manifestContent } : {}),
         restoreId: restoreIdOf(input.cluster, input.backup),
         backup: input.backup,
         overRunningCluster: input.overRunningCluster,
@@ -72,6 +79,9 @@ export function restoreConfigProblems(value: unknown): string[] {
     }
     if (typeof config.restoreId === "string" && !/^[0-9a-f]{16}$/.test(config.restoreId)) {
         problems.push("restoreId: must be 16 hex digits");
+    }
+    if (config.manifestContent !== undefined && typeof config.manifestContent !== "string") {
+        problems.push("manifestContent: must be a string");
     }
     if (typeof config.overRunningCluster !== "boolean") {
         problems.push("overRunningCluster: must be true or false");

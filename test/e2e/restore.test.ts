@@ -2,8 +2,8 @@
 // the conformance cluster (real etcd, one network namespace per member), a real backup by the
 // agent into a real S3-protocol server on the members' bridge, a watch started before the
 // disaster, every member's data dir wiped, and then `secure-etcd restore-member` (the one-file
-// artifact) run on every member's host as its boot would: each restores and serves clients on
-// loopback only (refused from outside) until all are back, then the rendered manifest returns.
+// artifact) run on every member's host as its boot would: each restores, and its quarantine (a
+// table of its own in nftables) refuses clients from outside until every member is back.
 // Every key is back, the revision is past anything the lost cluster served (where etcd's tool can
 // bump it), the old watch is told its revision was compacted, and a second run does nothing. A
 // restore is refused over a running cluster, and a corrupt backup stops it with no member serving.
@@ -135,10 +135,19 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
         return String(done.object);
     }
 
-    /** Writes the restore request onto every member's host. */
-    function requestRestore(backup: string, overRunningCluster = false): void {
-        const config = renderRestoreConfig({ cluster: backupConfig.cluster, backup, overRunningCluster });
+    /**
+     * Writes the restore request onto every member's host; `firstBoot`: with the member's manifest in
+     * it, as the component renders it for a boot that writes the manifest only after the restore.
+     */
+    function requestRestore(backup: string, firstBoot = false): void {
         for (const m of cluster.members) {
+            const manifest = cluster.rendered.nodeFiles[m.name].find((f) => f.path === NODE_PATHS.manifest)!;
+            const config = renderRestoreConfig({
+                cluster: backupConfig.cluster,
+                backup,
+                overRunningCluster: false,
+                manifestContent: firstBoot ? manifest.content : undefined,
+            });
             const file = cluster.onHost(m.name, RESTORE_CONFIG_PATH);
             fs.mkdirSync(path.dirname(file), { recursive: true });
             fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
@@ -273,7 +282,7 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
         }
     });
 
-    it("every member restores and then serves clients on loopback only: refused from outside", async () => {
+    it("every member restores, and clients are refused from outside until every member is back", async () => {
         requestRestore("latest");
         const ran = await onEvery((i) => restoreMember(i, ["--no-wait"]));
         for (const r of ran) {
@@ -282,14 +291,14 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
             assert.equal(restored.object, snapshotObject);
         }
         for (const m of cluster.members) {
-            const manifest = fs.readFileSync(cluster.onHost(m.name, NODE_PATHS.manifest), "utf8");
-            assert.ok(!manifest.includes(`${m.ip}:2379`), `${m.name}'s quarantine manifest names its address`);
+            const rendered = cluster.rendered.nodeFiles[m.name].find((f) => f.path === NODE_PATHS.manifest)!;
+            assert.equal(fs.readFileSync(cluster.onHost(m.name, NODE_PATHS.manifest), "utf8"), rendered.content);
             const dataDir = cluster.onHost(m.name, NODE_PATHS.dataDir);
             const stat = fs.statSync(dataDir);
             assert.equal(stat.mode & 0o777, 0o700);
             assert.equal(stat.uid, m.uid);
         }
-        // The kubelet starts each member from its (quarantine) manifest; together they have quorum.
+        // The kubelet starts each member from its manifest; together they have quorum.
         await Promise.all(cluster.members.map((m) => cluster.restartMember(m.name, 180_000)));
         for (const m of cluster.members) {
             assert.ok(await refused(m.ip, 2379), `${m.name} serves clients from outside during the quarantine`);
@@ -297,19 +306,11 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
         assert.doesNotMatch(watchOutput, /compacted/);
     });
 
-    it("once every member runs, each releases: the rendered manifest is back and clients are served", async () => {
+    it("once every member runs, each releases: clients are served, without a restart", async () => {
         const ran = await onEvery((i) => restoreMember(i, ["--wait-minutes=5"]));
         for (const r of ran) {
             assert.equal(r.code, 0, r.stdout + r.stderr);
             assert.ok(events(r.stdout).some((e) => e.event === "restore-member.released"));
-        }
-        for (const m of cluster.members) {
-            const rendered = cluster.rendered.nodeFiles[m.name].find((f) => f.path === NODE_PATHS.manifest)!;
-            assert.equal(fs.readFileSync(cluster.onHost(m.name, NODE_PATHS.manifest), "utf8"), rendered.content);
-        }
-        // The kubelet restarts each member as its manifest changed, one after another.
-        for (const m of [...cluster.members]) {
-            await cluster.restartMember(m.name, 180_000);
         }
         for (const m of cluster.members) {
             assert.equal(await refused(m.ip, 2379), false, `${m.name} does not serve clients after the release`);
@@ -366,14 +367,18 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
         assert.ok(fs.existsSync(cluster.onHost("etcd-1", NODE_PATHS.manifest)), "the manifest was left alone");
     });
 
-    it("a corrupt backup stops the restore with a clear error and no member serving", async () => {
+    it("a corrupt backup stops the restore at first boot with a clear error and no member serving", async () => {
         const corrupt = await takeBackup();
         const got = await s3.client.send(new GetObjectCommand({ Bucket: backupConfig.bucket, Key: corrupt }));
         const bytes = Buffer.from(await got.Body!.transformToByteArray());
         bytes[Math.floor(bytes.length / 2)] ^= 0x01;
         await s3.client.send(new PutObjectCommand({ Bucket: backupConfig.bucket, Key: corrupt, Body: bytes }));
         await disaster();
-        requestRestore(corrupt);
+        // First boot: the boot script writes the manifest only after the restore succeeded.
+        for (const m of cluster.members) {
+            fs.rmSync(cluster.onHost(m.name, NODE_PATHS.manifest));
+        }
+        requestRestore(corrupt, true);
         const ran = await onEvery((i) => restoreMember(i, ["--no-wait"]));
         for (const [i, r] of ran.entries()) {
             const m = cluster.members[i];

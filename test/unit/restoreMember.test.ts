@@ -1,8 +1,8 @@
 // A whole-cluster restore's pure parts: the restore id, the request's checks, what a member's
 // rendered manifest tells the restore, the quarantine manifest, and etcd's restore arguments.
 import { strict as assert } from "assert";
-import * as YAML from "yaml";
-import { memberFlags, quarantineManifest } from "../../agent/restore/memberManifest";
+import { memberFlags } from "../../agent/restore/memberManifest";
+import { quarantineRuleset } from "../../agent/restore/quarantine";
 import { restoreArgs } from "../../agent/backup/snapshotTool";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
 import {
@@ -66,23 +66,13 @@ describe("whole-cluster restore: pure parts", function () {
         assert.throws(() => memberFlags("kind: Pod\n", "m.yaml"), /m\.yaml is not the etcd static pod/);
     });
 
-    it("the quarantine manifest serves clients on loopback only and changes nothing else", () => {
-        const quarantined = quarantineManifest(manifest, NODE_PATHS.manifest);
-        const command = (text: string) =>
-            (YAML.parse(text) as { spec: { containers: { command: string[] }[] } }).spec.containers[0].command;
-        const before = command(manifest);
-        const after = command(quarantined);
-        assert.ok(after.includes("--listen-client-urls=https://127.0.0.1:2379"));
-        assert.ok(after.includes("--advertise-client-urls=https://127.0.0.1:2379"));
-        assert.ok(!after.some((a) => a.includes("10.0.1.11:2379")), after.join(" "));
-        const unchanged = (args: string[]) => args.filter((a) => !/^--(listen|advertise)-client-urls=/.test(a));
-        assert.deepEqual(unchanged(after), unchanged(before));
-        const withoutCommand = (text: string) => {
-            const pod = YAML.parse(text) as { spec: { containers: { command?: string[] }[] } };
-            delete pod.spec.containers[0].command;
-            return pod;
-        };
-        assert.deepEqual(withoutCommand(quarantined), withoutCommand(manifest));
+    it("the quarantine: a table of its own resets connections to the client port from anywhere but loopback", () => {
+        const ruleset = quarantineRuleset();
+        assert.match(ruleset, /^add table inet secure_etcd_restore\nflush table inet secure_etcd_restore\n/);
+        assert.match(ruleset, /type filter hook input priority -10; policy accept;/);
+        const rules = ruleset.split("\n").map((l) => l.trim());
+        assert.ok(rules.indexOf('iifname "lo" accept') < rules.indexOf("tcp dport 2379 reject with tcp reset"));
+        assert.ok(!/2380|2381/.test(ruleset), "peers and metrics are left alone");
     });
 
     it("etcd's restore arguments: the whole initial cluster and token, and the revision bumped where the tool can", () => {
