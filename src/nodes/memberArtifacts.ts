@@ -56,8 +56,11 @@ export interface MemberExtras<E> {
     exposeMetrics: boolean;
     /** What the extra files are rendered from. */
     inputs: pulumi.Output<E>;
-    /** Per member, more files for its node (host firewall, RBAC bootstrap, backup agent). */
-    files: (member: string, addresses: MemberAddress[], inputs: E) => NodeFile[];
+    /**
+     * Per member, more files for its node (host firewall, RBAC bootstrap, backup agent, a restore
+     * request, which carries the member's manifest).
+     */
+    files: (member: string, addresses: MemberAddress[], inputs: E, manifestYaml: string) => NodeFile[];
 }
 
 export function memberArtifacts<E>(
@@ -97,7 +100,7 @@ export function memberArtifacts<E>(
                 const manifestYaml = toYaml(renderEtcdPod({ flags, ...s, trustBundleSha256, crlSha256 }), {
                     lineWidth: 0,
                 });
-                const extra = extras.files(self.name, addresses, inputs as E);
+                const extra = extras.files(self.name, addresses, inputs as E, manifestYaml);
                 const files = (
                     own: MemberCredentials,
                     ca: string,

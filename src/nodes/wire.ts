@@ -15,6 +15,7 @@ import { IssuedCertificate } from "../pki/etcdPki";
 import { PkiCrls, PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
 import { nodeSyncNodeFiles } from "./nodeSync";
+import { restoreNodeFiles } from "../restore/restoreNodeFiles";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
 
 export interface MemberInputs {
@@ -34,6 +35,9 @@ export interface MemberInputs {
     nodeSyncIntervalMinutes: pulumi.Input<number>;
     /** Only counted: revoking on a release with the CRL bypass is warned about. */
     revokedCertificates: unknown[];
+    /** A whole-cluster restore: every member gets the request (src/restore). */
+    restoreFromBackup?: string;
+    restoreOverRunningCluster: boolean;
 }
 
 export interface MemberDependencies {
@@ -89,7 +93,7 @@ export function wireMembers(
     const artifacts = memberArtifacts(name, args.members, { ...deps.pki, crls: deps.crls }, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
         inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args)]),
-        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync]) => {
+        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync], manifestYaml) => {
             const memberIp = addresses.find((a) => a.name === member)!.ip;
             // The first member has the backup client's credentials for the RBAC bootstrap already:
             // each path once.
@@ -112,6 +116,16 @@ export function wireMembers(
                           member,
                           memberIp,
                           memberIps: addresses.map((a) => a.ip),
+                      })
+                    : []),
+                // Last before the manifest: the restore runs once every other file is in place.
+                ...(backupAgent && args.restoreFromBackup !== undefined
+                    ? restoreNodeFiles({
+                          cluster: name,
+                          restoreFromBackup: args.restoreFromBackup,
+                          restoreOverRunningCluster: args.restoreOverRunningCluster,
+                          manifestYaml,
+                          agentPath: backupAgent.agentPath,
                       })
                     : []),
             ]);

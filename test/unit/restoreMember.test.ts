@@ -5,12 +5,18 @@ import { memberFlags } from "../../agent/restore/memberManifest";
 import { quarantineRuleset } from "../../agent/restore/quarantine";
 import { restoreArgs } from "../../agent/backup/snapshotTool";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
+import { SecureEtcdClusterArgs } from "../../src";
+import { BACKUP_CONFIG_PATH } from "../../src/backup/agentConfig";
+import { validateArgs } from "../../src/component/validate";
 import {
     renderRestoreConfig,
     RESTORE_BUMP_REVISION,
+    RESTORE_CONFIG_PATH,
     restoreConfigProblems,
     restoreIdOf,
+    RestoreMemberConfig,
 } from "../../src/restore/restoreConfig";
+import { RESTORE_SERVICE_PATH } from "../../src/restore/restoreNodeFiles";
 import { renderCluster } from "../../testing/render";
 
 describe("whole-cluster restore: pure parts", function () {
@@ -108,5 +114,63 @@ describe("whole-cluster restore: pure parts", function () {
             bumpRevision: undefined,
         });
         assert.ok(!plain.some((a) => /bump|compacted/.test(a)));
+    });
+});
+
+describe("restoreFromBackup: the arguments, the members' files", function () {
+    this.timeout(120_000);
+    const members = [
+        { name: "etcd-0", ip: "10.0.1.10" },
+        { name: "etcd-1", ip: "10.0.1.11" },
+        { name: "etcd-2", ip: "10.0.1.12" },
+    ];
+    const base = { members, vpcId: "vpc-0000000000000000a" };
+
+    it("each argument's mistake is one problem naming it and the fix", () => {
+        const problems = (args: Partial<SecureEtcdClusterArgs>) =>
+            validateArgs({ ...base, ...args }, "prod").map((p) => `${p.path}: ${p.reason}`);
+        assert.deepEqual(problems({ restoreFromBackup: "latest" }), []);
+        assert.deepEqual(problems({ restoreFromBackup: "etcd-backups/prod/daily/2026/11/30/prod-rev9.db.enc" }), []);
+        assert.deepEqual(problems({ restoreFromBackup: "latest", restoreOverRunningCluster: true }), []);
+        const [bad] = problems({ restoreFromBackup: "yesterday" });
+        assert.match(bad, /^restoreFromBackup: "yesterday" is neither "latest" nor a snapshot object's key/);
+        assert.match(problems({ restoreFromBackup: "etcd-backups/../x.db.enc" })[0], /^restoreFromBackup: /);
+        assert.match(
+            problems({ restoreFromBackup: "latest", backups: false }).join("\n"),
+            /restoreFromBackup: restores from this component's backups, and backups is false/,
+        );
+        assert.deepEqual(problems({ restoreOverRunningCluster: true }), [
+            "restoreOverRunningCluster: only applies to a restore, and restoreFromBackup is not set; remove it, or name the backup in restoreFromBackup",
+        ]);
+    });
+
+    it("every member gets the request (with its manifest) and the finishing service, before its manifest; none without", async () => {
+        const rendered = await renderCluster("prod", { ...base, restoreFromBackup: "latest" });
+        for (const m of members) {
+            const files = rendered.nodeFiles[m.name];
+            const paths = files.map((f) => f.path);
+            const request = files.find((f) => f.path === RESTORE_CONFIG_PATH)!;
+            const manifest = files.find((f) => f.path === NODE_PATHS.manifest)!;
+            assert.ok(paths.indexOf(RESTORE_CONFIG_PATH) < paths.indexOf(NODE_PATHS.manifest));
+            assert.ok(paths.indexOf(RESTORE_SERVICE_PATH) < paths.indexOf(NODE_PATHS.manifest));
+            assert.ok(paths.indexOf(BACKUP_CONFIG_PATH) < paths.indexOf(RESTORE_CONFIG_PATH));
+            const config = JSON.parse(request.content) as RestoreMemberConfig;
+            assert.deepEqual(restoreConfigProblems(config), []);
+            assert.equal(config.restoreId, restoreIdOf("prod", "latest"));
+            assert.equal(config.manifestContent, manifest.content);
+            assert.equal(config.overRunningCluster, false);
+            assert.equal(request.mode, "0600");
+            assert.deepEqual(request.apply, [
+                "/usr/local/bin/secure-etcd",
+                "restore-member",
+                "--config",
+                RESTORE_CONFIG_PATH,
+                "--no-wait",
+            ]);
+        }
+        const plain = await renderCluster("prod", base);
+        assert.ok(
+            !plain.nodeFiles["etcd-0"].some((f) => f.path === RESTORE_CONFIG_PATH || f.path === RESTORE_SERVICE_PATH),
+        );
     });
 });
