@@ -1,9 +1,11 @@
 // A whole cluster restored from its encrypted backup, as the component's `restoreFromBackup` asks:
 // the conformance cluster (real etcd, one network namespace per member), a real backup by the
 // agent into a real S3-protocol server on the members' bridge, a watch started before the
-// disaster, every member's data dir wiped, and then `secure-etcd restore-member` (the one-file
-// artifact) run on every member's host as its boot would: each restores, and its quarantine (a
-// table of its own in nftables) refuses clients from outside until every member is back.
+// disaster, every member's data dir wiped, and then the next `pulumi up` with `restoreFromBackup`:
+// the restore request it renders, written on every member's host, and `secure-etcd restore-member`
+// (the one-file artifact) run there as the request's apply and the restore service run it: each
+// restores, and its quarantine (a table of its own in nftables) refuses clients from outside until
+// every member is back.
 // Every key is back, the revision is past anything the lost cluster served (where etcd's tool can
 // bump it), the old watch is told its revision was compacted, and a second run does nothing. A
 // restore is refused over a running cluster, and a corrupt backup stops it with no member serving.
@@ -18,7 +20,7 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Etcd3 } from "etcd3";
 import { BACKUP_CONFIG_PATH, BackupAgentConfig } from "../../src/backup/agentConfig";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
-import { renderRestoreConfig, RESTORE_BUMP_REVISION, RESTORE_CONFIG_PATH } from "../../src/restore/restoreConfig";
+import { RESTORE_BUMP_REVISION, RESTORE_CONFIG_PATH } from "../../src/restore/restoreConfig";
 import { LocalEtcdCluster } from "../../testing/etcdCluster";
 import { isolatedAgent } from "../harness/agentBundle";
 import { LocalS3, startS3Server } from "../harness/s3Server";
@@ -136,21 +138,20 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
     }
 
     /**
-     * Writes the restore request onto every member's host; `firstBoot`: with the member's manifest in
-     * it, as the component renders it for a boot that writes the manifest only after the restore.
+     * The next `pulumi up` with `restoreFromBackup: backup`: the restore request each member's
+     * rendered node files carry, written onto its host (what its boot, or node sync, writes).
      */
-    function requestRestore(backup: string, firstBoot = false): void {
+    async function requestRestore(backup: string): Promise<void> {
+        const rendered = await cluster.renderNext({ restoreFromBackup: backup });
         for (const m of cluster.members) {
-            const manifest = cluster.rendered.nodeFiles[m.name].find((f) => f.path === NODE_PATHS.manifest)!;
-            const config = renderRestoreConfig({
-                cluster: backupConfig.cluster,
-                backup,
-                overRunningCluster: false,
-                manifestContent: firstBoot ? manifest.content : undefined,
-            });
-            const file = cluster.onHost(m.name, RESTORE_CONFIG_PATH);
-            fs.mkdirSync(path.dirname(file), { recursive: true });
-            fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+            const request = rendered.nodeFiles[m.name].find((f) => f.path === RESTORE_CONFIG_PATH)!;
+            assert.deepEqual(request.apply?.slice(1), ["restore-member", "--config", RESTORE_CONFIG_PATH, "--no-wait"]);
+            const backupFile = rendered.nodeFiles[m.name].find((f) => f.path === BACKUP_CONFIG_PATH)!;
+            assert.deepEqual(
+                JSON.parse(backupFile.content),
+                JSON.parse(fs.readFileSync(cluster.onHost(m.name, BACKUP_CONFIG_PATH), "utf8")),
+            );
+            cluster.writeMemberFiles(m.name, [request]);
         }
     }
 
@@ -283,16 +284,19 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
     });
 
     it("every member restores, and clients are refused from outside until every member is back", async () => {
-        requestRestore("latest");
+        const manifests = cluster.members.map((m) =>
+            fs.readFileSync(cluster.onHost(m.name, NODE_PATHS.manifest), "utf8"),
+        );
+        await requestRestore("latest");
         const ran = await onEvery((i) => restoreMember(i, ["--no-wait"]));
         for (const r of ran) {
             assert.equal(r.code, 0, r.stdout + r.stderr);
             const restored = events(r.stdout).find((e) => e.event === "restore-member.restored")!;
             assert.equal(restored.object, snapshotObject);
         }
-        for (const m of cluster.members) {
-            const rendered = cluster.rendered.nodeFiles[m.name].find((f) => f.path === NODE_PATHS.manifest)!;
-            assert.equal(fs.readFileSync(cluster.onHost(m.name, NODE_PATHS.manifest), "utf8"), rendered.content);
+        for (const [i, m] of cluster.members.entries()) {
+            // Held during the restore, and back as it was.
+            assert.equal(fs.readFileSync(cluster.onHost(m.name, NODE_PATHS.manifest), "utf8"), manifests[i]);
             const dataDir = cluster.onHost(m.name, NODE_PATHS.dataDir);
             const stat = fs.statSync(dataDir);
             assert.equal(stat.mode & 0o777, 0o700);
@@ -360,7 +364,7 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
 
     it("a restore of another backup is refused while the cluster runs", async () => {
         const second = await takeBackup();
-        requestRestore(second);
+        await requestRestore(second);
         const ran = await restoreMember(1);
         assert.equal(ran.code, 1, ran.stdout + ran.stderr);
         assert.match(ran.stderr, /a member of this cluster answers at .*refusing to restore over a running cluster/);
@@ -378,7 +382,7 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
         for (const m of cluster.members) {
             fs.rmSync(cluster.onHost(m.name, NODE_PATHS.manifest));
         }
-        requestRestore(corrupt, true);
+        await requestRestore(corrupt);
         const ran = await onEvery((i) => restoreMember(i, ["--no-wait"]));
         for (const [i, r] of ran.entries()) {
             const m = cluster.members[i];
