@@ -1,6 +1,10 @@
 // A whole-cluster restore's pure parts: the restore id, the request's checks, what a member's
 // rendered manifest tells the restore, the quarantine manifest, and etcd's restore arguments.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { memberFlags } from "../../agent/restore/memberManifest";
 import { quarantineRuleset } from "../../agent/restore/quarantine";
 import { restoreArgs } from "../../agent/backup/snapshotTool";
@@ -16,8 +20,9 @@ import {
     restoreIdOf,
     RestoreMemberConfig,
 } from "../../src/restore/restoreConfig";
-import { RESTORE_SERVICE_PATH } from "../../src/restore/restoreNodeFiles";
+import { renderRestoreService, RESTORE_SERVICE_PATH } from "../../src/restore/restoreNodeFiles";
 import { renderCluster } from "../../testing/render";
+import { onPath } from "../harness/onPath";
 
 describe("whole-cluster restore: pure parts", function () {
     this.timeout(120_000);
@@ -172,5 +177,35 @@ describe("restoreFromBackup: the arguments, the members' files", function () {
         assert.ok(
             !plain.nodeFiles["etcd-0"].some((f) => f.path === RESTORE_CONFIG_PATH || f.path === RESTORE_SERVICE_PATH),
         );
+    });
+});
+
+describe("secure-etcd-restore.service", function () {
+    it("passes systemd-analyze verify: sandboxed, capabilities for the data dir and the quarantine's table only", function () {
+        const service = renderRestoreService("/usr/bin/true");
+        for (const directive of [
+            "Type=oneshot",
+            "NoNewPrivileges=yes",
+            "CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_NET_ADMIN",
+            "ExecStart=/usr/bin/true restore-member --config /etc/secure-etcd/restore.json",
+            "SystemCallFilter=@system-service",
+        ]) {
+            assert.ok(service.split("\n").includes(directive), directive);
+        }
+        if (!onPath("systemd-analyze")) {
+            this.skip();
+        }
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-restore-units-"));
+        try {
+            fs.writeFileSync(path.join(dir, "secure-etcd-restore.service"), service);
+            const run = spawnSync("systemd-analyze", ["verify", "--man=no", "./secure-etcd-restore.service"], {
+                cwd: dir,
+                encoding: "utf8",
+            });
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(run.stderr.trim(), "", "no unknown or misspelt directive");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
