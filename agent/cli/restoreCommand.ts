@@ -59,6 +59,7 @@ async function restoreMemberAction(opts: RestoreMemberCliOptions): Promise<numbe
             rawKeyFile: opts.rawKeyFile,
             wait: opts.wait,
             waitTimeoutMs: minutes * 60_000,
+            stopTimeoutMs: 120_000,
         });
         log.info("restore-member.ok", { outcome, restoreId: config.restoreId });
         return 0;

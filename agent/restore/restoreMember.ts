@@ -45,6 +45,8 @@ export interface RestoreMemberOptions {
     wait: boolean;
     /** How long to wait for the whole cluster. */
     waitTimeoutMs: number;
+    /** With the override: how long to wait for this member's etcd to stop once its manifest is held. */
+    stopTimeoutMs: number;
 }
 
 export type RestoreOutcome = "already-restored" | "quarantined" | "released";
@@ -230,10 +232,36 @@ function replaceDataDir(options: RestoreMemberOptions, dataDir: string, staging:
     fs.renameSync(staging, dataDir);
 }
 
+/** The member's loopback client URLs: this host reaches its own etcd there, quarantined or not. */
+function loopbackUrls(flags: MemberFlags): string[] {
+    return flags.listenClientUrls.filter((u) => /\/\/(127\.|\[::1\]|localhost)/.test(u));
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * With the override, the member may still run on the data that is about to move aside: wait until
+ * its etcd has stopped (the kubelet stops it once the manifest is held).
+ */
+async function waitStopped(options: RestoreMemberOptions, flags: MemberFlags): Promise<void> {
+    if (!holdsData(onHost(options.root, flags.dataDir))) {
+        return;
+    }
+    const endpoints = loopbackUrls(flags);
+    const deadline = Date.now() + options.stopTimeoutMs;
+    while ((await answers({ ...accessOf(options), endpoints })).length > 0) {
+        if (Date.now() > deadline) {
+            throw new RestoreRefused(
+                `etcd on this member still answers at ${endpoints.join(", ")} ${options.stopTimeoutMs / 1000} s after its manifest was held; stop it, then run restore-member again`,
+            );
+        }
+        await delay(2000);
+    }
+}
+
 /** Step 5: wait for the whole cluster on this member's loopback client URL, then serve clients. */
 async function release(options: RestoreMemberOptions, flags: MemberFlags, paths: Paths): Promise<void> {
-    const loopback = flags.listenClientUrls.filter((u) => /\/\/(127\.|\[::1\]|localhost)/.test(u));
-    const access = { ...accessOf(options), endpoints: loopback };
+    const access = { ...accessOf(options), endpoints: loopbackUrls(flags) };
     const deadline = Date.now() + options.waitTimeoutMs;
     let last = "";
     for (;;) {
@@ -251,7 +279,7 @@ async function release(options: RestoreMemberOptions, flags: MemberFlags, paths:
                     "this member stays in quarantine (clients on loopback only); run restore-member again to keep waiting",
             );
         }
-        await new Promise((resolve) => setTimeout(resolve, 2000));
+        await delay(2000);
     }
     liftQuarantine();
     fs.writeFileSync(paths.done, `${new Date().toISOString()}\n`, { mode: 0o600 });
@@ -290,6 +318,7 @@ export async function runRestoreMember(options: RestoreMemberOptions): Promise<R
         }
         log.info("restore-member.started", { restoreId: config.restoreId, backup: config.backup, member: flags.name });
         hold(options, paths);
+        await waitStopped(options, flags);
         await restoreData(options, flags, paths);
     }
     // Again on every run until released: a reboot loses the nftables table.

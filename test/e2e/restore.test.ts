@@ -90,6 +90,7 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
     let revisionBefore = 0;
     let backedUpRevision = 0;
     let snapshotObject = "";
+    let secondBackup = "";
     const files = { ca: "", cert: "", key: "" };
 
     const memberRoot = (name: string) => path.join(cluster.root, name);
@@ -141,8 +142,8 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
      * The next `pulumi up` with `restoreFromBackup: backup`: the restore request each member's
      * rendered node files carry, written onto its host (what its boot, or node sync, writes).
      */
-    async function requestRestore(backup: string): Promise<void> {
-        const rendered = await cluster.renderNext({ restoreFromBackup: backup });
+    async function requestRestore(backup: string, restoreOverRunningCluster?: boolean): Promise<void> {
+        const rendered = await cluster.renderNext({ restoreFromBackup: backup, restoreOverRunningCluster });
         for (const m of cluster.members) {
             const request = rendered.nodeFiles[m.name].find((f) => f.path === RESTORE_CONFIG_PATH)!;
             assert.deepEqual(request.apply?.slice(1), ["restore-member", "--config", RESTORE_CONFIG_PATH, "--no-wait"]);
@@ -363,12 +364,61 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
     });
 
     it("a restore of another backup is refused while the cluster runs", async () => {
-        const second = await takeBackup();
-        await requestRestore(second);
+        secondBackup = await takeBackup();
+        await requestRestore(secondBackup);
         const ran = await restoreMember(1);
         assert.equal(ran.code, 1, ran.stdout + ran.stderr);
         assert.match(ran.stderr, /a member of this cluster answers at .*refusing to restore over a running cluster/);
         assert.ok(fs.existsSync(cluster.onHost("etcd-1", NODE_PATHS.manifest)), "the manifest was left alone");
+    });
+
+    it("told to restore over the running cluster, every member stops, keeps its old data aside and restores", async () => {
+        const c = client();
+        try {
+            await c.put("/registry/after-second-backup").value("lost too").exec();
+        } finally {
+            c.close();
+        }
+        await requestRestore(secondBackup, true);
+        const runs = onEvery((i) => restoreMember(i, ["--no-wait"]));
+        // The kubelet: a member whose manifest was taken away is stopped.
+        const deadline = Date.now() + 120_000;
+        const stopped = new Set<string>();
+        while (stopped.size < cluster.members.length && Date.now() < deadline) {
+            for (const m of cluster.members) {
+                if (!stopped.has(m.name) && !fs.existsSync(cluster.onHost(m.name, NODE_PATHS.manifest))) {
+                    await cluster.stopMember(m);
+                    stopped.add(m.name);
+                }
+            }
+            await delay(200);
+        }
+        const ran = await runs;
+        for (const r of ran) {
+            assert.equal(r.code, 0, r.stdout + r.stderr);
+            assert.ok(
+                events(r.stdout).some((e) => e.event === "restore-member.moved-aside"),
+                r.stdout,
+            );
+        }
+        await Promise.all(cluster.members.map((m) => cluster.restartMember(m.name, 180_000)));
+        for (const m of cluster.members) {
+            assert.ok(await refused(m.ip, 2379), `${m.name} serves clients from outside during the quarantine`);
+            const aside = fs
+                .readdirSync(path.dirname(cluster.onHost(m.name, NODE_PATHS.dataDir)))
+                .filter((n) => n.startsWith("etcd.before-restore-"));
+            assert.equal(aside.length, 1, `${m.name}: ${aside.join(", ")}`);
+        }
+        for (const r of await onEvery((i) => restoreMember(i, ["--wait-minutes=5"]))) {
+            assert.equal(r.code, 0, r.stdout + r.stderr);
+        }
+        const after = client();
+        try {
+            assert.equal(Object.keys(await after.getAll().prefix("/registry/test/").strings()).length, KEY_COUNT);
+            assert.equal(await after.get("/registry/after-second-backup").string(), null);
+        } finally {
+            after.close();
+        }
     });
 
     it("a corrupt backup stops the restore at first boot with a clear error and no member serving", async () => {
