@@ -63,18 +63,37 @@ export interface RestoreTarget {
     dataDir: string;
     name: string;
     peerUrl: string;
+    /** Every member's name and peer URL (a whole cluster's restore); default this member alone. */
+    initialCluster?: { name: string; peerUrl: string }[];
+    initialClusterToken?: string;
+    /**
+     * `--bump-revision` by this much and `--mark-compacted`: watches from before the restore are
+     * told their revision was compacted. Only where the tool has them (`bumpsRevision`).
+     */
+    bumpRevision?: number;
 }
 
-export async function restoreSnapshot(tool: SnapshotTool, file: string, target: RestoreTarget): Promise<void> {
-    const args = [
+/** The arguments of `snapshot restore` for a target (internal, exported for testing). */
+export function restoreArgs(tool: SnapshotTool, file: string, target: RestoreTarget): string[] {
+    const cluster = target.initialCluster ?? [{ name: target.name, peerUrl: target.peerUrl }];
+    if (target.bumpRevision !== undefined && !tool.bumpsRevision) {
+        throw new Error(`${tool.command} snapshot restore has no --bump-revision/--mark-compacted`);
+    }
+    return [
         "snapshot",
         "restore",
         file,
         `--data-dir=${target.dataDir}`,
         `--name=${target.name}`,
-        `--initial-cluster=${target.name}=${target.peerUrl}`,
+        `--initial-cluster=${cluster.map((m) => `${m.name}=${m.peerUrl}`).join(",")}`,
         `--initial-advertise-peer-urls=${target.peerUrl}`,
+        ...(target.initialClusterToken ? [`--initial-cluster-token=${target.initialClusterToken}`] : []),
+        ...(target.bumpRevision !== undefined ? [`--bump-revision=${target.bumpRevision}`, "--mark-compacted"] : []),
     ];
+}
+
+export async function restoreSnapshot(tool: SnapshotTool, file: string, target: RestoreTarget): Promise<void> {
+    const args = restoreArgs(tool, file, target);
     try {
         await run(tool.command, args, { env: cleanEnv() });
     } catch (e) {

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { addBackupCommands } from "./backupCommands";
 import { addNodeSyncCommand } from "./nodeSyncCommand";
+import { addRestoreMemberCommand } from "./restoreCommand";
 import { addVerifyCommand } from "./verifyCommand";
 
 /** Set by scripts/build-agent.mjs in the one-file artifact, which has no package.json beside it. */
@@ -43,6 +44,7 @@ const program = new Command()
 addBackupCommands(program);
 addVerifyCommand(program);
 addNodeSyncCommand(program);
+addRestoreMemberCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
     process.stderr.write(`secure-etcd: ${e.stack ?? e.message}\n`);

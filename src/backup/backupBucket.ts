@@ -10,6 +10,7 @@ import {
     backupBucketPolicy,
     BackupPolicyInput,
     backupRestorePolicy,
+    combinePolicies,
     backupWriterPolicy,
     DailyLock,
 } from "./backupPolicies";
@@ -41,6 +42,8 @@ export interface BackupBucketArgs {
     /** Plain: one inline policy per role. */
     writerRoleNames: string[];
     readerRoleNames: string[];
+    /** A whole-cluster restore is requested: the writer roles' inline policy includes the restore policy. */
+    writersRestore?: boolean;
     /** S3 VPC endpoints: object operations only through them (the bucket policy says so). */
     vpcEndpointIds: pulumi.Input<string>[];
 }
@@ -127,7 +130,15 @@ export class BackupBucket extends pulumi.ComponentResource {
                 );
             }
         };
-        attach("writer", args.writerRoleNames, this.writerPolicy);
+        attach(
+            "writer",
+            args.writerRoleNames,
+            args.writersRestore
+                ? policyInput.apply((p) =>
+                      JSON.stringify(combinePolicies(backupWriterPolicy(p), backupRestorePolicy(p))),
+                  )
+                : this.writerPolicy,
+        );
         attach("reader", args.readerRoleNames, this.restorePolicy);
 
         this.registerOutputs({

@@ -24,6 +24,8 @@ export interface BackupInputs {
     backupVpcEndpointIds: pulumi.Input<string>[];
     keyAdministratorArns: string[];
     kmsKeyDeletionWindowDays: pulumi.Input<number>;
+    /** While set, the writer roles (the members') may read and decrypt backups too. */
+    restoreFromBackup?: string;
 }
 
 export interface BackupOutputs {
@@ -45,13 +47,18 @@ export function wireBackupBucket(
     args: BackupInputs,
     account: AwsAccount,
 ): { bucket?: BackupBucket; outputs: BackupOutputs } {
+    const restoring = args.restoreFromBackup !== undefined;
+    // During a restore the members' roles restore too; each role once.
+    const readerRoleNames = restoring
+        ? [...new Set([...args.backupReaderRoleNames, ...args.backupWriterRoleNames])]
+        : args.backupReaderRoleNames;
     const keyPolicy = (scope: KeyPolicyScope, bucketArn: string) =>
         backupKeyPolicy(
             scope,
             {
                 administrators: args.keyAdministratorArns,
                 writerRoleNames: args.backupWriterRoleNames,
-                readerRoleNames: args.backupReaderRoleNames,
+                readerRoleNames,
             },
             {
                 bucketArn,
@@ -84,6 +91,7 @@ export function wireBackupBucket(
                   administratorArns: args.keyAdministratorArns,
                   writerRoleNames: args.backupWriterRoleNames,
                   readerRoleNames: args.backupReaderRoleNames,
+                  writersRestore: restoring,
                   vpcEndpointIds: args.backupVpcEndpointIds,
               },
               { parent },

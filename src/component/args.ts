@@ -9,6 +9,7 @@ import { NETWORK_DEFAULTS, NetworkArgs } from "../network/args";
 import { ClusterMembersArgs, MEMBER_DEFAULTS } from "../nodes/args";
 import { PKI_DEFAULTS, PkiArgs } from "../pki/args";
 import { EtcdRbacArgs } from "../rbac/args";
+import { RESTORE_DEFAULTS, RestoreArgs } from "../restore/args";
 import { SECRETS_DEFAULTS, SecretStoreArgs } from "../secrets/args";
 
 /** The arguments of a SecureEtcdCluster: only `members` is required; the rest default to a secure posture. */
@@ -23,6 +24,7 @@ export interface SecureEtcdClusterArgs
         SecretStoreArgs,
         KeyAccessArgs,
         BackupArgs,
+        RestoreArgs,
         MonitoringArgs {}
 
 /** Every default, by argument; `resolveArgs` is the one place they are applied. */
@@ -34,5 +36,6 @@ export const DEFAULTS = {
     ...ENCRYPTION_DEFAULTS,
     ...SECRETS_DEFAULTS,
     ...BACKUP_DEFAULTS,
+    ...RESTORE_DEFAULTS,
     ...MONITORING_DEFAULTS,
 } as const;

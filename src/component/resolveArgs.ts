@@ -22,7 +22,8 @@ type WithoutDefault =
     | "backupAgentUrl"
     | "backupAgentSha256"
     | "alarmTopicArn"
-    | "apiServerPrefix";
+    | "apiServerPrefix"
+    | "restoreFromBackup";
 
 export type ResolvedMember = Required<MemberArgs>;
 export type ResolvedClient = Required<ClientArgs>;
@@ -111,6 +112,11 @@ function resolveCaRotation(args: SecureEtcdClusterArgs) {
     };
 }
 
+/** A restore's override (the restore itself has no default: none). */
+function resolveRestore(args: SecureEtcdClusterArgs) {
+    return { restoreOverRunningCluster: args.restoreOverRunningCluster ?? DEFAULTS.restoreOverRunningCluster };
+}
+
 export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const d = DEFAULTS;
     const provider = args.encryptionProvider ?? d.encryptionProvider;
@@ -183,6 +189,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         backupWriterRoleNames: listOr(args.backupWriterRoleNames),
         backupReaderRoleNames: listOr(args.backupReaderRoleNames),
         backupVpcEndpointIds: listOr(args.backupVpcEndpointIds),
+        ...resolveRestore(args),
         monitoringEtcdJob: args.monitoringEtcdJob ?? d.monitoringEtcdJob,
         monitoringApiServerJob: args.monitoringApiServerJob ?? d.monitoringApiServerJob,
         certificateExpiryWarningDays: thresholds("warningDays"),

@@ -7,6 +7,7 @@ import { wireBackupBucket, wireNodeAgent } from "../backup/wire";
 import { awsAccount } from "../core/account";
 import { argumentsError } from "../core/problems";
 import { bothGates, gatedOptions } from "../core/rules";
+import { memberBackupPolicy } from "../restore/wire";
 import { EncryptionProvider } from "../encryption/encryptionConfig";
 import { wireEncryption } from "../encryption/wire";
 import { NodeFile } from "../manifests/nodeFiles";
@@ -211,7 +212,7 @@ export class SecureEtcdCluster extends pulumi.ComponentResource {
             rootPassword: rbac.rootPassword,
             keyMaterial: encryption.encryption.keyMaterial,
             afterKeyRingCheck: encryption.encryption.afterKeyRingCheck,
-            backupWriterPolicy: backup.outputs.backupWriterPolicy,
+            backupWriterPolicy: memberBackupPolicy(resolved.restoreFromBackup, backup.outputs),
             agentArtifactPolicy: nodeAgent.readPolicy,
             account,
         });

@@ -14,6 +14,7 @@ import { PKI_RULES } from "../pki/validate";
 import { REVOCATION_RULES } from "../pki/revocation";
 import { caRotationWarnings } from "../pki/caRotation";
 import { RBAC_RULES } from "../rbac/validate";
+import { RESTORE_RULES } from "../restore/validate";
 import { SECRETS_RULES } from "../secrets/validate";
 import { BackupObjectLockMode } from "../backup/args";
 import { SecureEtcdClusterArgs } from "./args";
@@ -31,6 +32,7 @@ export const ARG_RULES: readonly ArgRule<ResolvedArgs>[] = [
     ...SECRETS_RULES,
     ...ACCESS_RULES,
     ...BACKUP_RULES,
+    ...RESTORE_RULES,
     ...MONITORING_RULES,
 ];
 

@@ -59,8 +59,16 @@ export interface MemberExtras<E> {
     exposeMetrics: boolean;
     /** What the extra files are rendered from. */
     inputs: pulumi.Output<E>;
-    /** Per member, more files for its node (host firewall, RBAC bootstrap, backup agent). */
-    files: (member: string, addresses: MemberAddress[], inputs: E, joining: boolean) => NodeFile[];
+    /**
+     * Per member, more files for its node (host firewall, RBAC bootstrap, backup agent, a restore
+     * request, which carries the member's manifest), knowing whether it joins a running cluster.
+     */
+    files: (
+        member: string,
+        addresses: MemberAddress[],
+        inputs: E,
+        own: { joining: boolean; manifestYaml: string },
+    ) => NodeFile[];
     /** Who joins, and the membership credential with the members that hold it. */
     membership: pulumi.Output<MembershipRendering>;
 }
@@ -110,7 +118,7 @@ export function memberArtifacts<E>(
                 const manifestYaml = toYaml(renderEtcdPod({ flags, ...s, trustBundleSha256, crlSha256 }), {
                     lineWidth: 0,
                 });
-                const extra = extras.files(self.name, addresses, inputs as E, joining);
+                const extra = extras.files(self.name, addresses, inputs as E, { joining, manifestYaml });
                 const files = (
                     own: MemberCredentials,
                     ca: string,

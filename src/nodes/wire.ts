@@ -16,6 +16,7 @@ import { IssuedCertificate } from "../pki/etcdPki";
 import { PkiCrls, PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
 import { nodeSyncNodeFiles } from "./nodeSync";
+import { restoreNodeFiles } from "../restore/restoreNodeFiles";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
 import { MembershipRendering } from "./membershipWire";
 
@@ -36,6 +37,9 @@ export interface MemberInputs {
     nodeSyncIntervalMinutes: pulumi.Input<number>;
     /** Only counted: revoking on a release with the CRL bypass is warned about. */
     revokedCertificates: unknown[];
+    /** A whole-cluster restore: every member gets the request (src/restore). */
+    restoreFromBackup?: string;
+    restoreOverRunningCluster: boolean;
 }
 
 export interface MemberDependencies {
@@ -95,7 +99,7 @@ export function wireMembers(
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
         inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args)]),
         membership: deps.membership,
-        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync], joining) => {
+        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync], { joining, manifestYaml }) => {
             const memberIp = addresses.find((a) => a.name === member)!.ip;
             // The first member has the backup client's credentials for the RBAC bootstrap already:
             // each path once.
@@ -120,6 +124,16 @@ export function wireMembers(
                           memberIps: addresses.map((a) => a.ip),
                           members: addresses,
                           joining,
+                      })
+                    : []),
+                // Last before the manifest: the restore runs once every other file is in place.
+                ...(backupAgent && args.restoreFromBackup !== undefined
+                    ? restoreNodeFiles({
+                          cluster: name,
+                          restoreFromBackup: args.restoreFromBackup,
+                          restoreOverRunningCluster: args.restoreOverRunningCluster,
+                          manifestYaml,
+                          agentPath: backupAgent.agentPath,
                       })
                     : []),
             ]);

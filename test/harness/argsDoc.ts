@@ -65,6 +65,7 @@ export const ARGS_INTERFACES = [
     "SecretStoreArgs",
     "KeyAccessArgs",
     "BackupArgs",
+    "RestoreArgs",
     "MonitoringArgs",
 ];
 
@@ -104,6 +105,7 @@ export const GROUPS: { title: string; pages: string[]; pattern: RegExp }[] = [
         pages: ["backups.md"],
         pattern: /^backup(?!FreshnessAlarm|UploadErrorsAlarm|MaxAge|MetricsFilter)/,
     },
+    { title: "Restoring the whole cluster", pages: ["runbooks.md", "backups.md"], pattern: /^restore\w*$/ },
     {
         title: "Monitoring",
         pages: ["monitoring.md"],

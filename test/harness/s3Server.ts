@@ -32,16 +32,17 @@ export interface LocalS3 {
     stop(): Promise<void>;
 }
 
-export async function startS3Server(bucket: string): Promise<LocalS3> {
+/** With `address`, it listens there (e.g. the e2e bridge's, so members in network namespaces reach it). */
+export async function startS3Server(bucket: string, address = "127.0.0.1"): Promise<LocalS3> {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "secure-etcd-s3-"));
     const server = new S3rver({
-        address: "127.0.0.1",
+        address,
         port: 0,
         silent: true,
         directory,
         configureBuckets: [{ name: bucket, configs: [] }],
     });
-    const address = await server.run();
+    const listening = await server.run();
     const requests: RecordedRequest[] = [];
     // s3rver keeps its http.Server once listening; its request headers are the agent's own.
     (server as unknown as { httpServer: http.Server }).httpServer.prependListener(
@@ -49,7 +50,7 @@ export async function startS3Server(bucket: string): Promise<LocalS3> {
         (req: http.IncomingMessage) =>
             requests.push({ method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers } }),
     );
-    const endpoint = `http://127.0.0.1:${address.port}`;
+    const endpoint = `http://${address}:${listening.port}`;
     const client = new S3Client({
         region: S3RVER_CREDENTIALS.AWS_REGION,
         endpoint,

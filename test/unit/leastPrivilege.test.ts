@@ -543,6 +543,29 @@ describe("least privilege, evaluated by an IAM simulator", function () {
         await check(await render(NAMED), [["member etcd-0", "download the node agent", "denied"]]);
     });
 
+    it("a whole-cluster restore: members read and decrypt backups only while restoreFromBackup is set, and write none the more", async () => {
+        const rendered = await render({ ...NAMED, restoreFromBackup: "latest" });
+        await check(rendered, [
+            ["member etcd-0", "list every backup", "Allowed"],
+            ["member etcd-0", "read a backup", "Allowed"],
+            ["member etcd-0", "read a daily backup", "Allowed"],
+            ["member etcd-0", "read an older version of a backup", "Allowed"],
+            ["member etcd-0", "write a backup", "Allowed"],
+            ["member etcd-0", "overwrite a backup (no If-None-Match)", "denied"],
+            ["member etcd-0", "delete a backup version", "denied"],
+            ["member etcd-0", "shorten a backup's lock", "denied"],
+            ["member etcd-0", "read etcd-1's secret", "denied"],
+            ["kube-apiserver", "read a backup", "denied"],
+            ["outsider with *", "read a backup", "denied"],
+        ]);
+        // Without it (and after it is removed again), the members read no backup.
+        await check(await render(NAMED), [
+            ["member etcd-0", "read a backup", "denied"],
+            ["member etcd-0", "list every backup", "denied"],
+            ["member etcd-0", "read an older version of a backup", "denied"],
+        ]);
+    });
+
     it("KMS encryption at rest: kube-apiserver's roles (the plugin) use the key, nobody else", async () => {
         const rendered = await render({
             ...NAMED,
