@@ -112,6 +112,17 @@ function resolveCaRotation(args: SecureEtcdClusterArgs) {
     };
 }
 
+/** How members are kept and changed: node sync, membership, public addresses. */
+function resolveMemberSettings(args: SecureEtcdClusterArgs) {
+    const d = DEFAULTS;
+    return {
+        allowPublicMemberIps: args.allowPublicMemberIps ?? d.allowPublicMemberIps,
+        nodeSync: args.nodeSync ?? d.nodeSync,
+        nodeSyncIntervalMinutes: args.nodeSyncIntervalMinutes ?? d.nodeSyncIntervalMinutes,
+        membershipCredentialHours: args.membershipCredentialHours ?? d.membershipCredentialHours,
+    };
+}
+
 /** A restore's override (the restore itself has no default: none). */
 function resolveRestore(args: SecureEtcdClusterArgs) {
     return { restoreOverRunningCluster: args.restoreOverRunningCluster ?? DEFAULTS.restoreOverRunningCluster };
@@ -131,10 +142,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     return {
         ...args,
         members: resolveMembers(args.members),
-        allowPublicMemberIps: args.allowPublicMemberIps ?? d.allowPublicMemberIps,
-        nodeSync: args.nodeSync ?? d.nodeSync,
-        nodeSyncIntervalMinutes: args.nodeSyncIntervalMinutes ?? d.nodeSyncIntervalMinutes,
-        membershipCredentialHours: args.membershipCredentialHours ?? d.membershipCredentialHours,
+        ...resolveMemberSettings(args),
         keyAlgorithm: args.keyAlgorithm ?? d.keyAlgorithm,
         caValidityHours: args.caValidityHours ?? d.caValidityHours,
         certificateValidityHours,
