@@ -6,6 +6,7 @@
 // again; the failures show in the metrics).
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { NodeFile } from "../../src/manifests/nodeFiles";
 import { NODE_SYNC_CONFIG_PATH, NodeSyncConfig } from "../../src/nodes/nodeSync";
@@ -211,6 +212,16 @@ async function convergeMembership(
         log,
     };
     const done = await removeLeavers(step, members, state);
+    if (!state.self || state.self.isLearner) {
+        // A replaced instance still running under the same name reads the same bundle: only the
+        // host that has the member's address may join as it.
+        const host = new URL(own.peerUrl).hostname.replace(/^\[|\]$/g, "");
+        if (!hostAddresses().includes(host)) {
+            throw new Error(
+                `this node does not have ${host}, the address of ${config.member} in members: it is not that member's instance (a replaced instance still running?); retire it`,
+            );
+        }
+    }
     if (!state.self) {
         await joinAsLearner(step, state, own.peerUrl);
         await ensureOwnUser(step);
@@ -222,6 +233,11 @@ async function convergeMembership(
         return { learnerId: state.self.ID, done };
     }
     return { done };
+}
+
+/** Every address of this host's interfaces. */
+function hostAddresses(): string[] {
+    return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
 /** The member list from the first endpoint that answers. */
