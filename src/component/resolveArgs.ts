@@ -111,6 +111,20 @@ function resolveCaRotation(args: SecureEtcdClusterArgs) {
     };
 }
 
+/** The backend quota and the maintenance schedule and thresholds. */
+function resolveMaintenance(args: SecureEtcdClusterArgs) {
+    const d = DEFAULTS;
+    return {
+        quotaBackendBytes: args.quotaBackendBytes ?? d.quotaBackendBytes,
+        defragmentation: args.defragmentation ?? d.defragmentation,
+        defragmentationIntervalMinutes: args.defragmentationIntervalMinutes ?? d.defragmentationIntervalMinutes,
+        defragmentationFragmentedRatio: args.defragmentationFragmentedRatio ?? d.defragmentationFragmentedRatio,
+        defragmentationQuotaRatio: args.defragmentationQuotaRatio ?? d.defragmentationQuotaRatio,
+        defragmentationMinFragmentedBytes:
+            args.defragmentationMinFragmentedBytes ?? d.defragmentationMinFragmentedBytes,
+    };
+}
+
 export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const d = DEFAULTS;
     const provider = args.encryptionProvider ?? d.encryptionProvider;
@@ -182,6 +196,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         backupWriterRoleNames: listOr(args.backupWriterRoleNames),
         backupReaderRoleNames: listOr(args.backupReaderRoleNames),
         backupVpcEndpointIds: listOr(args.backupVpcEndpointIds),
+        ...resolveMaintenance(args),
         monitoringEtcdJob: args.monitoringEtcdJob ?? d.monitoringEtcdJob,
         monitoringApiServerJob: args.monitoringApiServerJob ?? d.monitoringApiServerJob,
         certificateExpiryWarningDays: thresholds("warningDays"),

@@ -18,6 +18,8 @@ export interface EtcdFlagsInput {
     version: EtcdVersion;
     /** Also serve metrics (plain HTTP) on the member's address, for a named monitoring group. */
     exposeMetrics?: boolean;
+    /** `--quota-backend-bytes`: etcd raises NOSPACE when its database file reaches it. */
+    quotaBackendBytes?: number;
 }
 
 /** TLS 1.2 suites for versions without `--tls-min-version`: forward secrecy and AEAD only. */
@@ -84,6 +86,7 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
             ...(input.exposeMetrics && loopbackHost !== host ? [`http://${host}:${ETCD_PORTS.metrics}`] : []),
         ].join(",")}`,
         "--snapshot-count=10000",
+        ...(input.quotaBackendBytes !== undefined ? [`--quota-backend-bytes=${input.quotaBackendBytes}`] : []),
         "--logger=zap",
         features.featureGates
             ? "--feature-gates=InitialCorruptCheck=true"

@@ -9,6 +9,7 @@
 import { toYaml } from "../core/yaml";
 import { BOOTSTRAP_STATE, BOOTSTRAP_FAILURES_METRIC, BOOTSTRAP_UNIT } from "../nodes/bootstrapUnit";
 import { BOOTSTRAP_SCRIPT_PATH } from "../nodes/cloudInit";
+import { maintenanceRules } from "./maintenanceRules";
 import { nodeCertificateRules, nodeSyncHealthRules } from "./nodeSyncRules";
 
 /** Alertmanager routing: `critical` pages, `warning` goes to a queue. */
@@ -81,6 +82,8 @@ export interface PrometheusRulesInput {
     secretReadRateThreshold: number;
     /** Minutes between node-sync runs; undefined when node sync is off. */
     nodeSyncIntervalMinutes?: number;
+    /** Minutes between maintenance runs; undefined when defragmentation is off. */
+    defragmentationIntervalMinutes?: number;
 }
 
 /**
@@ -391,7 +394,11 @@ export function renderPrometheusRules(input: PrometheusRulesInput): RuleFile {
     });
     return {
         groups: [
-            group("health", [...etcdHealthRules(input, labels), ...nodeSyncHealthRules(input, labels, cluster, node)]),
+            group("health", [
+                ...etcdHealthRules(input, labels),
+                ...nodeSyncHealthRules(input, labels, cluster, node),
+                ...maintenanceRules(input, labels, cluster, node),
+            ]),
             group("access", accessRules(input, labels)),
             group("certificates", [
                 ...certificateRules(input, labels),

@@ -19,6 +19,8 @@ export interface PodSettings {
     imageDigest?: string;
     uid: number;
     gid: number;
+    /** `--quota-backend-bytes`. */
+    quotaBackendBytes?: number;
 }
 
 export interface MemberAddress {
@@ -91,7 +93,7 @@ export function memberArtifacts<E>(
                     member: self,
                     members: addresses,
                     clusterToken: clusterName,
-                    version: s.version,
+                    ...s, // the version and the backend quota
                     exposeMetrics: extras.exposeMetrics,
                 });
                 const manifestYaml = toYaml(renderEtcdPod({ flags, ...s, trustBundleSha256, crlSha256 }), {

@@ -14,10 +14,11 @@ import { configDirFile, hostFirewallNodeFiles } from "../network/hostFirewallFil
 import { IssuedCertificate } from "../pki/etcdPki";
 import { PkiCrls, PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
+import { maintenanceFiles, maintenanceSettings, MaintenanceInputs } from "../maintenance/wire";
 import { nodeSyncNodeFiles } from "./nodeSync";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
 
-export interface MemberInputs {
+export interface MemberInputs extends MaintenanceInputs {
     members: { name: string; ip: pulumi.Input<string> }[];
     etcdVersion: pulumi.Input<string>;
     etcdImageRepository: pulumi.Input<string>;
@@ -71,7 +72,8 @@ export function wireMembers(
         args.etcdImageDigest,
         args.etcdUid,
         args.etcdGid,
-    ]).apply(([versionText, imageRepository, imageDigest, uid, gid]) => {
+        args.quotaBackendBytes,
+    ]).apply(([versionText, imageRepository, imageDigest, uid, gid, quotaBackendBytes]) => {
         // Validated before this runs: the version parses.
         const version = parseEtcdVersion(versionText) as EtcdVersion;
         for (const warning of [
@@ -82,14 +84,15 @@ export function wireMembers(
                 void pulumi.log.warn(warning, parent);
             }
         }
-        return { version, imageRepository, imageDigest, uid, gid };
+        return { version, imageRepository, imageDigest, uid, gid, quotaBackendBytes };
     });
     const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
+    const maintenance = maintenanceSettings(args, deps.backupClient);
     const artifacts = memberArtifacts(name, args.members, { ...deps.pki, crls: deps.crls }, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
-        inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args)]),
-        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync]) => {
+        inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args), maintenance]),
+        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync, maintenanceInput]) => {
             const memberIp = addresses.find((a) => a.name === member)!.ip;
             // The first member has the backup client's credentials for the RBAC bootstrap already:
             // each path once.
@@ -114,6 +117,7 @@ export function wireMembers(
                           memberIps: addresses.map((a) => a.ip),
                       })
                     : []),
+                ...maintenanceFiles(maintenanceInput, { cluster: name, member, memberIp, addresses }),
             ]);
         },
     });

@@ -104,6 +104,11 @@ export const GROUPS: { title: string; pages: string[]; pattern: RegExp }[] = [
         pattern: /^backup(?!FreshnessAlarm|UploadErrorsAlarm|MaxAge|MetricsFilter)/,
     },
     {
+        title: "Backend quota and maintenance",
+        pages: ["maintenance.md"],
+        pattern: /^(quotaBackendBytes|defragmentation\w*)$/,
+    },
+    {
         title: "Monitoring",
         pages: ["monitoring.md"],
         pattern:
