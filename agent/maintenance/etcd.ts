@@ -53,7 +53,7 @@ export async function memberStatus(access: EtcdAccess, endpoint: string): Promis
     };
 }
 
-/** Member names by id, from whichever endpoint answers. */
+/** Member names by id and by client URL, from whichever endpoint answers. */
 async function memberNames(access: EtcdAccess): Promise<Map<string, string>> {
     let last: Error | undefined;
     for (const endpoint of access.endpoints) {
@@ -61,7 +61,11 @@ async function memberNames(access: EtcdAccess): Promise<Map<string, string>> {
             const list = await onMember(access, endpoint, (c) =>
                 withTimeout(c.cluster.memberList({}), 10_000, endpoint),
             );
-            return new Map(list.members.map((m) => [String(m.ID), m.name]));
+            return new Map(
+                list.members.flatMap(
+                    (m) => [[String(m.ID), m.name], ...m.clientURLs.map((u) => [u, m.name])] as [string, string][],
+                ),
+            );
         } catch (e) {
             last = e as Error;
         }
@@ -85,7 +89,7 @@ export async function clusterView(access: EtcdAccess): Promise<ClusterView> {
             const s = await memberStatus(access, endpoint);
             statuses.push({ ...s, name: names.get(s.id) ?? s.id });
         } catch (e) {
-            unreachable.push({ name: endpoint, endpoint, error: (e as Error).message });
+            unreachable.push({ name: names.get(endpoint) ?? endpoint, endpoint, error: (e as Error).message });
         }
     }
     const alarms = statuses.length > 0 ? await listAlarms(access, statuses[0].endpoint) : [];
@@ -100,7 +104,8 @@ export async function listAlarms(access: EtcdAccess, endpoint: string): Promise<
             endpoint,
         ),
     );
-    return (r.alarms ?? []).map((a) => ({ memberId: String(a.memberID), alarm: String(a.alarm) }));
+    // The etcd3 client names the enum's values "Nospace", "Corrupt"; etcd's own names are upper case.
+    return (r.alarms ?? []).map((a) => ({ memberId: String(a.memberID), alarm: String(a.alarm).toUpperCase() }));
 }
 
 /** Disarms one raised NOSPACE alarm (needs the root role). */

@@ -9,7 +9,7 @@ import { MaintenanceConfig } from "../../src/maintenance/maintenance";
 import { acquireRestartLock, EtcdAccess, HeldLock } from "../sync/restart";
 import { writePublic } from "../sync/report";
 import { clusterView, compact, defragment, disarmSpaceAlarm, listAlarms, lockHolder, memberStatus } from "./etcd";
-import { healthRefusals, mib, planMaintenance, spaceStillShort } from "./plan";
+import { Defragmentation, healthRefusals, mib, planMaintenance, spaceStillShort } from "./plan";
 import {
     MaintenanceOutcome,
     MaintenanceState,
@@ -101,6 +101,26 @@ async function waitHealthy(etcd: EtcdAccess, timeoutSeconds: number, after: stri
     }
 }
 
+/** Defragments each member in the plan's order, waiting for the cluster to be healthy after each. */
+async function defragmentInOrder(
+    options: MaintenanceOptions,
+    etcd: EtcdAccess,
+    order: Defragmentation[],
+): Promise<string[]> {
+    const { config, log } = options;
+    const done: string[] = [];
+    for (const d of order) {
+        const before = await memberStatus(etcd, d.endpoint);
+        log(`defragmenting ${d.name} (${d.role}): ${d.reason}`);
+        await defragment(etcd, d.endpoint, config.healthTimeoutSeconds * 1000);
+        await waitHealthy(etcd, config.healthTimeoutSeconds, `after defragmenting ${d.name}`);
+        const after = await memberStatus(etcd, d.endpoint);
+        done.push(d.name);
+        log(`defragmented ${d.name} (${d.role}): ${mib(before.dbSize)} -> ${mib(after.dbSize)}`);
+    }
+    return done;
+}
+
 async function maintain(
     options: MaintenanceOptions,
     etcd: EtcdAccess,
@@ -123,20 +143,19 @@ async function maintain(
     for (const line of plan.skipped) {
         log(`not defragmenting ${line}`);
     }
-    const defragmented: string[] = [];
-    for (const d of plan.defragment) {
-        const before = await memberStatus(etcd, d.endpoint);
-        log(`defragmenting ${d.name} (${d.role}): ${d.reason}`);
-        await defragment(etcd, d.endpoint, config.healthTimeoutSeconds * 1000);
-        await waitHealthy(etcd, config.healthTimeoutSeconds, `after defragmenting ${d.name}`);
-        const after = await memberStatus(etcd, d.endpoint);
-        defragmented.push(d.name);
-        log(`defragmented ${d.name} (${d.role}): ${mib(before.dbSize)} -> ${mib(after.dbSize)}`);
-    }
+    const defragmented = await defragmentInOrder(options, etcd, plan.defragment);
     if (!plan.spaceAlarm) {
         return { defragmented, spaceAlarm: false };
     }
-    const now = await clusterView(etcd);
+    let now = await clusterView(etcd);
+    if (spaceStillShort(now.statuses, config).length > 0 && plan.compactTo === undefined) {
+        // Free pages were not enough: the history is what fills the quota.
+        const revision = Math.max(...now.statuses.map((s) => s.revision));
+        log(`still at the quota after defragmenting: compacting to revision ${revision} and defragmenting again`);
+        await compact(etcd, config.memberEndpoint, revision);
+        defragmented.push(...(await defragmentInOrder(options, etcd, plan.defragment)));
+        now = await clusterView(etcd);
+    }
     const short = spaceStillShort(now.statuses, config);
     if (short.length > 0) {
         throw new Error(`the NOSPACE alarm stays raised: ${short.join("; ")}`);

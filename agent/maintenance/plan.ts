@@ -53,7 +53,9 @@ export interface MaintenancePlan {
 }
 
 const MIB = 1024 * 1024;
-export const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
+/** A database size for people: MiB, or KiB below one MiB. */
+export const mib = (bytes: number) =>
+    bytes < MIB ? `${Math.round(bytes / 1024)} KiB` : `${(bytes / MIB).toFixed(1)} MiB`;
 const percent = (fraction: number) => `${Math.round(fraction * 100)} %`;
 
 /** Why the cluster is not healthy enough to block a member; NOSPACE does not count. */
