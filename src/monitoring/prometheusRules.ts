@@ -189,7 +189,8 @@ function etcdHealthRules(input: PrometheusRulesInput, labels: Record<string, str
             `The database of {{ $labels.instance }} (etcd cluster ${cluster}) uses {{ $value | humanize }}% of --quota-backend-bytes. ` +
                 "At 100% etcd raises the NOSPACE alarm and refuses every write, and kube-apiserver fails. Find what grows " +
                 "(`etcdctl get / --prefix --keys-only | cut -d/ -f3 | sort | uniq -c`, e.g. events or leaked objects), " +
-                "then defragment one member at a time (`etcdctl defrag --endpoints=<one member>`), or raise the quota.",
+                "and delete it or raise quotaBackendBytes. Defragmenting frees only free pages: the maintenance timer " +
+                "(defragmentation) does it when worth it, followers first and the leader last; see docs/maintenance.md.",
         );
     return [
         rule(

@@ -134,12 +134,13 @@ describe("maintenance: defragmentation and NOSPACE on real etcd (one-file agent,
         await cluster?.stop();
     });
 
-    it("a member's own identity is refused a defragmentation (and, from 3.4.42 and 3.5.28, a disarm); etcd-backup's root role is not", async function () {
+    it("a member's own identity is refused a defragmentation (and, from 3.4.42, 3.5.28 and 3.6.9, a disarm); etcd-backup's root role is not", async function () {
         const member = cluster!.members[0].name;
         const disarm = { action: AlarmAction.Deactivate, memberID: 0, alarm: AlarmType.Nospace };
         // etcd checked nothing on Alarm before these releases (authMaintenanceServer had no Alarm).
         const [minor, patch] = cluster!.etcd.version.split(".").slice(1).map(Number);
-        const disarmNeedsRoot = minor > 5 || (minor === 5 && patch >= 28) || (minor === 4 && patch >= 42);
+        const disarmNeedsRoot =
+            minor > 6 || (minor === 6 && patch >= 9) || (minor === 5 && patch >= 28) || (minor === 4 && patch >= 42);
         // A client per request: the etcd3 client's circuit breaker opens after a refusal.
         const asMember = <T>(fn: (c: Etcd3) => Promise<T>) => withClient(member, fn, [endpointOf(member)]);
         await asMember((c) => assert.rejects(c.maintenance.defragment({}), /permission denied/));
@@ -148,9 +149,10 @@ describe("maintenance: defragmentation and NOSPACE on real etcd (one-file agent,
         } else {
             await asMember((c) => c.maintenance.alarm(disarm));
         }
-        // Status needed the root role from 3.5.28 to 3.5.31 (and from 3.4.42): node sync's health
-        // check, which asks it as the member, is refused there; maintenance asks as etcd-backup.
-        const statusNeedsRoot = (minor === 5 && patch >= 28 && patch <= 31) || (minor === 4 && patch >= 42);
+        // Status needed the root role from 3.4.42, in 3.5.28 to 3.5.31 and in 3.6.0 to 3.6.11: node
+        // sync's health check, which asks it as the member, is refused there; maintenance asks as etcd-backup.
+        const statusNeedsRoot =
+            (minor === 4 && patch >= 42) || (minor === 5 && patch >= 28 && patch <= 31) || (minor === 6 && patch <= 11);
         if (statusNeedsRoot) {
             await asMember((c) => assert.rejects(c.maintenance.status(), /permission denied/));
         } else {
