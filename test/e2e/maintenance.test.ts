@@ -239,6 +239,46 @@ describe("maintenance: defragmentation and NOSPACE on real etcd (one-file agent,
         }
     });
 
+    it("a fragmented cluster (thresholds from the next pulumi up): followers first, the leader last, no alarm involved", async function () {
+        // The next `pulumi up` lowers the free-page floor; only the maintenance configuration changes.
+        const next = await cluster!.renderNext({ quotaBackendBytes: QUOTA, defragmentationMinFragmentedBytes: MIB });
+        for (const m of cluster!.members) {
+            const config = next.nodeFiles[m.name].find((f) => f.path === MAINTENANCE_CONFIG_PATH)!;
+            assert.match(config.content, /"minFragmentedBytes": 1048576/);
+            cluster!.writeMemberFiles(m.name, [config]);
+        }
+        // About 3 MiB written, then deleted and compacted away: free pages, well below the quota.
+        const value = crypto.randomBytes(16 * 1024).toString("base64");
+        const revision = await withClient("etcd-backup", async (c) => {
+            for (let i = 0; i < 140; i++) {
+                await c.put(`/fragment/${i}`).value(value);
+            }
+            await c.delete().prefix("/fragment/");
+            const r = await c.put("/fragment-done").value("x");
+            return Number(r.header.revision);
+        });
+        await withClient("etcd-backup", (c) => c.kv.compact({ revision, physical: true }));
+        const lead = await leader();
+        const runs = await Promise.all(cluster!.members.map((m) => maintenance(m.name)));
+        const acting = runs.find((r) => r.member === lead)!;
+        assert.equal(acting.code, 0, acting.stderr + acting.stdout);
+        const order = [
+            ...acting.stdout.matchAll(/^secure-etcd maintenance: defragmenting (etcd-\d) \((\w+)\): (.*)$/gm),
+        ];
+        const followers = cluster!.members.map((m) => m.name).filter((n) => n !== lead);
+        assert.deepEqual(
+            order.map((m) => `${m[1]} ${m[2]}`),
+            [...followers.map((f) => `${f} follower`), `${lead} leader`],
+            acting.stdout,
+        );
+        for (const m of order) {
+            assert.match(m[3], /% of its [\d.]+ MiB database is free pages \(threshold 50 %\)/);
+        }
+        assert.doesNotMatch(acting.stdout, /compacting|NOSPACE/);
+        process.stdout.write(`${acting.stdout.trimEnd().replace(/^/gm, "      | ")}\n`);
+        assert.deepEqual(await alarms(), []);
+    });
+
     it("while a member is down the run does nothing and says which member", async function () {
         const lead = await leader();
         const down = cluster!.members.find((m) => m.name !== lead)!;
