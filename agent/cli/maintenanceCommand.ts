@@ -39,6 +39,7 @@ export function readMaintenanceConfig(file: string): MaintenanceConfig {
     }
     const endpoints = value.endpoints;
     const wrong = [
+        ...(typeof value.onlyIfLeader === "boolean" ? [] : ["onlyIfLeader"]),
         ...STRING_FIELDS.filter((f) => typeof value[f] !== "string"),
         ...NUMBER_FIELDS.filter((f) => typeof value[f] !== "number" || !Number.isFinite(value[f])),
         ...(Array.isArray(endpoints) && endpoints.length > 0 && endpoints.every((v) => typeof v === "string")

@@ -1,5 +1,6 @@
-// `secure-etcd maintenance`: one run. The timer fires on every member; only the run on the member
-// that leads acts, so members never defragment each other at once. It takes node sync's restart
+// `secure-etcd maintenance`: one run. With backups on the timer fires on every member and only the
+// run on the member that leads acts (`onlyIfLeader`); with backups off only the first member has
+// it. Either way members never defragment each other at once. It takes node sync's restart
 // lock (a defragmentation blocks a member as a restart does), refuses to act on a cluster that is
 // not healthy (NOSPACE excepted: that is what it fixes), defragments the members that need it,
 // followers first and the leader last, waiting for the cluster to be healthy after each, and
@@ -183,7 +184,7 @@ async function runOnce(
 ): Promise<{ acted: boolean; defragmented: string[]; spaceAlarm: boolean }> {
     const { config, root, log } = options;
     const etcd = access(config, root);
-    if (!(await leads(config, etcd))) {
+    if (config.onlyIfLeader && !(await leads(config, etcd))) {
         log(`${config.member} does not lead: the leader's run maintains the cluster`);
         const alarms = await listAlarms(etcd, config.memberEndpoint);
         return { acted: false, defragmented: [], spaceAlarm: alarms.some((a) => a.alarm === "NOSPACE") };
@@ -191,7 +192,7 @@ async function runOnce(
     const lock = await takeLock(options, etcd);
     try {
         // Still the leader once the lock is ours (a restart may have moved leadership meanwhile).
-        if (!(await leads(config, etcd))) {
+        if (config.onlyIfLeader && !(await leads(config, etcd))) {
             log(`${config.member} no longer leads: the leader's run maintains the cluster`);
             return { acted: false, defragmented: [], spaceAlarm: false };
         }

@@ -27,13 +27,14 @@ export interface MaintenanceArgs {
      */
     quotaBackendBytes?: pulumi.Input<number>;
     /**
-     * Defragment members on a schedule and recover from the NOSPACE alarm: a systemd timer on
-     * every member runs `<backupAgentPath> maintenance`; the run on the member that leads does the
-     * work, under node sync's restart lock (never during a restart), only while every member is
-     * healthy: followers first, the leader last, one at a time, each only when worth it (see the
-     * thresholds below). Under NOSPACE it compacts if defragmenting alone would not free enough,
-     * defragments every member and disarms the alarm once every database is below the quota.
-     * Uses the `etcd-backup` identity (etcd's root role, which defragmenting and disarming need).
+     * Defragment members on a schedule and recover from the NOSPACE alarm: a systemd timer runs
+     * `<backupAgentPath> maintenance` on every member (the run on the member that leads acts), or,
+     * with backups off, on the first member only. Under node sync's restart lock (never during a
+     * restart) and only while every member is healthy: followers first, the leader last, one at a
+     * time, each only when worth it (see the thresholds below). Under NOSPACE it compacts if
+     * defragmenting alone would not free enough, defragments every member and disarms the alarm
+     * once every database is below the quota. Uses the `etcd-backup` identity (etcd's root role,
+     * which defragmenting and disarming need), on no member that does not hold it already.
      * @default true
      */
     defragmentation?: pulumi.Input<boolean>;

@@ -1,8 +1,9 @@
 // Maintenance on the members: the contract between the component, which renders the configuration
-// and units below into every member's node files, and `secure-etcd maintenance`, which reads them.
-// A timer fires on every member at the same moments; only the run on the member that leads acts,
-// under node sync's restart lock, so at most one member is ever blocked (by a restart or a
-// defragmentation). Pure: no Pulumi.
+// and units below into the members' node files, and `secure-etcd maintenance`, which reads them.
+// With backups on, a timer fires on every member at the same moments and only the run on the member
+// that leads acts; with backups off, only the first member (which holds the etcd-backup identity for
+// the RBAC bootstrap anyway) has the timer. Either way one run acts, under node sync's restart lock,
+// so at most one member is ever blocked (by a restart or a defragmentation). Pure: no Pulumi.
 import { BACKUP_CLIENT_PATHS } from "../backup/agentConfig";
 import { backupOnCalendar } from "../backup/backupNodeFiles";
 import { SERVICE_SANDBOX } from "../core/systemdSandbox";
@@ -44,8 +45,13 @@ export interface MaintenanceConfig extends MaintenanceThresholds {
     member: string;
     /** Every member's client URL, this member's included. */
     endpoints: string[];
-    /** This member's own client URL: the run acts only when this member leads. */
+    /** This member's own client URL. */
     memberEndpoint: string;
+    /**
+     * Act only while this member leads (every member has the timer: backups put the etcd-backup
+     * identity on every member). False on the one member that runs it when backups are off.
+     */
+    onlyIfLeader: boolean;
     /** The etcd-backup identity (root role: defragmenting and disarming need it). */
     cacert: string;
     cert: string;
@@ -68,6 +74,7 @@ export interface MaintenanceInput extends MaintenanceThresholds {
     /** The `secure-etcd` command on the node. */
     agentPath: string;
     intervalMinutes: number;
+    onlyIfLeader: boolean;
     /** The etcd-backup client's certificate and key (the same files the backup agent uses). */
     backupCertPem: string;
     backupKeyPem: string;
@@ -81,6 +88,7 @@ export function renderMaintenanceConfig(input: MaintenanceInput): MaintenanceCon
         member: input.member,
         endpoints: input.memberIps.map(clientUrl),
         memberEndpoint: clientUrl(input.memberIp),
+        onlyIfLeader: input.onlyIfLeader,
         ...BACKUP_CLIENT_PATHS,
         lockKey: RESTART_LOCK_KEY,
         lockTtlSeconds: 120,

@@ -16,8 +16,13 @@ export interface MaintenanceInputs {
     backupAgentPath: pulumi.Input<string>;
 }
 
-/** The settings every member's maintenance files share, or undefined when defragmentation is off. */
-export function maintenanceSettings(args: MaintenanceInputs, backupClient: IssuedCertificate) {
+/**
+ * The settings every member's maintenance files share, or undefined when defragmentation is off.
+ * `onEveryMember` when backups put the etcd-backup identity on every member already; otherwise only
+ * the first member (which has it for the RBAC bootstrap) runs maintenance, so no member gains a root
+ * credential it did not have.
+ */
+export function maintenanceSettings(args: MaintenanceInputs, backupClient: IssuedCertificate, onEveryMember: boolean) {
     return allOf([
         args.defragmentation,
         args.defragmentationIntervalMinutes,
@@ -39,19 +44,23 @@ export function maintenanceSettings(args: MaintenanceInputs, backupClient: Issue
                   agentPath,
                   backupCertPem: certPem,
                   backupKeyPem: keyPem,
+                  onEveryMember,
               }
             : undefined,
     );
 }
 
-/** One member's maintenance files; none when defragmentation is off. */
+/** One member's maintenance files; none when defragmentation is off, or on members after the first without backups. */
 export function maintenanceFiles(
     settings: pulumi.Unwrap<ReturnType<typeof maintenanceSettings>>,
-    m: { cluster: string; member: string; memberIp: string; addresses: { ip: string }[] },
+    m: { cluster: string; member: string; memberIp: string; addresses: { name: string; ip: string }[] },
 ): NodeFile[] {
-    if (!settings) {
+    const first = m.addresses[0]?.name === m.member;
+    if (!settings || (!settings.onEveryMember && !first)) {
         return [];
     }
+    const { onEveryMember, ...rest } = settings;
     const { cluster, member, memberIp } = m;
-    return maintenanceNodeFiles({ ...settings, cluster, member, memberIp, memberIps: m.addresses.map((a) => a.ip) });
+    const memberIps = m.addresses.map((a) => a.ip);
+    return maintenanceNodeFiles({ ...rest, cluster, member, memberIp, memberIps, onlyIfLeader: onEveryMember });
 }

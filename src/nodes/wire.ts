@@ -88,7 +88,7 @@ export function wireMembers(
     });
     const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
-    const maintenance = maintenanceSettings(args, deps.backupClient);
+    const maintenance = maintenanceSettings(args, deps.backupClient, deps.bucket !== undefined);
     const artifacts = memberArtifacts(name, args.members, { ...deps.pki, crls: deps.crls }, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
         inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args), maintenance]),

@@ -233,6 +233,7 @@ const INPUT = {
     memberIps: ["10.0.1.10", "10.0.1.11", "10.0.1.12"],
     agentPath: "/usr/local/bin/secure-etcd",
     intervalMinutes: 60,
+    onlyIfLeader: true,
     backupCertPem: "CERT",
     backupKeyPem: "KEY",
     ...T,
@@ -329,12 +330,24 @@ describe("maintenance: what every member gets", function () {
         );
         const nodeFiles = await valueOf(result.nodeFiles);
         const manifests = await valueOf(result.etcdManifests);
+        const configOf = (files: { path: string; content: string }[]) =>
+            JSON.parse(files.find((f) => f.path === MAINTENANCE_CONFIG_PATH)!.content) as MaintenanceConfig;
         for (const m of members) {
             const paths = nodeFiles[m.name].map((f) => f.path);
-            assert.ok(paths.includes(MAINTENANCE_CONFIG_PATH), m.name);
-            // Backups off: maintenance brings the etcd-backup identity itself.
-            assert.ok(paths.includes(BACKUP_CLIENT_PATHS.key), m.name);
+            // Backups off: only the first member holds the etcd-backup identity (for the RBAC
+            // bootstrap), so only it runs maintenance, whether it leads or not; no member gains a root credential.
+            assert.equal(paths.includes(MAINTENANCE_CONFIG_PATH), m.name === "etcd-0", m.name);
+            assert.equal(paths.includes(BACKUP_CLIENT_PATHS.key), m.name === "etcd-0", m.name);
             assert.match(manifests[m.name], new RegExp(`- --quota-backend-bytes=${4 * GIB}$`, "m"));
+        }
+        assert.equal(configOf(nodeFiles["etcd-0"]).onlyIfLeader, false);
+        // Backups on: every member has the identity already, every member the timer, the leader's run acts.
+        const withBackups = await valueOf(
+            (await runProgram(() => new SecureEtcdCluster("prod", { members, vpcId: "vpc-0123456789abcdef0" }))).result
+                .nodeFiles,
+        );
+        for (const m of members) {
+            assert.equal(configOf(withBackups[m.name]).onlyIfLeader, true, m.name);
         }
         const rules = await valueOf(result.prometheusRulesYaml);
         for (const alert of ["EtcdSpaceAlarmNotCleared", "EtcdMaintenanceFailing"]) {
