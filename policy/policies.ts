@@ -17,6 +17,7 @@ import { etcdKmsKeyRotation } from "./rules/etcdKmsKeyRotation";
 import { etcdMemberImdsV2 } from "./rules/etcdMemberImdsV2";
 import { etcdPeerPortMembersOnly } from "./rules/etcdPeerPortMembersOnly";
 import { etcdPortsNotOpenToWorld } from "./rules/etcdPortsNotOpenToWorld";
+import { etcdQuotaBackendBytes } from "./rules/etcdQuotaBackendBytes";
 import { etcdSecretsCustomerManagedKey } from "./rules/etcdSecretsCustomerManagedKey";
 import { tlsCaCertificatesIntended } from "./rules/tlsCaCertificatesIntended";
 import { tlsLeafCertificateValidity } from "./rules/tlsLeafCertificateValidity";
@@ -35,6 +36,7 @@ export const RULES: readonly EtcdPolicy[] = [
     backupBucketNoForceDestroy,
     // nodes
     etcdMemberImdsV2,
+    etcdQuotaBackendBytes,
     // keys and secrets
     etcdKmsKeyRotation,
     etcdKeyPolicyUsers,

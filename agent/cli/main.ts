@@ -5,6 +5,7 @@ import { Command } from "commander";
 import * as fs from "fs";
 import * as path from "path";
 import { addBackupCommands } from "./backupCommands";
+import { addMaintenanceCommand } from "./maintenanceCommand";
 import { addNodeSyncCommand } from "./nodeSyncCommand";
 import { addRestoreMemberCommand } from "./restoreCommand";
 import { addVerifyCommand } from "./verifyCommand";
@@ -45,6 +46,7 @@ addBackupCommands(program);
 addVerifyCommand(program);
 addNodeSyncCommand(program);
 addRestoreMemberCommand(program);
+addMaintenanceCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
     process.stderr.write(`secure-etcd: ${e.stack ?? e.message}\n`);

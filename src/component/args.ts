@@ -3,6 +3,7 @@
 import { KeyAccessArgs } from "../access/args";
 import { BACKUP_DEFAULTS, BackupArgs } from "../backup/args";
 import { ENCRYPTION_DEFAULTS, EncryptionArgs } from "../encryption/args";
+import { MAINTENANCE_DEFAULTS, MaintenanceArgs } from "../maintenance/args";
 import { EtcdPodArgs, POD_DEFAULTS } from "../manifests/args";
 import { MONITORING_DEFAULTS, MonitoringArgs } from "../monitoring/args";
 import { NETWORK_DEFAULTS, NetworkArgs } from "../network/args";
@@ -25,6 +26,7 @@ export interface SecureEtcdClusterArgs
         KeyAccessArgs,
         BackupArgs,
         RestoreArgs,
+        MaintenanceArgs,
         MonitoringArgs {}
 
 /** Every default, by argument; `resolveArgs` is the one place they are applied. */
@@ -37,5 +39,6 @@ export const DEFAULTS = {
     ...SECRETS_DEFAULTS,
     ...BACKUP_DEFAULTS,
     ...RESTORE_DEFAULTS,
+    ...MAINTENANCE_DEFAULTS,
     ...MONITORING_DEFAULTS,
 } as const;

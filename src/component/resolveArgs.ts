@@ -128,6 +128,20 @@ function resolveRestore(args: SecureEtcdClusterArgs) {
     return { restoreOverRunningCluster: args.restoreOverRunningCluster ?? DEFAULTS.restoreOverRunningCluster };
 }
 
+/** The backend quota and the maintenance schedule and thresholds. */
+function resolveMaintenance(args: SecureEtcdClusterArgs) {
+    const d = DEFAULTS;
+    return {
+        quotaBackendBytes: args.quotaBackendBytes ?? d.quotaBackendBytes,
+        defragmentation: args.defragmentation ?? d.defragmentation,
+        defragmentationIntervalMinutes: args.defragmentationIntervalMinutes ?? d.defragmentationIntervalMinutes,
+        defragmentationFragmentedRatio: args.defragmentationFragmentedRatio ?? d.defragmentationFragmentedRatio,
+        defragmentationQuotaRatio: args.defragmentationQuotaRatio ?? d.defragmentationQuotaRatio,
+        defragmentationMinFragmentedBytes:
+            args.defragmentationMinFragmentedBytes ?? d.defragmentationMinFragmentedBytes,
+    };
+}
+
 export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
     const d = DEFAULTS;
     const provider = args.encryptionProvider ?? d.encryptionProvider;
@@ -198,6 +212,7 @@ export function resolveArgs(args: SecureEtcdClusterArgs): ResolvedArgs {
         backupReaderRoleNames: listOr(args.backupReaderRoleNames),
         backupVpcEndpointIds: listOr(args.backupVpcEndpointIds),
         ...resolveRestore(args),
+        ...resolveMaintenance(args),
         monitoringEtcdJob: args.monitoringEtcdJob ?? d.monitoringEtcdJob,
         monitoringApiServerJob: args.monitoringApiServerJob ?? d.monitoringApiServerJob,
         certificateExpiryWarningDays: thresholds("warningDays"),

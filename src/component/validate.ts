@@ -6,6 +6,7 @@ import { Problem } from "../core/problems";
 import { argRule, ArgRule, validate, Validation } from "../core/rules";
 import { DISCOURAGED_PROVIDERS, EncryptionProvider } from "../encryption/encryptionConfig";
 import { ENCRYPTION_RULES } from "../encryption/validate";
+import { MAINTENANCE_RULES } from "../maintenance/validate";
 import { POD_RULES } from "../manifests/validate";
 import { backupAlarmsEnabled, MONITORING_RULES } from "../monitoring/validate";
 import { NETWORK_RULES } from "../network/validate";
@@ -33,6 +34,7 @@ export const ARG_RULES: readonly ArgRule<ResolvedArgs>[] = [
     ...ACCESS_RULES,
     ...BACKUP_RULES,
     ...RESTORE_RULES,
+    ...MAINTENANCE_RULES,
     ...MONITORING_RULES,
 ];
 

@@ -40,6 +40,7 @@ export const ETCD_FLAGS: Record<string, FlagSpan> = {
     "--tls-min-version": { since: [5, 8] }, // and 3.4.25, handled in flagKnown
     "--listen-metrics-urls": FROM_34,
     "--snapshot-count": FROM_34,
+    "--quota-backend-bytes": FROM_34,
     "--logger": FROM_34,
     "--experimental-initial-corrupt-check": { since: [4, 0], removedIn: [7, 0] },
     "--experimental-watch-progress-notify-interval": { since: [4, 11], removedIn: [7, 0] },

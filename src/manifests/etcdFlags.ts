@@ -20,6 +20,8 @@ export interface EtcdFlagsInput {
     exposeMetrics?: boolean;
     /** The member joins a cluster that runs already (it did not found it). */
     joining?: boolean;
+    /** `--quota-backend-bytes`: etcd raises NOSPACE when its database file reaches it. */
+    quotaBackendBytes?: number;
 }
 
 /** TLS 1.2 suites for versions without `--tls-min-version`: forward secrecy and AEAD only. */
@@ -87,6 +89,7 @@ export function renderEtcdFlags(input: EtcdFlagsInput): string[] {
             ...(input.exposeMetrics && loopbackHost !== host ? [`http://${host}:${ETCD_PORTS.metrics}`] : []),
         ].join(",")}`,
         "--snapshot-count=10000",
+        ...(input.quotaBackendBytes !== undefined ? [`--quota-backend-bytes=${input.quotaBackendBytes}`] : []),
         "--logger=zap",
         features.featureGates
             ? "--feature-gates=InitialCorruptCheck=true"

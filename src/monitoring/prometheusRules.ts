@@ -9,6 +9,7 @@
 import { toYaml } from "../core/yaml";
 import { BOOTSTRAP_STATE, BOOTSTRAP_FAILURES_METRIC, BOOTSTRAP_UNIT } from "../nodes/bootstrapUnit";
 import { BOOTSTRAP_SCRIPT_PATH } from "../nodes/cloudInit";
+import { maintenanceRules } from "./maintenanceRules";
 import { nodeCertificateRules, nodeSyncHealthRules } from "./nodeSyncRules";
 
 /** Alertmanager routing: `critical` pages, `warning` goes to a queue. */
@@ -81,6 +82,8 @@ export interface PrometheusRulesInput {
     secretReadRateThreshold: number;
     /** Minutes between node-sync runs; undefined when node sync is off. */
     nodeSyncIntervalMinutes?: number;
+    /** Minutes between maintenance runs; undefined when defragmentation is off. */
+    defragmentationIntervalMinutes?: number;
 }
 
 /**
@@ -186,7 +189,8 @@ function etcdHealthRules(input: PrometheusRulesInput, labels: Record<string, str
             `The database of {{ $labels.instance }} (etcd cluster ${cluster}) uses {{ $value | humanize }}% of --quota-backend-bytes. ` +
                 "At 100% etcd raises the NOSPACE alarm and refuses every write, and kube-apiserver fails. Find what grows " +
                 "(`etcdctl get / --prefix --keys-only | cut -d/ -f3 | sort | uniq -c`, e.g. events or leaked objects), " +
-                "then defragment one member at a time (`etcdctl defrag --endpoints=<one member>`), or raise the quota.",
+                "and delete it or raise quotaBackendBytes. Defragmenting frees only free pages: the maintenance timer " +
+                "(defragmentation) does it when worth it, followers first and the leader last; see docs/maintenance.md.",
         );
     return [
         rule(
@@ -391,7 +395,11 @@ export function renderPrometheusRules(input: PrometheusRulesInput): RuleFile {
     });
     return {
         groups: [
-            group("health", [...etcdHealthRules(input, labels), ...nodeSyncHealthRules(input, labels, cluster, node)]),
+            group("health", [
+                ...etcdHealthRules(input, labels),
+                ...nodeSyncHealthRules(input, labels, cluster, node),
+                ...maintenanceRules(input, labels, cluster, node),
+            ]),
             group("access", accessRules(input, labels)),
             group("certificates", [
                 ...certificateRules(input, labels),

@@ -26,6 +26,8 @@ export interface MonitoringInputs {
     secretReadRateThreshold: pulumi.Input<number>;
     nodeSync: pulumi.Input<boolean>;
     nodeSyncIntervalMinutes: pulumi.Input<number>;
+    defragmentation: pulumi.Input<boolean>;
+    defragmentationIntervalMinutes: pulumi.Input<number>;
     prometheusRuleNamespace: pulumi.Input<string>;
     prometheusRuleLabels: pulumi.Input<Record<string, pulumi.Input<string>>>;
     backups: boolean;
@@ -61,8 +63,22 @@ export function wireMonitoring(
         args.secretReadRateThreshold,
         args.nodeSync,
         args.nodeSyncIntervalMinutes,
+        args.defragmentation,
+        args.defragmentationIntervalMinutes,
     ]).apply(
-        ([certificates, etcdJob, apiServerJob, warningDays, criticalDays, denied, secretRate, sync, syncMinutes]) =>
+        ([
+            certificates,
+            etcdJob,
+            apiServerJob,
+            warningDays,
+            criticalDays,
+            denied,
+            secretRate,
+            sync,
+            syncMinutes,
+            defrag,
+            defragMinutes,
+        ]) =>
             renderPrometheusRules({
                 cluster: name,
                 memberCount: args.members.length,
@@ -74,6 +90,7 @@ export function wireMonitoring(
                 etcdDeniedRequestsThreshold: denied,
                 secretReadRateThreshold: secretRate,
                 nodeSyncIntervalMinutes: sync ? syncMinutes : undefined,
+                defragmentationIntervalMinutes: defrag ? defragMinutes : undefined,
             }),
     );
     const alarms =

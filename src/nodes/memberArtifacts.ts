@@ -20,6 +20,8 @@ export interface PodSettings {
     imageDigest?: string;
     uid: number;
     gid: number;
+    /** `--quota-backend-bytes`. */
+    quotaBackendBytes?: number;
 }
 
 export interface MemberAddress {
@@ -112,7 +114,7 @@ export function memberArtifacts<E>(
                     member: self,
                     members: addresses,
                     clusterToken: clusterName,
-                    version: s.version,
+                    ...s, // the version and the backend quota
                     exposeMetrics: extras.exposeMetrics,
                 });
                 const manifestYaml = toYaml(renderEtcdPod({ flags, ...s, trustBundleSha256, crlSha256 }), {

@@ -15,12 +15,13 @@ import { configDirFile, hostFirewallNodeFiles } from "../network/hostFirewallFil
 import { IssuedCertificate } from "../pki/etcdPki";
 import { PkiCrls, PkiOutputs } from "../pki/wire";
 import { defaultBundlePaths, renderUserData } from "./cloudInit";
+import { maintenanceFiles, maintenanceSettings, MaintenanceInputs } from "../maintenance/wire";
 import { nodeSyncNodeFiles } from "./nodeSync";
 import { restoreNodeFiles } from "../restore/restoreNodeFiles";
 import { MemberArtifacts, memberArtifacts, PodSettings } from "./memberArtifacts";
 import { MembershipRendering } from "./membershipWire";
 
-export interface MemberInputs {
+export interface MemberInputs extends MaintenanceInputs {
     members: { name: string; ip: pulumi.Input<string> }[];
     etcdVersion: pulumi.Input<string>;
     etcdImageRepository: pulumi.Input<string>;
@@ -80,7 +81,8 @@ export function wireMembers(
         args.etcdImageDigest,
         args.etcdUid,
         args.etcdGid,
-    ]).apply(([versionText, imageRepository, imageDigest, uid, gid]) => {
+        args.quotaBackendBytes,
+    ]).apply(([versionText, imageRepository, imageDigest, uid, gid, quotaBackendBytes]) => {
         // Validated before this runs: the version parses.
         const version = parseEtcdVersion(versionText) as EtcdVersion;
         for (const warning of [
@@ -91,15 +93,21 @@ export function wireMembers(
                 void pulumi.log.warn(warning, parent);
             }
         }
-        return { version, imageRepository, imageDigest, uid, gid };
+        return { version, imageRepository, imageDigest, uid, gid, quotaBackendBytes };
     });
     const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
+    const maintenance = maintenanceSettings(args, deps.backupClient, deps.bucket !== undefined);
     const artifacts = memberArtifacts(name, args.members, { ...deps.pki, crls: deps.crls }, podSettings, {
         exposeMetrics: args.metricsSecurityGroupIds.length > 0,
-        inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args)]),
+        inputs: allOf([args.hostFirewall, deps.bootstrapFiles, backupSettings, nodeSyncSettings(args), maintenance]),
         membership: deps.membership,
-        files: (member, addresses, [firewall, bootstrapFiles, backupAgent, nodeSync], { joining, manifestYaml }) => {
+        files: (
+            member,
+            addresses,
+            [firewall, bootstrapFiles, backupAgent, nodeSync, maintenanceInput],
+            { joining, manifestYaml },
+        ) => {
             const memberIp = addresses.find((a) => a.name === member)!.ip;
             // The first member has the backup client's credentials for the RBAC bootstrap already:
             // each path once.
@@ -136,6 +144,7 @@ export function wireMembers(
                           agentPath: backupAgent.agentPath,
                       })
                     : []),
+                ...maintenanceFiles(maintenanceInput, { cluster: name, member, memberIp, addresses }),
             ]);
         },
     });

@@ -46,6 +46,7 @@ const INPUT: PrometheusRulesInput = {
     etcdDeniedRequestsThreshold: 0,
     secretReadRateThreshold: 20,
     nodeSyncIntervalMinutes: 5,
+    defragmentationIntervalMinutes: 60,
 };
 
 const PROMTOOL = "promtool";
@@ -122,6 +123,10 @@ const bootstrapFailures = (cluster: string, memberName: string) =>
 const nodeSync = (metric: string, memberName: string, extra = "") =>
     `secure_etcd_node_${metric}{job="node",instance="10.0.1.1${memberName.slice(-1)}:9100",` +
     `etcd_cluster="prod",member="${memberName}"${extra}}`;
+/** A maintenance metric of a member, as node_exporter's textfile collector exports it. */
+const maintenance = (metric: string, memberName: string) =>
+    `secure_etcd_maintenance_${metric}{job="node",instance="10.0.1.1${memberName.slice(-1)}:9100",` +
+    `etcd_cluster="prod",member="${memberName}"}`;
 const nodeLabels = (memberName: string, severity: string, extra: Record<string, string> = {}) => ({
     ...CLUSTER,
     member: memberName,
@@ -142,6 +147,31 @@ function histogram(metric: string, i: number, les: string[], le: string): Series
 
 /** Each alert, the series that make it fire, and when it must and must not. */
 const HEALTH_CASES: AlertCase[] = [
+    {
+        alert: "EtcdSpaceAlarmNotCleared",
+        title: "NOSPACE still raised after the runs for half an hour, one alert for the cluster",
+        series: [
+            { series: maintenance("space_alarm", "etcd-0"), values: "0x10 1x50" },
+            { series: maintenance("space_alarm", "etcd-1"), values: "0x10 1x50" },
+            { series: maintenance("space_alarm", "etcd-2"), values: "0x60" },
+        ],
+        expect: [
+            { at: "39m", alerts: [] },
+            { at: "41m", alerts: [{ ...CLUSTER, severity: "critical" }] },
+        ],
+    },
+    {
+        alert: "EtcdMaintenanceFailing",
+        title: "three runs failing in a row; a member with two",
+        series: [
+            { series: maintenance("consecutive_failures", "etcd-0"), values: "0x5 1x5 2x5 3x10" },
+            { series: maintenance("consecutive_failures", "etcd-1"), values: "2x25" },
+        ],
+        expect: [
+            { at: "17m", alerts: [] },
+            { at: "19m", alerts: [nodeLabels("etcd-0", "warning")] },
+        ],
+    },
     {
         alert: "EtcdNodeSyncFailing",
         title: "three runs failing in a row for a quarter of an hour; a member that recovers",
@@ -531,6 +561,7 @@ describe("monitoring: Prometheus rules", function () {
             "EtcdHighCommitDurations",
             "EtcdHighFsyncDurations",
             "EtcdInsufficientMembers",
+            "EtcdMaintenanceFailing",
             "EtcdMemberDown",
             "EtcdMemberOutOfSync",
             "EtcdMembersMissingFromScrape",
@@ -540,6 +571,7 @@ describe("monitoring: Prometheus rules", function () {
             "EtcdNodeSyncFailing",
             "EtcdNodeSyncStalled",
             "EtcdRequestsDenied",
+            "EtcdSpaceAlarmNotCleared",
             "KubeApiServerSecretReadsHigh",
         ]);
         const expiry = rules.groups[2].rules.filter((r) => r.alert === "EtcdCertificateExpiring");
@@ -571,6 +603,8 @@ describe("monitoring: Prometheus rules", function () {
             "etcd_server_proposals_committed_total",
             "etcd_server_quota_backend_bytes",
             "grpc_server_handled_total",
+            "secure_etcd_maintenance_consecutive_failures",
+            "secure_etcd_maintenance_space_alarm",
             "secure_etcd_node_bootstrap_consecutive_failures",
             "secure_etcd_node_certificate_expiry_timestamp_seconds",
             "secure_etcd_node_sync_consecutive_failures",

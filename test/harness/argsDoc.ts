@@ -107,6 +107,11 @@ export const GROUPS: { title: string; pages: string[]; pattern: RegExp }[] = [
     },
     { title: "Restoring the whole cluster", pages: ["runbooks.md", "backups.md"], pattern: /^restore\w*$/ },
     {
+        title: "Backend quota and maintenance",
+        pages: ["maintenance.md"],
+        pattern: /^(quotaBackendBytes|defragmentation\w*)$/,
+    },
+    {
         title: "Monitoring",
         pages: ["monitoring.md"],
         pattern:

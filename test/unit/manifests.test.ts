@@ -247,6 +247,9 @@ describe("SecureEtcdCluster: node files and manifests", function () {
             "/etc/secure-etcd/node-sync.json": "f 0644 0:0",
             "/etc/systemd/system/secure-etcd-node-sync.service": "f 0644 0:0",
             "/etc/systemd/system/secure-etcd-node-sync.timer": "f 0644 0:0",
+            "/etc/secure-etcd/maintenance.json": "f 0644 0:0",
+            "/etc/systemd/system/secure-etcd-maintenance.service": "f 0644 0:0",
+            "/etc/systemd/system/secure-etcd-maintenance.timer": "f 0644 0:0",
             "/etc/kubernetes/manifests": "d 0755 0:0",
             "/etc/kubernetes/manifests/etcd.yaml": "f 0600 0:0",
         });
