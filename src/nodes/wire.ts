@@ -75,26 +75,7 @@ export function wireMembers(
     args: MemberInputs,
     deps: MemberDependencies,
 ): MemberWiring {
-    const podSettings = allOf([
-        args.etcdVersion,
-        args.etcdImageRepository,
-        args.etcdImageDigest,
-        args.etcdUid,
-        args.etcdGid,
-        args.quotaBackendBytes,
-    ]).apply(([versionText, imageRepository, imageDigest, uid, gid, quotaBackendBytes]) => {
-        // Validated before this runs: the version parses.
-        const version = parseEtcdVersion(versionText) as EtcdVersion;
-        for (const warning of [
-            etcdVersionWarning(version),
-            crlBypassWarning(version, args.revokedCertificates.length),
-        ]) {
-            if (warning) {
-                void pulumi.log.warn(warning, parent);
-            }
-        }
-        return { version, imageRepository, imageDigest, uid, gid, quotaBackendBytes };
-    });
+    const podSettings = podSettingsOf(parent, args);
     const backupSettings = backupAgentSettings(name, args, deps);
     const bootstrapMember = args.members[0].name;
     const maintenance = maintenanceSettings(args, deps.backupClient, deps.bucket !== undefined);
@@ -134,6 +115,7 @@ export function wireMembers(
                           joining,
                       })
                     : []),
+                ...maintenanceFiles(maintenanceInput, { cluster: name, member, memberIp, addresses }),
                 // Last before the manifest: the restore runs once every other file is in place.
                 ...(backupAgent && args.restoreFromBackup !== undefined
                     ? restoreNodeFiles({
@@ -144,7 +126,6 @@ export function wireMembers(
                           agentPath: backupAgent.agentPath,
                       })
                     : []),
-                ...maintenanceFiles(maintenanceInput, { cluster: name, member, memberIp, addresses }),
             ]);
         },
     });
@@ -158,6 +139,30 @@ export function wireMembers(
             etcdVersion: podSettings.version.text,
         },
     };
+}
+
+/** What every member's static pod is rendered with; warns once about the release. */
+function podSettingsOf(parent: pulumi.Resource, args: MemberInputs): pulumi.Output<PodSettings> {
+    return allOf([
+        args.etcdVersion,
+        args.etcdImageRepository,
+        args.etcdImageDigest,
+        args.etcdUid,
+        args.etcdGid,
+        args.quotaBackendBytes,
+    ]).apply(([versionText, imageRepository, imageDigest, uid, gid, quotaBackendBytes]) => {
+        // Validated before this runs: the version parses.
+        const version = parseEtcdVersion(versionText) as EtcdVersion;
+        for (const warning of [
+            etcdVersionWarning(version),
+            crlBypassWarning(version, args.revokedCertificates.length),
+        ]) {
+            if (warning) {
+                void pulumi.log.warn(warning, parent);
+            }
+        }
+        return { version, imageRepository, imageDigest, uid, gid, quotaBackendBytes };
+    });
 }
 
 /** Node sync's schedule and command, or undefined when it is off. */
