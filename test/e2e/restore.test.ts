@@ -18,6 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Etcd3 } from "etcd3";
+import { BackupManifest, manifestKeyOf, objectBase, snapshotKey } from "../../agent/backup/objects";
 import { BACKUP_CONFIG_PATH, BackupAgentConfig } from "../../src/backup/agentConfig";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
 import { RESTORE_BUMP_REVISION, RESTORE_CONFIG_PATH } from "../../src/restore/restoreConfig";
@@ -452,6 +453,40 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
             assert.ok(await refused(m.ip, 2379));
         }
     });
+
+    it("a forged backup (an authentic one replayed under a later key, its manifest moved with it) stops the restore the same way", async () => {
+        // The cluster is down from the test before: nothing answers, every data dir is empty.
+        const original = JSON.parse((await bytesOf(manifestKeyOf(secondBackup))).toString()) as BackupManifest;
+        const later = new Date(Date.now() + 60_000);
+        // Beside the original, in its tier's folder, named as if taken a minute from now.
+        const folder = /^(.*?)\d{4}\/\d{2}\/\d{2}\//.exec(secondBackup)![1];
+        const replayKey = snapshotKey(objectBase(folder, backupConfig.cluster, later), original.revision);
+        await s3.client.send(
+            new PutObjectCommand({ Bucket: backupConfig.bucket, Key: replayKey, Body: await bytesOf(secondBackup) }),
+        );
+        await s3.client.send(
+            new PutObjectCommand({
+                Bucket: backupConfig.bucket,
+                Key: manifestKeyOf(replayKey),
+                Body: JSON.stringify({ ...original, objectKey: replayKey, createdAt: later.toISOString() }),
+            }),
+        );
+        await requestRestore(replayKey);
+        const ran = await onEvery((i) => restoreMember(i, ["--no-wait"]));
+        for (const [i, r] of ran.entries()) {
+            const m = cluster.members[i];
+            assert.equal(r.code, 1, r.stdout + r.stderr);
+            assert.match(r.stderr, /moved or replayed under another key/);
+            assert.ok(!fs.existsSync(cluster.onHost(m.name, NODE_PATHS.manifest)), "no manifest: etcd does not run");
+            assert.deepEqual(fs.readdirSync(cluster.onHost(m.name, NODE_PATHS.dataDir)), []);
+            assert.ok(await refused(m.ip, 2379));
+        }
+    });
+
+    async function bytesOf(key: string): Promise<Buffer> {
+        const got = await s3.client.send(new GetObjectCommand({ Bucket: backupConfig.bucket, Key: key }));
+        return Buffer.from(await got.Body!.transformToByteArray());
+    }
 
     /** `etcdctl watch --rev` against the restored cluster until it ends (at most two minutes): its output. */
     function resumeWatch(revision: number): Promise<string> {
