@@ -9,7 +9,7 @@
 // that is still active, so a slow backup is never overlapped by the next one on the same member.
 import { BACKUP_CLIENT_PATHS, BACKUP_CONFIG_PATH, BackupAgentConfig, backupPrefix, BackupTiers } from "./agentConfig";
 import { SERVICE_SANDBOX } from "../core/systemdSandbox";
-import { NodeFile } from "../manifests/nodeFiles";
+import { enableTimer, NodeFile, rootFile } from "../manifests/nodeFiles";
 import { ETCD_DATA_DIR, ETCD_PORTS, NODE_PATHS, urlHost } from "../manifests/nodeLayout";
 
 export const BACKUP_SERVICE = "secure-etcd-backup.service";
@@ -132,28 +132,14 @@ export function renderBackupService(input: { agentPath: string; intervalMinutes:
 
 /** Every file the backup agent needs on a member. */
 export function backupNodeFiles(input: BackupNodeFilesInput): NodeFile[] {
-    const file = (path: string, mode: string, content: string, apply?: string[]): NodeFile => ({
-        path,
-        mode,
-        owner: "0:0",
-        content,
-        directory: false,
-        ...(apply ? { apply } : {}),
-    });
     return [
         // Root-only: the backup identity has etcd's root role, as snapshots need.
-        file(BACKUP_CLIENT_PATHS.cert, "0600", input.backupCertPem),
-        file(BACKUP_CLIENT_PATHS.key, "0600", input.backupKeyPem),
-        file(BACKUP_CONFIG_PATH, "0600", `${JSON.stringify(renderBackupAgentConfig(input), null, 4)}\n`),
-        file(BACKUP_SERVICE_PATH, "0644", renderBackupService(input)),
+        rootFile(BACKUP_CLIENT_PATHS.cert, "0600", input.backupCertPem),
+        rootFile(BACKUP_CLIENT_PATHS.key, "0600", input.backupKeyPem),
+        rootFile(BACKUP_CONFIG_PATH, "0600", `${JSON.stringify(renderBackupAgentConfig(input), null, 4)}\n`),
+        rootFile(BACKUP_SERVICE_PATH, "0644", renderBackupService(input)),
         // Last: enabling the timer needs the service written.
-        file(BACKUP_TIMER_PATH, "0644", renderBackupTimer(input.intervalMinutes), [
-            "systemctl",
-            "enable",
-            "--now",
-            "--no-block",
-            BACKUP_TIMER,
-        ]),
+        rootFile(BACKUP_TIMER_PATH, "0644", renderBackupTimer(input.intervalMinutes), enableTimer(BACKUP_TIMER)),
     ];
 }
 

@@ -7,7 +7,7 @@
 import { BACKUP_CLIENT_PATHS } from "../backup/agentConfig";
 import { backupOnCalendar } from "../backup/backupNodeFiles";
 import { SERVICE_SANDBOX } from "../core/systemdSandbox";
-import { NodeFile } from "../manifests/nodeFiles";
+import { enableTimer, NodeFile, rootFile } from "../manifests/nodeFiles";
 import { ETCD_DATA_DIR, ETCD_PORTS, NODE_PATHS, urlHost } from "../manifests/nodeLayout";
 import { BOOTSTRAP_STATE } from "../nodes/bootstrapUnit";
 import { RESTART_LOCK_KEY } from "../nodes/nodeSync";
@@ -148,26 +148,17 @@ export function renderMaintenanceService(input: { agentPath: string }): string {
 
 /** The files that run maintenance on a member: the etcd-backup credentials, configuration, service, timer (enabled last). */
 export function maintenanceNodeFiles(input: MaintenanceInput): NodeFile[] {
-    const file = (path: string, mode: string, content: string, apply?: string[]): NodeFile => ({
-        path,
-        mode,
-        owner: "0:0",
-        content,
-        directory: false,
-        ...(apply ? { apply } : {}),
-    });
     return [
         // The same files as the backup agent's (merged as one when both are on): root-only.
-        file(BACKUP_CLIENT_PATHS.cert, "0600", input.backupCertPem),
-        file(BACKUP_CLIENT_PATHS.key, "0600", input.backupKeyPem),
-        file(MAINTENANCE_CONFIG_PATH, "0644", `${JSON.stringify(renderMaintenanceConfig(input), null, 4)}\n`),
-        file(MAINTENANCE_SERVICE_PATH, "0644", renderMaintenanceService(input)),
-        file(MAINTENANCE_TIMER_PATH, "0644", renderMaintenanceTimer(input.intervalMinutes), [
-            "systemctl",
-            "enable",
-            "--now",
-            "--no-block",
-            MAINTENANCE_TIMER,
-        ]),
+        rootFile(BACKUP_CLIENT_PATHS.cert, "0600", input.backupCertPem),
+        rootFile(BACKUP_CLIENT_PATHS.key, "0600", input.backupKeyPem),
+        rootFile(MAINTENANCE_CONFIG_PATH, "0644", `${JSON.stringify(renderMaintenanceConfig(input), null, 4)}\n`),
+        rootFile(MAINTENANCE_SERVICE_PATH, "0644", renderMaintenanceService(input)),
+        rootFile(
+            MAINTENANCE_TIMER_PATH,
+            "0644",
+            renderMaintenanceTimer(input.intervalMinutes),
+            enableTimer(MAINTENANCE_TIMER),
+        ),
     ];
 }

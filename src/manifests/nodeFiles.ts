@@ -79,3 +79,13 @@ export function renderMemberNodeFiles(input: MemberNodeFilesInput): NodeFile[] {
         file(NODE_PATHS.manifest, "0600", root, input.manifestYaml),
     ];
 }
+
+/** A root-owned file of a node's bundle; `apply` runs once it is written. */
+export function rootFile(path: string, mode: string, content: string, apply?: string[]): NodeFile {
+    return { path, mode, owner: "0:0", content, directory: false, ...(apply ? { apply } : {}) };
+}
+
+/** A timer file's `apply`: enabled and started without waiting (its service is written before it). */
+export function enableTimer(timer: string): string[] {
+    return ["systemctl", "enable", "--now", "--no-block", timer];
+}

@@ -6,7 +6,7 @@
 // which renders the configuration and units below into every member's node files, and the agent,
 // which reads them. Pure: no Pulumi.
 import { ETCD_PORTS, NODE_PATHS, urlHost } from "../manifests/nodeLayout";
-import { NodeFile } from "../manifests/nodeFiles";
+import { enableTimer, NodeFile, rootFile } from "../manifests/nodeFiles";
 import { SERVICE_SANDBOX } from "../core/systemdSandbox";
 import { BOOTSTRAP_STATE } from "./bootstrapUnit";
 
@@ -190,23 +190,10 @@ export function renderNodeSyncService(input: { agentPath: string; intervalMinute
 
 /** The files that run node sync on a member: its configuration, the service and the timer (enabled last). */
 export function nodeSyncNodeFiles(input: NodeSyncInput): NodeFile[] {
-    const file = (path: string, content: string, apply?: string[]): NodeFile => ({
-        path,
-        mode: "0644",
-        owner: "0:0",
-        content,
-        directory: false,
-        ...(apply ? { apply } : {}),
-    });
+    const file = (path: string, content: string, apply?: string[]) => rootFile(path, "0644", content, apply);
     return [
         file(NODE_SYNC_CONFIG_PATH, `${JSON.stringify(renderNodeSyncConfig(input), null, 4)}\n`),
         file(NODE_SYNC_SERVICE_PATH, renderNodeSyncService(input)),
-        file(NODE_SYNC_TIMER_PATH, renderNodeSyncTimer(input.intervalMinutes), [
-            "systemctl",
-            "enable",
-            "--now",
-            "--no-block",
-            NODE_SYNC_TIMER,
-        ]),
+        file(NODE_SYNC_TIMER_PATH, renderNodeSyncTimer(input.intervalMinutes), enableTimer(NODE_SYNC_TIMER)),
     ];
 }
