@@ -1,34 +1,12 @@
 // What a maintenance run asks etcd, member by member: one client per endpoint, so a status or a
 // defragmentation reaches the member it names (a client on several endpoints picks one).
 import { AlarmAction, AlarmType, Etcd3 } from "etcd3";
-import * as fs from "fs";
-import { EtcdAccess } from "../sync/restart";
+import { EtcdAccess, etcdClient, withTimeout } from "../etcdClient";
 import { MemberStatus, RaisedAlarm, Unreachable } from "./plan";
 
-export function memberClient(access: EtcdAccess, endpoint: string): Etcd3 {
-    return new Etcd3({
-        hosts: [endpoint],
-        credentials: {
-            rootCertificate: fs.readFileSync(access.cacert),
-            certChain: fs.readFileSync(access.cert),
-            privateKey: fs.readFileSync(access.key),
-        },
-        dialTimeout: 5000,
-    });
-}
-
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-        return await Promise.race([
-            promise,
-            new Promise<T>(
-                (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
-            ),
-        ]);
-    } finally {
-        clearTimeout(timer);
-    }
+/** A client of one member: a status or a defragmentation reaches the member it names. */
+export function memberClient(access: EtcdAccess, endpoint: string) {
+    return etcdClient(access, [endpoint]);
 }
 
 async function onMember<T>(access: EtcdAccess, endpoint: string, fn: (c: Etcd3) => Promise<T>): Promise<T> {

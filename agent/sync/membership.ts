@@ -5,31 +5,17 @@
 // promotes itself once in sync. Every change here needs etcd's root role: the credential comes
 // with the bundle while the change is pending and is used from memory only.
 import { Etcd3, IMember } from "etcd3";
-import * as fs from "fs";
 import { NodeSyncConfig } from "../../src/nodes/nodeSync";
 import { NODE_SYNC_ROLE } from "../../src/nodes/nodeSync";
-import { EtcdAccess, httpsHealth } from "./restart";
+import { EtcdAccess, etcdClient, InMemoryCredential } from "../etcdClient";
+import { httpsHealth } from "./restart";
 
-export interface MembershipCredential {
-    certPem: string;
-    keyPem: string;
-}
+/** The membership credential, from the bundle, in memory only. */
+export type MembershipCredential = InMemoryCredential;
 
 type Desired = NonNullable<NodeSyncConfig["membership"]>["members"][number];
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function clientOf(access: EtcdAccess, endpoints: string[], credential?: MembershipCredential): Etcd3 {
-    return new Etcd3({
-        hosts: endpoints,
-        credentials: {
-            rootCertificate: fs.readFileSync(access.cacert),
-            certChain: credential ? Buffer.from(credential.certPem) : fs.readFileSync(access.cert),
-            privateKey: credential ? Buffer.from(credential.keyPem) : fs.readFileSync(access.key),
-        },
-        dialTimeout: 5000,
-    });
-}
 
 /** `fn` with a client of its own, closed after. */
 async function withClient<T>(
@@ -37,7 +23,7 @@ async function withClient<T>(
     credential: MembershipCredential | undefined,
     fn: (c: Etcd3) => Promise<T>,
 ): Promise<T> {
-    const c = clientOf(access, access.endpoints, credential);
+    const c = etcdClient(access, access.endpoints, credential);
     try {
         return await fn(c);
     } finally {
@@ -47,7 +33,7 @@ async function withClient<T>(
 
 /** etcd's member list through any member that answers (a member list needs no permission). */
 export async function memberList(access: EtcdAccess, endpoints: string[]): Promise<IMember[]> {
-    const c = clientOf(access, endpoints);
+    const c = etcdClient(access, endpoints);
     try {
         return (await c.cluster.memberList({ linearizable: true })).members;
     } finally {

@@ -2,45 +2,14 @@
 // created only if absent, bound to a lease that ends if the holder dies), a health check of every
 // other member before anything is written, and a wait until the restarted member reports healthy
 // again before the lock is let go.
-import { Etcd3 } from "etcd3";
 import * as fs from "fs";
+import { EtcdAccess, etcdClient, withTimeout } from "../etcdClient";
 import * as http from "http";
 import * as https from "https";
 
-export interface EtcdAccess {
-    endpoints: string[];
-    cacert: string;
-    cert: string;
-    key: string;
-}
+export type { EtcdAccess };
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function client(access: EtcdAccess, endpoints: string[]): Etcd3 {
-    return new Etcd3({
-        hosts: endpoints,
-        credentials: {
-            rootCertificate: fs.readFileSync(access.cacert),
-            certChain: fs.readFileSync(access.cert),
-            privateKey: fs.readFileSync(access.key),
-        },
-        dialTimeout: 5000,
-    });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-        return await Promise.race([
-            promise,
-            new Promise<T>(
-                (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
-            ),
-        ]);
-    } finally {
-        clearTimeout(timer);
-    }
-}
 
 export interface ClusterHealth {
     /** Why the cluster is not healthy enough to restart a member; empty when it is. */
@@ -104,7 +73,7 @@ export function httpsHealth(access: EtcdAccess, endpoint: string): Promise<true 
  */
 async function voterEndpoints(access: EtcdAccess, problems: string[]): Promise<string[]> {
     for (const endpoint of access.endpoints) {
-        const c = client(access, [endpoint]);
+        const c = etcdClient(access, [endpoint]);
         try {
             const { members } = await withTimeout(c.cluster.memberList({ linearizable: true }), 10_000, endpoint);
             const voters = members.filter((m) => !m.isLearner);
@@ -137,7 +106,7 @@ export async function acquireRestartLock(
     waitSeconds: number,
     log: (line: string) => void,
 ): Promise<HeldLock> {
-    const c = client(access, access.endpoints);
+    const c = etcdClient(access, access.endpoints);
     const deadline = Date.now() + waitSeconds * 1000;
     try {
         for (;;) {
