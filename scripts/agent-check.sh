@@ -17,7 +17,7 @@ for dir in "$work" $(d="$work"; while [ "$d" != / ]; do d=$(dirname "$d"); echo 
 done
 echo "artifact: $(stat -c %s "$work/secure-etcd.cjs") bytes"
 node_dir=$(dirname "$(command -v node)")
-for args in "--help" "backup --help" "restore-verify --help" "verify --help" "--version"; do
+for args in "--help" "backup --help" "restore-verify --help" "verify --help" "node-sync --help" "maintenance --help" "restore-member --help" "--version"; do
     # shellcheck disable=SC2086 # the words are the command's arguments
     (cd "$work" && env -i PATH="$node_dir" HOME="$work" ./secure-etcd.cjs $args >/dev/null) ||
         { echo "secure-etcd.cjs $args failed"; exit 1; }

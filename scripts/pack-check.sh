@@ -15,7 +15,7 @@ mkdir "$work/app" && cd "$work/app"
 npm init -y >/dev/null
 npm install --omit=dev --no-audit --no-fund --prefer-offline "$work/$tarball" >/dev/null
 bin=node_modules/.bin/secure-etcd
-for args in "--help" "backup --help" "restore-verify --help" "verify --help"; do
+for args in "--help" "backup --help" "restore-verify --help" "verify --help" "node-sync --help" "maintenance --help" "restore-member --help"; do
     # shellcheck disable=SC2086 # the words are the command's arguments
     "$bin" $args >/dev/null || { echo "secure-etcd $args failed"; exit 1; }
     echo "ok: secure-etcd $args"
