@@ -2,11 +2,9 @@
 // rendered configuration and runs once; exits 1 when the run failed (the reason on stderr and in
 // the state file), 2 on a usage error.
 import { Command } from "commander";
-import * as fs from "fs";
 import { MAINTENANCE_CONFIG_PATH, MaintenanceConfig } from "../../src/maintenance/maintenance";
 import { runMaintenance } from "../maintenance/maintenance";
-
-class UsageError extends Error {}
+import { readRenderedConfig, UsageError } from "./renderedConfig";
 
 const STRING_FIELDS = [
     "cluster",
@@ -31,27 +29,13 @@ const NUMBER_FIELDS = [
 
 /** The configuration in `file`, or a usage error naming what is wrong with it. */
 export function readMaintenanceConfig(file: string): MaintenanceConfig {
-    let value: Record<string, unknown>;
-    try {
-        value = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-    } catch (e) {
-        throw new UsageError(`--config ${file}: ${(e as Error).message}`);
-    }
-    const endpoints = value.endpoints;
-    const wrong = [
-        ...(typeof value.onlyIfLeader === "boolean" ? [] : ["onlyIfLeader"]),
-        ...STRING_FIELDS.filter((f) => typeof value[f] !== "string"),
-        ...NUMBER_FIELDS.filter((f) => typeof value[f] !== "number" || !Number.isFinite(value[f])),
-        ...(Array.isArray(endpoints) && endpoints.length > 0 && endpoints.every((v) => typeof v === "string")
-            ? []
-            : ["endpoints"]),
-    ];
-    if (wrong.length > 0) {
-        throw new UsageError(
-            `--config ${file} is not a maintenance configuration secure-etcd rendered: ${wrong.join(", ")} missing or of the wrong type`,
-        );
-    }
-    return value as unknown as MaintenanceConfig;
+    return readRenderedConfig(file, "maintenance", {
+        booleans: ["onlyIfLeader"],
+        strings: STRING_FIELDS,
+        numbers: NUMBER_FIELDS,
+        stringLists: ["endpoints"],
+        nonEmpty: ["endpoints"],
+    }) as unknown as MaintenanceConfig;
 }
 
 export function addMaintenanceCommand(program: Command): void {

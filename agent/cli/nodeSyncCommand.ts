@@ -2,17 +2,15 @@
 // rendered configuration, converges the member to its bundle, and exits 1 when it could not (the
 // reason on stderr and in the state file), 2 on a usage error.
 import { Command } from "commander";
-import * as fs from "fs";
 import { NODE_SYNC_CONFIG_PATH, NodeSyncConfig } from "../../src/nodes/nodeSync";
 import { runNodeSync } from "../sync/nodeSync";
+import { readRenderedConfig, UsageError } from "./renderedConfig";
 
 interface NodeSyncCliOptions {
     config: string;
     root: string;
     secretsManagerEndpoint?: string;
 }
-
-class UsageError extends Error {}
 
 const STRING_FIELDS = [
     "cluster",
@@ -31,25 +29,11 @@ const NUMBER_FIELDS = ["lockTtlSeconds", "lockWaitSeconds", "restartTimeoutSecon
 
 /** The configuration in `file`, or a usage error naming what is wrong with it. */
 export function readNodeSyncConfig(file: string): NodeSyncConfig {
-    let value: Record<string, unknown>;
-    try {
-        value = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-    } catch (e) {
-        throw new UsageError(`--config ${file}: ${(e as Error).message}`);
-    }
-    const wrong = [
-        ...STRING_FIELDS.filter((f) => typeof value[f] !== "string"),
-        ...NUMBER_FIELDS.filter((f) => typeof value[f] !== "number"),
-        ...(["endpoints", "restartPathPrefixes"] as const).filter(
-            (f) => !Array.isArray(value[f]) || !(value[f] as unknown[]).every((v) => typeof v === "string"),
-        ),
-    ];
-    if (wrong.length > 0) {
-        throw new UsageError(
-            `--config ${file} is not a node-sync configuration secure-etcd rendered: ${wrong.join(", ")} missing or of the wrong type`,
-        );
-    }
-    return value as unknown as NodeSyncConfig;
+    return readRenderedConfig(file, "node-sync", {
+        strings: STRING_FIELDS,
+        numbers: NUMBER_FIELDS,
+        stringLists: ["endpoints", "restartPathPrefixes"],
+    }) as unknown as NodeSyncConfig;
 }
 
 export function addNodeSyncCommand(program: Command): void {

@@ -3,13 +3,13 @@
 // been under this restore id already), 1 when refused or failed (the reason on stderr and in the
 // log), 2 on a usage error.
 import { Command } from "commander";
-import * as fs from "fs";
 import { agentConfigProblems, BackupAgentConfig } from "../../src/backup/agentConfig";
 import { RESTORE_CONFIG_PATH, restoreConfigProblems, RestoreMemberConfig } from "../../src/restore/restoreConfig";
 import { describeError } from "../backup/backup";
 import { defaultLog, structuredLog } from "../backup/log";
 import { runRestoreMember } from "../restore/restoreMember";
 import { onHost } from "../sync/files";
+import { readJsonFile, UsageError } from "./renderedConfig";
 
 interface RestoreMemberCliOptions {
     config: string;
@@ -21,15 +21,8 @@ interface RestoreMemberCliOptions {
     json?: boolean;
 }
 
-class UsageError extends Error {}
-
 function readJson(file: string, problemsOf: (v: unknown) => string[], what: string): unknown {
-    let value: unknown;
-    try {
-        value = JSON.parse(fs.readFileSync(file, "utf8"));
-    } catch (e) {
-        throw new UsageError(`${file}: ${(e as Error).message}`);
-    }
+    const value = readJsonFile(file);
     const problems = problemsOf(value);
     if (problems.length > 0) {
         throw new UsageError(`${file} is not ${what} secure-etcd rendered:\n  ${problems.join("\n  ")}`);
