@@ -5,10 +5,11 @@
 // not healthy (NOSPACE excepted: that is what it fixes), defragments the members that need it,
 // followers first and the leader last, waiting for the cluster to be healthy after each, and
 // under NOSPACE compacts if needed and disarms the alarm once every database is below the quota.
-import * as path from "path";
 import { MaintenanceConfig } from "../../src/maintenance/maintenance";
 import { acquireRestartLock, EtcdAccess, HeldLock } from "../sync/restart";
+import { onHost } from "../sync/files";
 import { writePublic } from "../sync/report";
+import { accessUnder } from "../etcdClient";
 import { clusterView, compact, defragment, disarmSpaceAlarm, listAlarms, lockHolder, memberStatus } from "./etcd";
 import { Defragmentation, healthRefusals, mib, planMaintenance, spaceStillShort } from "./plan";
 import {
@@ -34,18 +35,10 @@ export interface MaintenanceResult {
     state: MaintenanceState;
 }
 
-const onHost = (root: string, p: string) => path.join(root, p);
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const NO_SPACE = /database space exceeded|NOSPACE/i;
 
-function access(config: MaintenanceConfig, root: string): EtcdAccess {
-    return {
-        endpoints: config.endpoints,
-        cacert: onHost(root, config.cacert),
-        cert: onHost(root, config.cert),
-        key: onHost(root, config.key),
-    };
-}
+const access = (config: MaintenanceConfig, root: string): EtcdAccess => accessUnder(config, root);
 
 /**
  * The restart lock; under NOSPACE etcd refuses the lock's lease and key like every write, and

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { NodeFile } from "../../src/manifests/nodeFiles";
 import { NODE_SYNC_CONFIG_PATH, NodeSyncConfig } from "../../src/nodes/nodeSync";
+import { accessUnder } from "../etcdClient";
 import { fetchMemberBundle, readBundleSource } from "./bundle";
 import { differences, onHost, writeEntry } from "./files";
 import { certificateExpiries, nextState, readState, renderSyncMetrics, SyncState, writePublic } from "./report";
@@ -41,14 +42,7 @@ export interface NodeSyncResult {
 
 const SYSTEMD_UNITS = "/etc/systemd/system/";
 
-function access(config: NodeSyncConfig, root: string): EtcdAccess {
-    return {
-        endpoints: config.endpoints,
-        cacert: onHost(root, config.cacert),
-        cert: onHost(root, config.cert),
-        key: onHost(root, config.key),
-    };
-}
+const access = (config: NodeSyncConfig, root: string): EtcdAccess => accessUnder(config, root);
 
 /** Runs an entry's `apply` command; under a test root only records it (never touch this host). */
 function runCommand(root: string, command: string[], log: (line: string) => void): void {
