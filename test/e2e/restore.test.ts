@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { Readable } from "stream";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Etcd3 } from "etcd3";
 import { BackupManifest, manifestKeyOf, objectBase, snapshotKey } from "../../agent/backup/objects";
@@ -264,20 +265,7 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
         }
         assert.ok(revisionBefore > backedUpRevision);
         // What a kube-apiserver's watch cache holds: a watch that resumes after the last revision it saw.
-        watch = spawn(
-            "etcdctl",
-            [
-                `--endpoints=${endpoints().join(",")}`,
-                `--cacert=${files.ca}`,
-                `--cert=${files.cert}`,
-                `--key=${files.key}`,
-                "watch",
-                "--prefix",
-                "/registry/",
-                `--rev=${revisionBefore + 1}`,
-            ],
-            { env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["ignore", "pipe", "pipe"] },
-        );
+        watch = spawnWatch(revisionBefore + 1);
         watch.stdout!.on("data", (d: Buffer) => (watchOutput += d.toString()));
         watch.stderr!.on("data", (d: Buffer) => (watchOutput += d.toString()));
         await delay(1000);
@@ -488,24 +476,29 @@ describe("restore the whole cluster from an encrypted backup (restore-member on 
         return Buffer.from(await got.Body!.transformToByteArray());
     }
 
+    /** `etcdctl watch --prefix /registry/ --rev=<revision>` as the backup client, its output piped. */
+    function spawnWatch(revision: number): ChildProcess & { stdout: Readable; stderr: Readable } {
+        return spawn(
+            "etcdctl",
+            [
+                `--endpoints=${endpoints().join(",")}`,
+                `--cacert=${files.ca}`,
+                `--cert=${files.cert}`,
+                `--key=${files.key}`,
+                "watch",
+                "--prefix",
+                "/registry/",
+                `--rev=${revision}`,
+            ],
+            { env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["ignore", "pipe", "pipe"] },
+        );
+    }
+
     /** `etcdctl watch --rev` against the restored cluster until it ends (at most two minutes): its output. */
     function resumeWatch(revision: number): Promise<string> {
         return new Promise((resolve) => {
             let out = "";
-            const resumed = spawn(
-                "etcdctl",
-                [
-                    `--endpoints=${endpoints().join(",")}`,
-                    `--cacert=${files.ca}`,
-                    `--cert=${files.cert}`,
-                    `--key=${files.key}`,
-                    "watch",
-                    "--prefix",
-                    "/registry/",
-                    `--rev=${revision}`,
-                ],
-                { env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["ignore", "pipe", "pipe"] },
-            );
+            const resumed = spawnWatch(revision);
             resumed.stdout.on("data", (d: Buffer) => (out += d.toString()));
             resumed.stderr.on("data", (d: Buffer) => (out += d.toString()));
             const timer = setTimeout(() => resumed.kill("SIGKILL"), 120_000);
