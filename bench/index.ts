@@ -15,6 +15,17 @@ import { median, spread } from "./stats";
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const REPEATS = Number(env("BENCH_REPEATS", "5"));
+
+/** The fixed rate as a share of the slowest configuration's saturation throughput: above 0, at most 1. */
+function rateShare(text: string): number {
+    const share = Number(text);
+    if (!(share > 0 && share <= 1)) {
+        throw new Error(
+            `BENCH_RATE_SHARE=${text}: give a share of the saturation throughput above 0 and at most 1, such as 0.25`,
+        );
+    }
+    return share;
+}
 const BACKUP_REPEATS = Number(env("BENCH_BACKUP_REPEATS", "3"));
 const ONLY = env("BENCH_ONLY", "hardening,keytype,component,backup").split(",");
 const MEMBER_IPS = ["127.0.1.1", "127.0.1.2", "127.0.1.3"];
@@ -257,7 +268,7 @@ function hardeningOptions() {
         fixedRate: {
             total: Number(env("BENCH_RATE_OPS", "5000")),
             rate: process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined,
-            rateShareOfSlowest: 0.5,
+            rateShareOfSlowest: rateShare(env("BENCH_RATE_SHARE", "0.5")),
         },
     };
 }

@@ -117,24 +117,24 @@ export function bothGates(a?: pulumi.Output<never[]>, b?: pulumi.Output<never[]>
 }
 
 /**
- * Resource options for the component: every child (and the component itself) waits for the gate,
- * so a refused Output registers nothing. A legacy transformation because it runs in this process,
- * for the component's children too, whichever language constructed the component.
+ * Resource options for the component: it registers only once the gate is open, and so does every
+ * child, since the SDK registers a child only after its parent (it sends the parent's URN). So a
+ * refused Output registers nothing, whichever language constructed the component. The gate sits
+ * in the component's own `dependsOn` only: given to each child as well, it cost every registration
+ * an Output of its own for no further wait.
  */
 export function gatedOptions<O extends pulumi.ResourceOptions>(opts: O | undefined, gate?: pulumi.Output<never[]>): O {
-    if (!gate) {
-        return (opts ?? {}) as O;
+    return withDependency(opts ?? ({} as O), gate);
+}
+
+/** `opts` with `dependsOn` extended by `after` (a list that may resolve to no resource at all). */
+export function withDependency<O extends pulumi.ResourceOptions>(opts: O, after?: pulumi.Input<pulumi.Resource[]>): O {
+    if (after === undefined) {
+        return opts;
     }
-    const waitForGate: pulumi.ResourceTransformation = ({ props, opts: childOpts }) => ({
-        props,
-        // dependsOn takes Outputs of resource lists at any depth (the SDK flattens them); the gate
-        // resolves to an empty list, so only its wait remains.
-        opts: {
-            ...childOpts,
-            dependsOn: [gate, childOpts.dependsOn ?? []] as unknown as pulumi.Input<pulumi.Resource>[],
-        },
-    });
-    return { ...opts, transformations: [...(opts?.transformations ?? []), waitForGate] } as O;
+    // dependsOn takes Outputs of resource lists at any depth (the SDK flattens them).
+    const dependsOn = [after, opts.dependsOn ?? []] as unknown as pulumi.Input<pulumi.Resource>[];
+    return { ...opts, dependsOn };
 }
 
 /**

@@ -74,6 +74,12 @@ export interface Signer {
     sign(data: Buffer): Buffer;
 }
 
+// The generator's multiples precomputed in 4-bit windows rather than noble's default 8: the first
+// signature of a run then costs about 16 ms instead of 60 (a cluster signs two CRLs), and each
+// later one about 0.2 ms more. Lazy: nothing is computed until the first signature.
+p256.Point.BASE.precompute(4);
+p384.Point.BASE.precompute(4);
+
 /**
  * A deterministic signer for the CA's key. RSA PKCS#1 v1.5 is deterministic by construction; ECDSA
  * from Node's crypto draws a random nonce, so ECDSA signs with RFC 6979 nonces (@noble/curves).

@@ -4,7 +4,7 @@
 // flow through outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { isPlain, lift, pick } from "../core/rules";
+import { isPlain, lift, pick, withDependency } from "../core/rules";
 import { KeyAlgorithm } from "./args";
 import { caCommonName, caGenerations, caNameSuffix, CaRotationState } from "./caRotation";
 import { privateKeySpec, PrivateKeySpec } from "./keyAlgorithm";
@@ -90,10 +90,12 @@ export class EtcdPki extends pulumi.ComponentResource {
     public readonly resources: pulumi.CustomResource[] = [];
 
     constructor(name: string, args: EtcdPkiArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("secure-etcd:pki:EtcdPki", name, {}, opts);
+        // Every child waits for the rotation guard through this component: a child registers only
+        // after its parent.
+        super("secure-etcd:pki:EtcdPki", name, {}, withDependency(opts ?? {}, args.afterRotationCheck));
         this.args = args;
         this.resourceName = name;
-        this.childOpts = { parent: this, dependsOn: args.afterRotationCheck };
+        this.childOpts = { parent: this };
         this.keySpec = lift([args.keyAlgorithm], ([algorithm]) => privateKeySpec(algorithm));
         const etcd = this.caSet(`${name}-etcd-ca`, CA_PROFILES.etcd, args.etcdCaRotation);
         const peer = this.caSet(`${name}-peer-ca`, CA_PROFILES.peer, args.peerCaRotation);
