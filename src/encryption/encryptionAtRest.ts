@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allOf } from "../core/outputs";
+import { withDependency } from "../core/rules";
 import * as random from "@pulumi/random";
 import {
     encryptionConfigYaml,
@@ -142,7 +143,7 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
                     "Encryption-at-rest key ring (provider and key names, no key material) of the last deployment of the etcd cluster the path names; its rotation guard compares every update with it (secure-etcd)",
                 clusterName: this.clusterName,
             },
-            { parent: this, dependsOn: this.afterKeyRingCheck.apply(() => [...this.keyResources, ...after]) },
+            withDependency({ parent: this, dependsOn: [...this.keyResources, ...after] }, this.afterKeyRingCheck),
         );
     }
 }

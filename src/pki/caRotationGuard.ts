@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DeploymentRecords, listedValue, recordName, RECORD_LEAVES, recordParameter } from "../core/deploymentRecord";
+import { withDependency } from "../core/rules";
 import { caRotationCheck, CaRotationRecord, caRotationRecordValue } from "./caRotation";
 import { EtcdPki } from "./etcdPki";
 
@@ -60,6 +61,8 @@ export function recordCaRotation(
                 "Where the rotation of the etcd CA and of the peer CA stood (generation and stage, no key material) at the last deployment of the etcd cluster the path names; its CA rotation guard compares every update with it (secure-etcd)",
             clusterName,
         },
-        { parent: pki, dependsOn: guard.afterCheck.apply(() => [...pki.resources, ...after]) },
+        // The resources as they are, not inside an Output: the SDK walks an Output's value at every
+        // step, and a resource reaches, through its parent and provider, every other one.
+        withDependency({ parent: pki, dependsOn: [...pki.resources, ...after] }, guard.afterCheck),
     );
 }
