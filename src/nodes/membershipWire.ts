@@ -23,6 +23,8 @@ export interface MembershipInputs {
     members: { name: string; ip: pulumi.Input<string> }[];
     membershipCredentialHours: number;
     nodeSync: pulumi.Input<boolean>;
+    /** A whole-cluster restore in this update: it re-founds the cluster on the deployed members. */
+    restoreFromBackup?: string;
 }
 
 /** What the members' rendering needs to know of the membership. */
@@ -56,13 +58,8 @@ export function wireMembership(
                 Date.now(),
                 args.membershipCredentialHours,
             );
-            if (!d.refusal && d.changed && !nodeSync) {
-                return {
-                    ...d,
-                    refusal: `changes the member set while nodeSync is off: the members carry a change out through node sync. Set nodeSync: true (and deploy that first), or change membership by hand (docs/runbooks.md)`,
-                };
-            }
-            return d;
+            const refusal = d.refusal ?? (d.changed ? changeRefusal(nodeSync, args.restoreFromBackup) : undefined);
+            return refusal ? { ...d, refusal } : d;
         });
     const gate = decision.apply((d): never[] => {
         if (d.refusal) {
@@ -73,6 +70,19 @@ export function wireMembership(
         return [];
     });
     return { gate, decision };
+}
+
+/** Why a one-member change cannot be carried out in this update, if it cannot. */
+function changeRefusal(nodeSync: boolean, restoreFromBackup: string | undefined): string | undefined {
+    if (!nodeSync) {
+        return `changes the member set while nodeSync is off: the members carry a change out through node sync. Set nodeSync: true (and deploy that first), or change membership by hand (docs/runbooks.md)`;
+    }
+    if (restoreFromBackup !== undefined) {
+        // A joiner holds its manifest back to join a running cluster, while the restore re-founds
+        // the cluster from the backup on every member: the two cannot both happen.
+        return `changes the member set in the same update as restoreFromBackup (${restoreFromBackup}): a restore re-founds the cluster on the members deployed. Keep members as deployed (a lost instance comes back under its name and address), restore, remove restoreFromBackup once every member serves the restored data, then make the change (docs/membership.md)`;
+    }
+    return undefined;
 }
 
 /** The credential and who holds it, from the decision and the etcd CA that issues now. */

@@ -165,6 +165,30 @@ describe("membership as code: the component", function () {
         );
     });
 
+    it("refuses a change of members in the same update as a whole-cluster restore, registering nothing", async () => {
+        const first = await up(THREE);
+        const attempt = await attemptProgram(
+            () =>
+                new SecureEtcdCluster("prod", {
+                    members: [member(0), member(1), member(2, "10.0.1.99")],
+                    vpcId: TEST_VPC_ID,
+                    restoreFromBackup: "latest",
+                }),
+            { previous: first.mocks },
+        );
+        assert.match(
+            attempt.error?.message ?? "",
+            /members: changes the member set in the same update as restoreFromBackup \(latest\).*Keep members as deployed/,
+        );
+        assert.deepEqual(
+            attempt.mocks.registrations.filter((r) => r.custom).map((r) => r.name),
+            [],
+            "no child registered",
+        );
+        // The same restore with the members as deployed goes ahead.
+        await up(THREE, first.mocks, { restoreFromBackup: "latest" });
+    });
+
     it("a replacement on a new address: the remover (first member) and the joiner hold the credential; the joiner is no founder", async () => {
         const first = await up(THREE);
         const moved = await up([member(0), member(1), member(2, "10.0.1.99")], first.mocks);
