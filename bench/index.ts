@@ -15,6 +15,9 @@ import { median, spread } from "./stats";
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const REPEATS = Number(env("BENCH_REPEATS", "5"));
+const BACKUP_REPEATS = Number(env("BENCH_BACKUP_REPEATS", "3"));
+const ONLY = env("BENCH_ONLY", "hardening,keytype,component,backup").split(",");
+const MEMBER_IPS = ["127.0.1.1", "127.0.1.2", "127.0.1.3"];
 
 /** The fixed rate as a share of the slowest configuration's saturation throughput: above 0, at most 1. */
 function rateShare(text: string): number {
@@ -26,9 +29,6 @@ function rateShare(text: string): number {
     }
     return share;
 }
-const BACKUP_REPEATS = Number(env("BENCH_BACKUP_REPEATS", "3"));
-const ONLY = env("BENCH_ONLY", "hardening,keytype,component,backup").split(",");
-const MEMBER_IPS = ["127.0.1.1", "127.0.1.2", "127.0.1.3"];
 
 const met = (ok: boolean) => (ok ? "met" : "MISSED");
 
