@@ -1,9 +1,9 @@
 // etcd's backend quota as a static pod's command sets it: set, and not above etcd's recommended
 // maximum (8 GiB). Unset, etcd uses 2 GiB, and a database that reaches it raises NOSPACE: the
 // component always renders the flag (quotaBackendBytes), so a manifest without it was changed by hand.
-// Here rather than in secure-etcd/rules: the pack reads the rendered manifest, not the arguments.
-/** etcd's recommended maximum; equal to the component's MAX_QUOTA_BACKEND_BYTES (a unit test keeps them equal). */
-export const MAX_QUOTA_BACKEND_BYTES = 8 * 1024 ** 3;
+// The finding is here (the pack reads the rendered manifest, not the arguments); the maximum is the
+// component's own, from secure-etcd/rules.
+import { MAX_QUOTA_BACKEND_BYTES } from "secure-etcd/rules";
 
 /** Why an etcd command's quota is not acceptable, or undefined when it is. */
 export function quotaBackendBytesFinding(command: readonly string[]): string | undefined {

@@ -1,11 +1,9 @@
 // Space: the backend quota etcd enforces, and the maintenance that keeps a cluster under it
 // (defragmentation on a schedule, the NOSPACE alarm cleared once space is back).
 import * as pulumi from "@pulumi/pulumi";
+import { MAX_QUOTA_BACKEND_BYTES } from "../rules/backendQuota";
 
-/** etcd's own recommended maximum for `--quota-backend-bytes` (etcd warns above it). */
-export const MAX_QUOTA_BACKEND_BYTES = 8 * 1024 ** 3;
-/** Below this etcd's own bookkeeping (the auth store, the lease and member buckets) fills the quota. */
-export const MIN_QUOTA_BACKEND_BYTES = 1024 ** 2;
+export { MAX_QUOTA_BACKEND_BYTES, MIN_QUOTA_BACKEND_BYTES } from "../rules/backendQuota";
 
 export const MAINTENANCE_DEFAULTS = {
     quotaBackendBytes: MAX_QUOTA_BACKEND_BYTES,

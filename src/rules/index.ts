@@ -1,5 +1,6 @@
 // `secure-etcd/rules`: the secure-setting predicates the component validates its own inputs with,
 // for the policy pack to judge any stack's resources by the same rules. Pure functions and data only.
+export * from "./backendQuota";
 export * from "./bucketRules";
 export * from "./certificateValidity";
 export * from "./encryptionProviders";

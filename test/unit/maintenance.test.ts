@@ -27,7 +27,7 @@ import { renderEtcdFlags } from "../../src/manifests/etcdFlags";
 import { flagKnown } from "../../src/manifests/etcdFlagTable";
 import { parseEtcdVersion } from "../../src/manifests/etcdVersion";
 import { RESTART_LOCK_KEY } from "../../src/nodes/nodeSync";
-import { MAX_QUOTA_BACKEND_BYTES as POLICY_MAX, quotaBackendBytesFinding } from "../../policy/lib/quotaBackendBytes";
+import { quotaBackendBytesFinding } from "../../policy/lib/quotaBackendBytes";
 import { MAX_QUOTA_BACKEND_BYTES } from "../../src/maintenance/args";
 import { runProgram, valueOf } from "../../testing/program";
 import { onPath } from "../harness/onPath";
@@ -213,13 +213,19 @@ describe("maintenance: the quota flag", () => {
             assert.ok(flagKnown("--quota-backend-bytes", version), v);
             assert.equal(quotaBackendBytesFinding(["etcd", ...flags]), undefined);
         }
-        assert.equal(POLICY_MAX, MAX_QUOTA_BACKEND_BYTES, "the policy pack's maximum is the component's");
         assert.match(
             quotaBackendBytesFinding(["etcd", "--name=a"])!,
             /sets no --quota-backend-bytes, so etcd uses its 2 GiB default/,
         );
         assert.match(
             quotaBackendBytesFinding(["etcd", `--quota-backend-bytes=${16 * GIB}`])!,
+            /above etcd's recommended maximum/,
+        );
+        // The pack's maximum is the component's (both from secure-etcd/rules): the largest quota the
+        // component accepts passes, one byte more does not.
+        assert.equal(quotaBackendBytesFinding(["etcd", `--quota-backend-bytes=${MAX_QUOTA_BACKEND_BYTES}`]), undefined);
+        assert.match(
+            quotaBackendBytesFinding(["etcd", `--quota-backend-bytes=${MAX_QUOTA_BACKEND_BYTES + 1}`])!,
             /above etcd's recommended maximum/,
         );
         assert.match(quotaBackendBytesFinding(["etcd", "--quota-backend-bytes=0"])!, /not a positive whole number/);
