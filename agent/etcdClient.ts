@@ -2,7 +2,7 @@
 // credential held in memory), and a deadline for calls the client would otherwise wait on forever.
 import { Etcd3 } from "etcd3";
 import * as fs from "fs";
-import * as path from "path";
+import { onHost } from "./sync/files";
 
 /** Where a member's etcd client finds its endpoints and its TLS files. */
 export interface EtcdAccess {
@@ -48,11 +48,10 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
 
 /** A rendered configuration's endpoints and TLS files, the files found under `root` (a node's "/"). */
 export function accessUnder(config: EtcdAccess, root: string): EtcdAccess {
-    const under = (p: string) => (root === "/" ? p : path.join(root, p));
     return {
         endpoints: config.endpoints,
-        cacert: under(config.cacert),
-        cert: under(config.cert),
-        key: under(config.key),
+        cacert: onHost(root, config.cacert),
+        cert: onHost(root, config.cert),
+        key: onHost(root, config.key),
     };
 }

@@ -55,7 +55,7 @@ function keyOfUrn(urn: string): string {
 }
 
 /** One cluster's registrations, recorded under the stand-ins, as the bare replay needs them. */
-export async function recordTemplate(): Promise<TemplateRegistration[]> {
+async function recordTemplate(): Promise<TemplateRegistration[]> {
     // The component's warnings are not what is measured.
     const { mocks } = await collectingWarnings(
         () => runProgram(() => new SecureEtcdCluster(benchClusterName(0), BENCH_CLUSTER_ARGS)),
