@@ -80,12 +80,29 @@ export interface Signer {
 p256.Point.BASE.precompute(4);
 p384.Point.BASE.precompute(4);
 
+const DER_KEY_TYPES: Record<string, "sec1" | "pkcs8" | "pkcs1"> = {
+    "EC PRIVATE KEY": "sec1",
+    "PRIVATE KEY": "pkcs8",
+    "RSA PRIVATE KEY": "pkcs1",
+};
+
+/**
+ * A PEM private key (as the tls provider writes them: SEC1 for ECDSA, PKCS#1 for RSA), handed to
+ * OpenSSL as DER of the type its label names: from PEM, OpenSSL tries its decoders in turn, which
+ * triples the time for a SEC1 key (0.33 ms against 0.11).
+ */
+export function privateKeyOf(pem: string): crypto.KeyObject {
+    const label = /^-----BEGIN ([A-Z ]+)-----\r?\n(?!Proc-Type)/.exec(pem.trimStart())?.[1];
+    const type = label === undefined ? undefined : DER_KEY_TYPES[label];
+    return type ? crypto.createPrivateKey({ key: pemBody(pem), format: "der", type }) : crypto.createPrivateKey(pem);
+}
+
 /**
  * A deterministic signer for the CA's key. RSA PKCS#1 v1.5 is deterministic by construction; ECDSA
  * from Node's crypto draws a random nonce, so ECDSA signs with RFC 6979 nonces (@noble/curves).
  */
 export function signerFor(caKeyPem: string): Signer {
-    const key = crypto.createPrivateKey(caKeyPem);
+    const key = privateKeyOf(caKeyPem);
     if (key.asymmetricKeyType === "rsa") {
         return { algorithm: SIGNATURE.rsaSha256, sign: (data) => crypto.sign("sha256", data, key) };
     }

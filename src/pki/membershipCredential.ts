@@ -33,7 +33,7 @@ import {
     Validity,
     Version,
 } from "@peculiar/asn1-x509";
-import { pemBody, SIGNATURE, signerFor, toArrayBuffer } from "./crl";
+import { pemBody, privateKeyOf, SIGNATURE, signerFor, toArrayBuffer } from "./crl";
 
 export interface MembershipCredentialInput {
     caCertPem: string;
@@ -58,7 +58,7 @@ const OID_COMMON_NAME = "2.5.4.3";
 
 /** A P-256 key derived from the CA key and the change: secret as long as the CA key is. */
 function derivedKey(caKeyPem: string, changeId: string): crypto.KeyObject {
-    const caKey = crypto.createPrivateKey(caKeyPem).export({ type: "pkcs8", format: "der" });
+    const caKey = privateKeyOf(caKeyPem).export({ type: "pkcs8", format: "der" });
     const okm = Buffer.from(crypto.hkdfSync("sha256", caKey, "secure-etcd membership credential", changeId, 48));
     // Reduced into [1, n-1]: 48 bytes keep the bias below 2^-128.
     const scalar = (BigInt(`0x${okm.toString("hex")}`) % (P256_ORDER - 1n)) + 1n;

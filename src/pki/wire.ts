@@ -1,13 +1,13 @@
 // Wires the PKI: both CAs, every member's and client's certificates, and the outputs that publish them.
 import * as aws from "@pulumi/aws";
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DeploymentRecords } from "../core/deploymentRecord";
 import { allOf } from "../core/outputs";
 import { CaRotationStage, KeyAlgorithm, RevokedCertificateArgs } from "./args";
 import { CaRotationRecord } from "./caRotation";
 import { caRotationGuard, recordCaRotation } from "./caRotationGuard";
-import { canonicalSerial, renderCrl } from "./crl";
+import { certificateSerial } from "./certificateSerial";
+import { renderCrl } from "./crl";
 import { EtcdPki, IssuedCertificate } from "./etcdPki";
 import { CertificateInfo, ClientCredentials, MemberCertificates, MemberCredentials } from "./outputs";
 import { BUILT_IN_CLIENTS } from "./profiles";
@@ -118,11 +118,6 @@ function pkiCrls(pki: EtcdPki, revoked: ReturnType<typeof crlEntries>): pulumi.O
     return pulumi.unsecret(crls);
 }
 
-/** A certificate's serial number as `revokedCertificates` takes it. */
-function serialOf(certPem: string): string {
-    return canonicalSerial(new crypto.X509Certificate(certPem).serialNumber);
-}
-
 /** Every certificate, key and expiry in one Output step, then each output picked from it. */
 function pkiOutputs(pki: EtcdPki): PkiOutputs {
     const members = Object.entries(pki.members);
@@ -159,7 +154,7 @@ function pkiOutputs(pki: EtcdPki): PkiOutputs {
                 id: c.id,
                 commonName: c.commonName,
                 issuer: c.issuer,
-                serialNumber: serialOf(rest[certificates.length + i]),
+                serialNumber: certificateSerial(rest[certificates.length + i]),
                 notAfter: rest[i],
             })),
         };
