@@ -226,26 +226,40 @@ describe("backup and restore-verify on a real three-member cluster and a real S3
      */
     async function findLeader(): Promise<void> {
         const creds = cluster.rendered.clientCredentials["etcd-backup"];
-        for (const m of cluster.members) {
-            const endpoint = `https://${m.ip}:2379`;
-            const one = new Etcd3({
-                hosts: [endpoint],
-                credentials: {
-                    rootCertificate: Buffer.from(creds.caCertPem),
-                    certChain: Buffer.from(creds.certPem),
-                    privateKey: Buffer.from(creds.keyPem),
-                },
-            });
-            try {
-                const status = await one.maintenance.status();
-                if (String(status.leader) === String(status.header.member_id)) {
-                    leader = endpoint;
-                } else {
-                    follower = endpoint;
+        // Until every member names the same leader (mid-election they do not; mocha's timeout bounds it).
+        for (;;) {
+            const seen: { endpoint: string; leads: boolean; leader: string }[] = [];
+            for (const m of cluster.members) {
+                const endpoint = `https://${m.ip}:2379`;
+                const one = new Etcd3({
+                    hosts: [endpoint],
+                    credentials: {
+                        rootCertificate: Buffer.from(creds.caCertPem),
+                        certChain: Buffer.from(creds.certPem),
+                        privateKey: Buffer.from(creds.keyPem),
+                    },
+                });
+                try {
+                    const status = await one.maintenance.status();
+                    const leads = String(status.leader) === String(status.header.member_id);
+                    seen.push({ endpoint, leads, leader: String(status.leader) });
+                } catch {
+                    // Not answering right now: asked again below.
+                } finally {
+                    one.close();
                 }
-            } finally {
-                one.close();
             }
+            const leaders = seen.filter((s) => s.leads);
+            if (
+                seen.length === cluster.members.length &&
+                leaders.length === 1 &&
+                new Set(seen.map((s) => s.leader)).size === 1
+            ) {
+                leader = leaders[0].endpoint;
+                follower = seen.find((s) => !s.leads)!.endpoint;
+                return;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200));
         }
     }
 
