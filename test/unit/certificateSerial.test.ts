@@ -108,7 +108,7 @@ describe("privateKeyOf", () => {
         });
     }
 
-    it("leaves PEM with headers (an encrypted key) to OpenSSL, which fails as it would alone", () => {
+    it("leaves PEM with headers (an encrypted key) or several blocks to OpenSSL, which reads it as it would alone", () => {
         const { privateKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
         const encrypted = privateKey.export({ type: "sec1", format: "pem", cipher: "aes-256-cbc", passphrase: "x" });
         assert.match(encrypted as string, /Proc-Type/);
@@ -121,5 +121,13 @@ describe("privateKeyOf", () => {
             assert.fail("OpenSSL read an encrypted key without its passphrase");
         })();
         assert.throws(() => privateKeyOf(encrypted as string), { message: openssl });
+        // Two blocks (as `openssl ecparam -genkey` writes them): OpenSSL finds the key among them.
+        const sec1 = privateKey.export({ type: "sec1", format: "pem" }) as string;
+        const withParameters = `-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n${sec1}`;
+        const keyFirst = `${sec1}-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n`;
+        const expected = privateKey.export({ type: "pkcs8", format: "der" });
+        for (const text of [withParameters, keyFirst]) {
+            assert.deepEqual(privateKeyOf(text).export({ type: "pkcs8", format: "der" }), expected);
+        }
     });
 });
