@@ -9,13 +9,15 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { p256 } from "@noble/curves/p256";
+import { p384 } from "@noble/curves/p384";
 import * as x509 from "@peculiar/x509";
 import { KeyAlgorithm, SecureEtcdCluster, SecureEtcdClusterArgs } from "../../src";
 import { validateArgs } from "../../src/component/validate";
 import { crlBypassAffected, crlBypassWarning, withoutCrlBypass } from "../../src/manifests/crlBypass";
 import { parseEtcdVersion } from "../../src/manifests/etcdVersion";
 import { NODE_PATHS } from "../../src/manifests/nodeLayout";
-import { canonicalSerial, crlPem, renderCrl } from "../../src/pki/crl";
+import { canonicalSerial, crlPem, renderCrl, signerFor } from "../../src/pki/crl";
 import { privateKeySpec } from "../../src/pki/keyAlgorithm";
 import { generationProblems, revocationProblems, revokedInUseWarnings } from "../../src/pki/revocation";
 import { ProviderMocks } from "../../testing/mocks";
@@ -79,6 +81,20 @@ describe("CRL renderer", function () {
             assert.ok(await verifies(empty, ca));
         });
     }
+
+    it("ECDSA signs with RFC 6979 nonces as noble's own HMAC derives them: Node's HMAC changes no signature", () => {
+        const data = crypto.randomBytes(300);
+        for (const [algorithm, curve, hash] of [
+            [KeyAlgorithm.EcdsaP256, p256, "sha256"],
+            [KeyAlgorithm.EcdsaP384, p384, "sha384"],
+        ] as const) {
+            const ca = cas.get(algorithm)!;
+            const jwk = crypto.createPrivateKey(ca.keyPem).export({ format: "jwk" });
+            const digest = crypto.createHash(hash).update(data).digest();
+            const noble = curve.sign(digest, Buffer.from(jwk.d!, "base64url"), { prehash: false, extraEntropy: false });
+            assert.deepEqual(signerFor(ca.keyPem).sign(data), Buffer.from(noble.toBytes("der")), algorithm);
+        }
+    });
 
     it("lists exactly the revoked serials with their dates; thisUpdate the latest, nextUpdate the CA's end", () => {
         const ca = cas.get(KeyAlgorithm.EcdsaP256)!;
