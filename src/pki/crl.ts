@@ -67,6 +67,15 @@ export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
+/** DER as PEM under `label` (`CERTIFICATE`, `X509 CRL`): base64 in 64-character lines. */
+export function pemOf(label: string, der: Uint8Array): string {
+    const lines =
+        Buffer.from(der)
+            .toString("base64")
+            .match(/.{1,64}/g) ?? [];
+    return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
 export function pemBody(pem: string): Buffer {
     return Buffer.from(pem.replace(/-----(BEGIN|END) [A-Z ]+-----/g, "").replace(/\s+/g, ""), "base64");
 }
@@ -248,6 +257,5 @@ export function renderCrl(input: CrlInput): Buffer {
 
 /** PEM of a DER CRL, for people and tools (openssl); etcd's file is the DER. */
 export function crlPem(der: Buffer): string {
-    const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
-    return `-----BEGIN X509 CRL-----\n${lines.join("\n")}\n-----END X509 CRL-----\n`;
+    return pemOf("X509 CRL", der);
 }

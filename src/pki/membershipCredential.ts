@@ -33,7 +33,7 @@ import {
     Validity,
     Version,
 } from "@peculiar/asn1-x509";
-import { pemBody, privateKeyOf, SIGNATURE, signerFor, toArrayBuffer } from "./crl";
+import { pemBody, pemOf, privateKeyOf, SIGNATURE, signerFor, toArrayBuffer } from "./crl";
 
 export interface MembershipCredentialInput {
     caCertPem: string;
@@ -141,10 +141,8 @@ export function issueMembershipCredential(input: MembershipCredentialInput): Mem
         signatureAlgorithm: algorithm,
         signatureValue: toArrayBuffer(signer.sign(tbsDer)),
     });
-    const der = Buffer.from(AsnConvert.serialize(cert));
-    const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
     return {
-        certPem: `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`,
+        certPem: pemOf("CERTIFICATE", Buffer.from(AsnConvert.serialize(cert))),
         keyPem: key.export({ type: "pkcs8", format: "pem" }) as string,
     };
 }

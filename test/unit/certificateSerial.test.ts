@@ -10,7 +10,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate, Version } from "@peculiar/asn1-x509";
 import { KeyAlgorithm } from "../../src";
 import { certificateSerial } from "../../src/pki/certificateSerial";
-import { pemBody, privateKeyOf, toArrayBuffer } from "../../src/pki/crl";
+import { pemBody, pemOf, privateKeyOf, toArrayBuffer } from "../../src/pki/crl";
 import { privateKeySpec } from "../../src/pki/keyAlgorithm";
 import { emulatePrivateKey, emulateSelfSignedCert } from "../../testing/tlsEmulator";
 
@@ -29,13 +29,7 @@ async function issued(algorithm: KeyAlgorithm): Promise<{ certPem: string; keyPe
     return { certPem: cert.certPem as string, keyPem: key.privateKeyPem as string };
 }
 
-function pem(der: ArrayBuffer): string {
-    const lines =
-        Buffer.from(der)
-            .toString("base64")
-            .match(/.{1,64}/g) ?? [];
-    return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
-}
+const pem = (der: ArrayBuffer) => pemOf("CERTIFICATE", new Uint8Array(der));
 
 /** `certPem` with another serial (hex content octets, as DER writes them) and optionally as v1. */
 function edited(certPem: string, serialOctets: string, version = Version.v3): string {
